@@ -1,0 +1,214 @@
+"""`agent-graph bench`: how often the agent solves benchmark problems, against the same model used once.
+
+Each problem (one JSON object a line: task_id, language, prompt, entry_point, test) is given to
+the agent as its goal; the agent never sees the hidden `test`. The code it leaves in its
+workspace is then graded by that test in the sandbox. With `--baseline` the same model is also
+asked once, with no loop, and graded the same way. Results go to a JSONL file, one line per
+problem, so an interrupted benchmark resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from agent_graph.context import Context
+from agent_graph.errors import UserInputError
+from agent_graph.llm import ModelOutputError, call_structured
+from agent_graph.models import get_chat_model
+from agent_graph.nodes.common import strip_fences
+from agent_graph.prompts import BASELINE_SYSTEM
+from agent_graph.runner import Observer, run_task
+from agent_graph.sandbox.base import Sandbox
+from agent_graph.tools import write_file
+
+REQUIRED = ("task_id", "prompt", "entry_point", "test")
+
+
+@dataclass
+class Problem:
+    task_id: str
+    language: str
+    prompt: str
+    entry_point: str
+    test: str
+
+
+@dataclass
+class ProblemResult:
+    """One line of the results file."""
+
+    task_id: str
+    agent_passed: bool
+    agent_status: str
+    iterations: int
+    tokens: int
+    wall_seconds: float
+    baseline_passed: bool | None = None
+    baseline_tokens: int | None = None
+    baseline_seconds: float | None = None
+    agent_task: str = ""
+    error: str = ""
+
+
+def load_suite(path: Path, offset: int = 0, limit: int | None = None) -> list[Problem]:
+    """Read a JSONL suite, or raise one clear sentence naming the bad line."""
+    if not path.is_file():
+        raise UserInputError(f"suite file {path} does not exist; give a JSONL file of problems.")
+    problems: list[Problem] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError:
+            raise UserInputError(f"line {number} of {path} is not valid JSON; fix or remove it.") from None
+        missing = [k for k in REQUIRED if k not in data]
+        if missing:
+            raise UserInputError(f"line {number} of {path} lacks {', '.join(missing)}; see the suite format.")
+        language = data.get("language", "python")
+        if language not in ("python", "node"):
+            raise UserInputError(f"line {number} of {path} has language {language!r}; use python or node.")
+        problems.append(Problem(data["task_id"], language, data["prompt"], data["entry_point"], data["test"]))
+    end = None if limit is None else offset + limit
+    return problems[offset:end]
+
+
+def goal_for(problem: Problem) -> str:
+    """The agent's goal: the prompt only, and where to leave the function."""
+    module = module_name(problem)
+    extension = ".js" if problem.language == "node" else ".py"
+    export = " and export it with module.exports" if problem.language == "node" else ""
+    return (
+        f"Implement the function `{problem.entry_point}` in the file `{module}{extension}`{export}, "
+        f"keeping exactly this signature:\n\n{problem.prompt.strip()}\n"
+    )
+
+
+def module_name(problem: Problem) -> str:
+    return re.sub(r"\W", "_", problem.entry_point)
+
+
+def grade(sandbox: Sandbox, problem: Problem, workspace: Path, timeout: float = 30.0) -> bool:
+    """Run the hidden test against the code in `workspace`, in the sandbox, on a copy."""
+    with tempfile.TemporaryDirectory(prefix="agent-graph-grade-") as folder:
+        root = Path(folder)
+        for source in workspace.glob("*.py" if problem.language == "python" else "*.js"):
+            if not source.name.startswith("test_") and ".test." not in source.name:
+                shutil.copy(source, root / source.name)
+        module = module_name(problem)
+        if problem.language == "python":
+            (root / "grade_hidden.py").write_text(
+                f"from {module} import *  # noqa\nfrom {module} import {problem.entry_point}\n\n{problem.test}\n",
+                encoding="utf-8",
+            )
+            command = ["python3", "grade_hidden.py"]
+        else:
+            (root / "grade_hidden.js").write_text(
+                f"const {{ {problem.entry_point} }} = require('./{module}.js');\n{problem.test}\n",
+                encoding="utf-8",
+            )
+            command = ["node", "grade_hidden.js"]
+        if not (root / f"{module}{'.py' if problem.language == 'python' else '.js'}").is_file():
+            return False
+        result = sandbox.execute(command, root, timeout)
+        return result.exit_code == 0 and not result.timed_out
+
+
+def baseline(problem: Problem, context: Context, workspace: Path) -> tuple[int, float]:
+    """Ask the model once, with no loop, and leave its answer in `workspace`; return tokens and seconds."""
+    model = get_chat_model(context.model_for("coder"), context)
+    extension = ".js" if problem.language == "node" else ".py"
+    path = f"{module_name(problem)}{extension}"
+    started = time.monotonic()
+    messages = [
+        SystemMessage(BASELINE_SYSTEM),
+        HumanMessage(f"{goal_for(problem)}\nCall write_file with path `{path}` and the complete file."),
+    ]
+    try:
+        call, tokens = call_structured(model, write_file, messages)
+        content = strip_fences(call.content)
+    except ModelOutputError:
+        content, tokens = "", 0
+    workspace.mkdir(parents=True, exist_ok=True)
+    (workspace / path).write_text(content, encoding="utf-8")
+    return tokens, time.monotonic() - started
+
+
+def done_ids(out: Path) -> set[str]:
+    if not out.is_file():
+        return set()
+    ids = set()
+    for line in out.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            ids.add(json.loads(line)["task_id"])
+    return ids
+
+
+def run_suite(
+    problems: list[Problem],
+    context: Context,
+    sandbox: Sandbox,
+    out: Path,
+    *,
+    with_baseline: bool,
+    scratch: Path,
+    observer: Observer | None = None,
+) -> Iterator[ProblemResult]:
+    """Solve and grade each problem not yet in `out`; append each result as it is known."""
+    finished = done_ids(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for problem in problems:
+        if problem.task_id in finished:
+            continue
+        started = time.monotonic()
+        outcome = run_task(goal_for(problem), problem.language, "library", context, observer=observer)
+        result = ProblemResult(
+            task_id=problem.task_id,
+            agent_passed=grade(sandbox, problem, Path(outcome.workspace)),
+            agent_status=outcome.status,
+            iterations=outcome.iterations,
+            tokens=outcome.tokens,
+            wall_seconds=round(time.monotonic() - started, 1),
+            agent_task=outcome.task_id,
+        )
+        if with_baseline:
+            folder = scratch / f"baseline-{problem.task_id}"
+            tokens, seconds = baseline(problem, context, folder)
+            result.baseline_passed = grade(sandbox, problem, folder)
+            result.baseline_tokens, result.baseline_seconds = tokens, round(seconds, 1)
+        with out.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(asdict(result)) + "\n")
+        yield result
+
+
+def summarise(out: Path) -> dict[str, Any]:
+    """Totals over every result in `out`."""
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not rows:
+        return {"problems": 0}
+    with_base = [r for r in rows if r.get("baseline_passed") is not None]
+    summary: dict[str, Any] = {
+        "problems": len(rows),
+        "agent_pass_at_1": round(sum(r["agent_passed"] for r in rows) / len(rows), 3),
+        "median_iterations": statistics.median(r["iterations"] for r in rows),
+        "median_tokens": statistics.median(r["tokens"] for r in rows),
+        "median_wall_seconds": statistics.median(r["wall_seconds"] for r in rows),
+        "agent_failed": [r["task_id"] for r in rows if not r["agent_passed"]],
+    }
+    if with_base:
+        summary["baseline_pass_at_1"] = round(
+            sum(r["baseline_passed"] for r in with_base) / len(with_base), 3
+        )
+        summary["median_baseline_tokens"] = statistics.median(r["baseline_tokens"] or 0 for r in with_base)
+    return summary

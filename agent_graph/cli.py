@@ -1,0 +1,308 @@
+"""The `agent-graph` command line.
+
+Exit codes: 0 the tests pass, 1 the run ended without passing, 2 bad input or configuration,
+3 a needed service (database, sandbox, model) is unavailable. Errors are one sentence on
+stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from agent_graph.checkpoints.database import connection
+from agent_graph.checkpoints.migrations import migrate
+from agent_graph.context import LANGUAGES, PROFILES, Context, load_context
+from agent_graph.errors import AgentGraphError, UserInputError
+from agent_graph.memory import history
+from agent_graph.runner import Observer, QuietObserver, RunOutcome, resume_task, run_task
+from agent_graph.ui import ConsoleObserver
+
+app = typer.Typer(
+    name="agent-graph",
+    help="An autonomous coding agent: plan, code, test in a sandbox, reflect, loop until green.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+_state: dict[str, Any] = {"config": None}
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object (the last line of stdout).")]
+
+
+@app.callback()
+def _options(
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="Settings file (default: config/settings.yaml if present)."),
+    ] = None,
+) -> None:
+    _state["config"] = config
+
+
+def _context(**overrides: Any) -> Context:
+    return load_context(_state["config"], overrides)
+
+
+def _observer(json_out: bool, context: Context) -> Observer:
+    if json_out:
+        return QuietObserver()
+    return ConsoleObserver(console, context.max_iterations)
+
+
+def _finish(outcome: RunOutcome, json_out: bool) -> None:
+    if json_out:
+        print(json.dumps(outcome.to_dict()))
+    else:
+        color = {"passed": "green"}.get(outcome.status, "red")
+        console.print(
+            f"[bold {color}]{outcome.status}[/bold {color}] after {outcome.iterations} iteration(s): "
+            f"{outcome.tests.get('passed', 0)} tests passed, {outcome.tests.get('failed', 0)} failed, "
+            f"{outcome.tokens} tokens" + (f" ({outcome.stop_reason})" if outcome.stop_reason else "")
+        )
+        console.print(f"task {outcome.task_id}; code in {outcome.workspace}")
+    raise typer.Exit(0 if outcome.status == "passed" else 1)
+
+
+@app.command()
+def run(
+    task: Annotated[
+        str | None, typer.Option("-t", "--task", help="The goal, e.g. 'Write top_words(text, n)'.")
+    ] = None,
+    language: Annotated[str, typer.Option("-l", "--language", help="python or node.")] = "python",
+    profile: Annotated[
+        str, typer.Option("-p", "--profile", help="library, cli_tool, web_app or data_pipeline.")
+    ] = "library",
+    max_iterations: Annotated[
+        int | None, typer.Option("--max-iterations", help="Circuit breaker hard stop.")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model spec, e.g. llamacpp:/path.gguf.")
+    ] = None,
+    workspace: Annotated[
+        Path | None, typer.Option("--workspace", help="Folder for the code (default: per task).")
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Approve allowlisted dependency requests without asking.")
+    ] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Take a goal to green: plan, write code and tests, run them in the sandbox, reflect, repeat."""
+    if task is None:
+        if not sys.stdin.isatty():
+            raise UserInputError("no task given; pass one with --task TEXT.")
+        task = typer.prompt("What should the agent build?")
+    task = task.strip()
+    if not task:
+        raise UserInputError("the task is empty; say what the agent should build with --task TEXT.")
+    if language not in LANGUAGES:
+        raise UserInputError(f"language {language!r} is not supported; use python or node.")
+    if profile not in PROFILES:
+        raise UserInputError(f"profile {profile!r} is unknown; use one of {', '.join(PROFILES)}.")
+    overrides: dict[str, Any] = {"model": model}
+    if max_iterations is not None:
+        if max_iterations < 1:
+            raise UserInputError(f"--max-iterations must be at least 1, not {max_iterations}.")
+        overrides["max_iterations"] = max_iterations
+    context = _context(**overrides)
+    if max_iterations is not None and context.warn_iterations >= max_iterations:
+        # keep the warning before the stop, at the default ratio (12 of 15)
+        from dataclasses import replace
+
+        context = replace(context, warn_iterations=max(1, round(max_iterations * 0.8)))
+    if workspace is not None and workspace.exists() and not workspace.is_dir():
+        raise UserInputError(f"--workspace {workspace} is a file; give a folder.")
+    _ = yes  # dependency approvals policy (see config safety.auto_approve_allowlisted)
+    outcome = run_task(
+        task,
+        language,
+        profile,
+        context,
+        workspace=str(workspace.resolve()) if workspace else None,
+        observer=_observer(json_out, context),
+    )
+    _finish(outcome, json_out)
+
+
+@app.command()
+def resume(
+    task_id: Annotated[str, typer.Argument(help="The task to continue.")],
+    json_out: JsonFlag = False,
+) -> None:
+    """Continue an interrupted run from its last checkpoint."""
+    outcome = resume_task(task_id, observer=_observer(json_out, Context()))
+    _finish(outcome, json_out)
+
+
+@app.command("history")
+def history_command(
+    limit: Annotated[int, typer.Option("--limit", help="How many tasks, newest first.")] = 20,
+    json_out: JsonFlag = False,
+) -> None:
+    """List past tasks."""
+    if limit < 1:
+        raise UserInputError(f"--limit must be at least 1, not {limit}.")
+    with connection() as conn:
+        migrate(conn)
+        rows = history.list_tasks(conn, limit)
+    if json_out:
+        print(json.dumps(rows, default=str))
+        return
+    table = Table("task", "started", "lang", "status", "iter", "tokens", "seconds", "goal")
+    for row in rows:
+        table.add_row(
+            row["task_id"],
+            row["started_at"].strftime("%Y-%m-%d %H:%M"),
+            row["language"],
+            row["status"],
+            str(row["iterations"]),
+            str(row["tokens"]),
+            f"{float(row['duration_seconds'] or 0):.0f}",
+            row["goal"][:60],
+        )
+    console.print(table)
+
+
+@app.command()
+def show(
+    task_id: Annotated[str, typer.Argument(help="The task to show.")],
+    json_out: JsonFlag = False,
+) -> None:
+    """Show one task: each iteration's test counts, error summary, duration and tokens."""
+    with connection() as conn:
+        migrate(conn)
+        task = history.get_task(conn, task_id)
+        if task is None:
+            raise UserInputError(f"there is no task {task_id!r}; `agent-graph history` lists the tasks.")
+        iterations = history.get_iterations(conn, task_id)
+    if json_out:
+        print(json.dumps({"task": task, "iterations": iterations}, default=str))
+        return
+    console.print(f"[bold]{task['task_id']}[/bold] {task['status']} — {task['goal']}")
+    console.print(f"language {task['language']}, profile {task['profile']}, workspace {task['workspace']}")
+    table = Table("iter", "status", "passed", "failed", "seconds", "tokens", "error", "hypothesis")
+    for it in iterations:
+        table.add_row(
+            str(it["iteration"]),
+            it["status"],
+            str(it["tests_passed"]),
+            str(it["tests_failed"]),
+            f"{it['duration_seconds']:.1f}",
+            str(it["tokens"]),
+            it["error_summary"][:60],
+            it["hypothesis"][:60],
+        )
+    console.print(table)
+
+
+@app.command()
+def bench(
+    suite: Annotated[Path, typer.Option("--suite", help="JSONL file of problems.")],
+    limit: Annotated[int | None, typer.Option("--limit", help="How many problems.")] = None,
+    offset: Annotated[int, typer.Option("--offset", help="Problems to skip first.")] = 0,
+    baseline: Annotated[
+        bool, typer.Option("--baseline", help="Also grade the same model asked once.")
+    ] = False,
+    model: Annotated[str | None, typer.Option("--model", help="Model spec.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Results JSONL (resumable).")] = None,
+    max_iterations: Annotated[
+        int | None, typer.Option("--max-iterations", help="Circuit breaker per problem.")
+    ] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Measure pass@1 of the agent (and, with --baseline, of the model alone) on a problem suite."""
+    import tempfile
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from agent_graph import bench as bench_module
+    from agent_graph.sandbox_pool import release_sandbox, sandbox_for
+
+    if offset < 0 or (limit is not None and limit < 1):
+        raise UserInputError("--offset must be 0 or more and --limit at least 1.")
+    problems = bench_module.load_suite(suite, offset, limit)
+    overrides: dict[str, Any] = {"model": model, "max_iterations": max_iterations}
+    context = _context(**overrides)
+    from dataclasses import replace
+
+    from agent_graph.models import resolve_spec
+
+    context = replace(context, model=resolve_spec(context.model))
+    if max_iterations is not None and context.warn_iterations >= max_iterations:
+        context = replace(context, warn_iterations=max(1, round(max_iterations * 0.8)))
+    out = out or Path(f"bench-{suite.stem}.jsonl")
+    sandbox = sandbox_for("bench-grader", context.sandbox_settings())
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="agent-graph-bench-") as scratch,
+            Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err_console,
+                disable=json_out,
+            ) as progress,
+        ):
+            bar = progress.add_task("bench", total=len(problems))
+            progress.update(bar, completed=len(bench_module.done_ids(out) & {p.task_id for p in problems}))
+            for result in bench_module.run_suite(
+                problems, context, sandbox, out, with_baseline=baseline, scratch=Path(scratch)
+            ):
+                mark = "pass" if result.agent_passed else "FAIL"
+                base = (
+                    ""
+                    if result.baseline_passed is None
+                    else f" baseline {'pass' if result.baseline_passed else 'FAIL'}"
+                )
+                progress.console.print(
+                    f"{result.task_id}: agent {mark} ({result.iterations} it, {result.tokens} tok, "
+                    f"{result.wall_seconds:.0f}s){base}"
+                )
+                progress.advance(bar)
+    finally:
+        release_sandbox("bench-grader")
+    summary = bench_module.summarise(out)
+    if json_out:
+        print(json.dumps(summary))
+        return
+    table = Table("measure", "value")
+    for key, value in summary.items():
+        if key != "agent_failed":
+            table.add_row(key, str(value))
+    console.print(table)
+    console.print(f"failed: {', '.join(summary.get('agent_failed', [])) or 'none'}; results in {out}")
+
+
+def main() -> None:
+    """Entry point: run the app and turn errors into one sentence and an exit code."""
+    try:
+        result = app(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except AgentGraphError as exc:
+        err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("interrupted; continue with `agent-graph resume TASK_ID`")
+        sys.exit(130)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,198 @@
+"""`agent-graph memory`: search, measure and prune what the agent has learned.
+
+Added to the main CLI with `app.add_typer(memory_app)`. Mistakes raise `UserInputError` (exit 2)
+and an unreachable database `ServiceUnavailableError` (exit 3); the main CLI prints the sentence.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import psycopg
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from agent_graph.checkpoints.database import Connection, connect, redact
+from agent_graph.checkpoints.migrations import migrate
+from agent_graph.errors import ServiceUnavailableError, UserInputError
+from agent_graph.memory.effectiveness import KindStats, MemoryStats, forget_memories, stats
+from agent_graph.memory.embeddings import get_embedder
+from agent_graph.memory.failures import FailureMemory
+from agent_graph.memory.patterns import PatternMemory
+
+memory_app = typer.Typer(
+    name="memory",
+    help="Search, measure and prune the agent's memory of failures and solved tasks.",
+    no_args_is_help=True,
+)
+console = Console()
+
+KIND_CHOICES = ("failures", "patterns")
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+EmbedderOption = Annotated[
+    str,
+    typer.Option(
+        "--embedder",
+        envvar="AGENT_GRAPH_EMBEDDER",
+        help="local, openai or openai:MODEL@DIM; must match the one that stored the memory "
+        "(default: openai when OPENAI_API_KEY is set, else local).",
+    ),
+]
+
+
+@contextmanager
+def _database() -> Iterator[Connection]:
+    """A migrated connection; a database that fails mid-command is a service problem, not a bug."""
+    conn = connect()
+    try:
+        migrate(conn)
+        yield conn
+    except psycopg.OperationalError as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ServiceUnavailableError(
+            f"the database stopped answering ({reason}); check the server at {redact(conn.info.dsn)}."
+        ) from None
+    finally:
+        conn.close()
+
+
+@memory_app.command("search")
+def search_command(
+    query: Annotated[str, typer.Argument(help="An error message, or a goal with --kind patterns.")],
+    k: Annotated[int, typer.Option("-k", help="How many memories to show, 1-100.")] = 5,
+    kind: Annotated[str, typer.Option("--kind", help="failures or patterns.")] = "failures",
+    language: Annotated[
+        str, typer.Option("-l", "--language", help="Only this language (default: any).")
+    ] = "",
+    threshold: Annotated[
+        float, typer.Option("--threshold", help="Hide memories below this similarity.")
+    ] = 0.0,
+    embedder_spec: EmbedderOption = "",
+    json_out: JsonFlag = False,
+) -> None:
+    """Find stored failures (with their fixes) or solved tasks similar to QUERY."""
+    query = query.strip()
+    if not query:
+        raise UserInputError("the query is empty; give an error message or a goal to search for.")
+    if not 1 <= k <= 100:
+        raise UserInputError(f"-k must be between 1 and 100, not {k}.")
+    if kind not in KIND_CHOICES:
+        raise UserInputError(f"--kind {kind!r} is unknown; use failures or patterns.")
+    if not -1.0 <= threshold <= 1.0:
+        raise UserInputError(f"--threshold is a cosine similarity between -1 and 1, not {threshold}.")
+    embedder = get_embedder(embedder_spec)
+    with _database() as conn:
+        hits: list[Any]
+        if kind == "failures":
+            hits = FailureMemory(conn, embedder).search(query, language or None, k, threshold)
+        else:
+            hits = PatternMemory(conn, embedder).search(query, language or None, k, threshold)
+    if json_out:
+        print(
+            json.dumps(
+                {
+                    "query": query,
+                    "kind": kind,
+                    "embedder": embedder.name,
+                    "dim": embedder.dim,
+                    "hits": [hit.to_dict() for hit in hits],
+                }
+            )
+        )
+        return
+    if not hits:
+        console.print(f"no stored {kind} of {embedder.name} ({embedder.dim} dims) match that query.")
+        return
+    for hit in hits:
+        if kind == "failures":
+            _print_failure(hit.to_dict())
+        else:
+            _print_pattern(hit.to_dict())
+
+
+def _print_failure(hit: dict[str, Any]) -> None:
+    test = f" in {hit['failing_test']}" if hit["failing_test"] else ""
+    console.print(
+        f"[bold]{hit['similarity']:.3f}[/bold] task {escape(hit['task_id'])} iteration {hit['iteration']} "
+        f"({hit['language']}): {escape(hit['signature'])}{escape(test)}",
+        soft_wrap=True,
+    )
+    if hit["hypothesis"]:
+        console.print(f"  hypothesis: {escape(hit['hypothesis'])}", soft_wrap=True)
+    if hit["fix_diff"]:
+        console.print("  fix:", soft_wrap=True)
+        for line in hit["fix_diff"].splitlines()[:40]:
+            console.print(f"    {escape(line)}", soft_wrap=True, highlight=False)
+    else:
+        console.print("  fix: none stored (not resolved)")
+
+
+def _print_pattern(hit: dict[str, Any]) -> None:
+    console.print(
+        f"[bold]{hit['similarity']:.3f}[/bold] task {escape(hit['task_id'])} "
+        f"({hit['language']}, {hit['profile']}, {hit['iterations']} iterations): {escape(hit['goal'])}",
+        soft_wrap=True,
+    )
+    if hit["file_layout"]:
+        console.print(f"  files: {escape(', '.join(hit['file_layout']))}", soft_wrap=True)
+    if hit["decisions"]:
+        console.print(f"  decisions: {escape(hit['decisions'])}", soft_wrap=True)
+
+
+@memory_app.command("stats")
+def stats_command(json_out: JsonFlag = False) -> None:
+    """What is stored, how often a search found something, and how often that was followed by a pass."""
+    with _database() as conn:
+        numbers = stats(conn)
+    if json_out:
+        print(json.dumps(numbers))
+        return
+    _print_stats(numbers)
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def _print_stats(numbers: MemoryStats) -> None:
+    console.print(
+        f"stored: {numbers['failures_stored']} failures ({numbers['failures_resolved']} with a fix), "
+        f"{numbers['patterns_stored']} patterns"
+    )
+    for collection in numbers["collections"]:
+        console.print(
+            f"  {collection['kind']}s of {collection['model']} ({collection['dim']} dims): "
+            f"{collection['count']}"
+        )
+    labels = (("failure", "failure searches (reflector)"), ("pattern", "pattern searches (planner)"))
+    for key, label in labels:
+        row: KindStats = numbers[key]
+        console.print(
+            f"{label}: {row['retrievals']} searches, hit rate {_percent(row['hit_rate'])} "
+            f"({row['hits_shown']} memories shown); followed by a pass: {_percent(row['effectiveness'])} "
+            f"with hits ({row['passed_after_hit']}/{row['settled_with_hits']}) vs "
+            f"{_percent(row['pass_rate_without_hits'])} without "
+            f"({row['passed_without_hit']}/{row['settled_without_hits']})"
+        )
+    overall = numbers["overall"]
+    console.print(f"pattern match effectiveness: {_percent(overall['effectiveness'])}")
+
+
+@memory_app.command("forget")
+def forget_command(
+    task_id: Annotated[str, typer.Argument(help="The task whose failures and pattern to delete.")],
+) -> None:
+    """Delete what one task taught: its failures and its pattern, of every embedding model."""
+    task_id = task_id.strip()
+    if not task_id:
+        raise UserInputError("the task id is empty; `agent-graph history` lists the tasks.")
+    with _database() as conn, conn.transaction():
+        failures = forget_memories(conn, "failure", task_id)
+        patterns = forget_memories(conn, "pattern", task_id)
+    if failures == patterns == 0:
+        raise UserInputError(f"task {task_id!r} has no stored memory; `agent-graph history` lists the tasks.")
+    console.print(f"forgot {failures} failure(s) and {patterns} pattern(s) of task {task_id}.")

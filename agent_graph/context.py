@@ -1,0 +1,273 @@
+"""The run settings: one typed `Context` carried into the graph with `context=`.
+
+Precedence, lowest first: the defaults below, `config/settings.yaml` (or the file named by
+`--config` / `AGENT_GRAPH_CONFIG`), environment variables, CLI flags. The settings file is
+nested by topic for readability; `Context` is flat so that LangGraph Studio can show and edit
+every field.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import MISSING, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import yaml
+
+from agent_graph.errors import UserInputError
+from agent_graph.sandbox.base import SandboxSettings
+
+Language = Literal["python", "node"]
+Profile = Literal["library", "cli_tool", "web_app", "data_pipeline"]
+LANGUAGES: tuple[str, ...] = get_args(Language)
+PROFILES: tuple[str, ...] = get_args(Profile)
+
+
+def _meta(description: str, section: str, env: str | None = None) -> dict[str, Any]:
+    return {"description": description, "section": section, "env": env}
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a run needs to know that is not the task itself."""
+
+    # models
+    model: str = field(
+        default="",
+        metadata=_meta(
+            "Chat model spec for every role: 'provider:name' (openai:gpt-4o, ollama:qwen2.5-coder) or "
+            "'llamacpp:/path/model.gguf'. Empty: an OpenAI model when OPENAI_API_KEY is set, else a local GGUF.",
+            "models",
+            "AGENT_GRAPH_MODEL",
+        ),
+    )
+    planner_model: str = field(
+        default="", metadata=_meta("Model spec for the planner (empty: `model`).", "models")
+    )
+    coder_model: str = field(
+        default="", metadata=_meta("Model spec for the coder (empty: `model`).", "models")
+    )
+    tester_model: str = field(
+        default="", metadata=_meta("Model spec for the tester (empty: `model`).", "models")
+    )
+    reflector_model: str = field(
+        default="", metadata=_meta("Model spec for the reflector (empty: `model`).", "models")
+    )
+    base_url: str = field(
+        default="",
+        metadata=_meta("Base URL of an OpenAI-compatible server.", "models", "AGENT_GRAPH_BASE_URL"),
+    )
+    temperature: float = field(default=0.2, metadata=_meta("Sampling temperature.", "models"))
+    context_size: int = field(
+        default=8192, metadata=_meta("Context window for local llama.cpp models (tokens).", "models")
+    )
+    seed: int = field(
+        default=-1,
+        metadata=_meta("Sampling seed for local models (-1: random).", "models", "AGENT_GRAPH_SEED"),
+    )
+    max_output_tokens: int = field(
+        default=2048, metadata=_meta("Most tokens one model answer may use.", "models")
+    )
+    # the loop
+    max_iterations: int = field(
+        default=15,
+        metadata=_meta(
+            "Circuit breaker hard stop: code/test iterations before the run ends as `stopped`.",
+            "loop",
+            "AGENT_GRAPH_MAX_ITERATIONS",
+        ),
+    )
+    warn_iterations: int = field(
+        default=12,
+        metadata=_meta(
+            "Circuit breaker warning: from this iteration the reflector must change approach.", "loop"
+        ),
+    )
+    max_tokens: int = field(
+        default=0,
+        metadata=_meta("Token budget per run; 0 means unlimited.", "loop", "AGENT_GRAPH_MAX_TOKENS"),
+    )
+    # where files go
+    workspace_root: str = field(
+        default="",
+        metadata=_meta(
+            "Folder holding one workspace per task (empty: under the user's data dir).",
+            "paths",
+            "AGENT_GRAPH_WORKSPACES",
+        ),
+    )
+    # the sandbox
+    sandbox_backend: Literal["docker", "local", "auto"] = field(
+        default="auto",
+        metadata=_meta("Sandbox backend: docker, local or auto.", "sandbox", "AGENT_GRAPH_SANDBOX"),
+    )
+    sandbox_image: str = field(
+        default="agent-graph-sandbox:latest", metadata=_meta("Docker image for the sandbox.", "sandbox")
+    )
+    sandbox_timeout_seconds: float = field(
+        default=60.0, metadata=_meta("Wall-clock limit for one test run.", "sandbox")
+    )
+    sandbox_memory_mb: int = field(default=512, metadata=_meta("Memory limit inside the sandbox.", "sandbox"))
+    sandbox_cpus: float = field(default=1.0, metadata=_meta("CPU cores the sandbox may use.", "sandbox"))
+    sandbox_pids: int = field(default=128, metadata=_meta("Process limit inside the sandbox.", "sandbox"))
+    # safety
+    block_operations: tuple[str, ...] = field(
+        default=(
+            "eval",
+            "exec",
+            "compile",
+            "__import__",
+            "os.system",
+            "subprocess.shell",
+            "pickle.loads",
+            "new Function",
+            "child_process",
+            "vm",
+        ),
+        metadata=_meta("Operations the static safety gate blocks before any execution.", "safety"),
+    )
+    bandit_severity: Literal["low", "medium", "high"] = field(
+        default="medium", metadata=_meta("Lowest Bandit severity that blocks.", "safety")
+    )
+    bandit_confidence: Literal["low", "medium", "high"] = field(
+        default="medium", metadata=_meta("Lowest Bandit confidence that blocks.", "safety")
+    )
+    auto_approve_allowlisted: bool = field(
+        default=False,
+        metadata=_meta("Whether --yes may approve dependency requests without asking.", "safety"),
+    )
+
+    def model_for(self, role: str) -> str:
+        """The model spec a role uses: its own override, else the shared one."""
+        override: str = getattr(self, f"{role}_model", "")
+        return override or self.model
+
+    def sandbox_settings(self) -> SandboxSettings:
+        return SandboxSettings(
+            backend=self.sandbox_backend,
+            image=self.sandbox_image,
+            timeout_seconds=self.sandbox_timeout_seconds,
+            memory_mb=self.sandbox_memory_mb,
+            cpus=self.sandbox_cpus,
+            pids=self.sandbox_pids,
+        )
+
+    def validated(self) -> Context:
+        """Check the values a user can get wrong; raise `UserInputError` with one sentence."""
+        if self.max_iterations < 1:
+            raise UserInputError(f"max_iterations must be at least 1, not {self.max_iterations}.")
+        if not self.warn_iterations >= 1:
+            raise UserInputError(f"warn_iterations must be at least 1, not {self.warn_iterations}.")
+        if self.sandbox_backend not in ("docker", "local", "auto"):
+            raise UserInputError(
+                f"sandbox backend {self.sandbox_backend!r} is unknown; use docker, local or auto."
+            )
+        if self.max_tokens < 0:
+            raise UserInputError(f"max_tokens must be 0 (unlimited) or more, not {self.max_tokens}.")
+        return self
+
+
+CONTEXT_FIELDS = {f.name: f for f in fields(Context)}
+
+
+def default_config_path() -> Path | None:
+    """The settings file in use: `AGENT_GRAPH_CONFIG`, else `./config/settings.yaml` if present."""
+    named = os.environ.get("AGENT_GRAPH_CONFIG")
+    if named:
+        return Path(named)
+    local = Path("config/settings.yaml")
+    return local if local.is_file() else None
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Turn a YAML or environment value into the field's type, or raise one clear sentence."""
+    current = CONTEXT_FIELDS[name].default
+    if current is MISSING:  # pragma: no cover - every field has a default
+        return value
+    try:
+        if isinstance(current, bool):
+            if isinstance(value, str):
+                return value.strip().lower() in ("1", "true", "yes", "on")
+            return bool(value)
+        if isinstance(current, tuple):
+            if isinstance(value, str):
+                return tuple(v.strip() for v in value.split(",") if v.strip())
+            return tuple(str(v) for v in value)
+        if isinstance(current, int):
+            return int(value)
+        if isinstance(current, float):
+            return float(value)
+        return "" if value is None else str(value)
+    except (TypeError, ValueError):
+        raise UserInputError(
+            f"setting {name} has the value {value!r}, which is not a {type(current).__name__}."
+        ) from None
+
+
+def load_settings_file(path: Path) -> dict[str, Any]:
+    """Read a settings YAML into flat `Context` field values."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise UserInputError(f"settings file {path} does not exist; fix the path or drop --config.") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise UserInputError(
+            f"settings file {path} is not valid YAML{where}; fix it and run again."
+        ) from None
+    if not isinstance(raw, dict):
+        raise UserInputError(
+            f"settings file {path} must hold a mapping of sections, not a {type(raw).__name__}."
+        )
+    values: dict[str, Any] = {}
+    for section, entries in raw.items():
+        if section in CONTEXT_FIELDS:  # a flat key is accepted too
+            values[section] = _coerce(section, entries)
+            continue
+        if not isinstance(entries, dict):
+            raise UserInputError(f"section {section!r} in {path} must be a mapping of settings.")
+        for key, value in entries.items():
+            name = _field_for(section, key)
+            if name is None:
+                raise UserInputError(
+                    f"setting {section}.{key} in {path} is unknown; see config/settings.yaml."
+                )
+            values[name] = _coerce(name, value)
+    return values
+
+
+def _field_for(section: str, key: str) -> str | None:
+    for candidate in (key, f"{section}_{key}"):
+        found = CONTEXT_FIELDS.get(candidate)
+        if found is not None and found.metadata.get("section") == section:
+            return candidate
+    return None
+
+
+def load_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Field values from the environment: the named variables plus `AGENT_GRAPH_<FIELD>`."""
+    env = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    for name, f in CONTEXT_FIELDS.items():
+        for var in (f.metadata.get("env"), f"AGENT_GRAPH_{name.upper()}"):
+            if var and env.get(var):
+                values[name] = _coerce(name, env[var])
+                break
+    return values
+
+
+def load_context(
+    config_path: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> Context:
+    """Build the `Context`: defaults < settings file < environment < overrides (CLI flags)."""
+    values: dict[str, Any] = {}
+    path = config_path or default_config_path()
+    if path is not None:
+        values.update(load_settings_file(path))
+    values.update(load_env(environ))
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return replace(Context(), **values).validated()

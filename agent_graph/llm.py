@@ -1,0 +1,104 @@
+"""Calling a chat model for one structured answer, the same way for every provider.
+
+Every call forces one named tool (the dict form of `tool_choice`, which llama.cpp, OpenAI and
+our scripted test model all honour) and validates its arguments with pydantic. Small local
+models do not pick tools on their own; forcing the tool makes them reliable, and it costs a
+capable model nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import TypeVar
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import BaseModel, ValidationError
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class ModelOutputError(RuntimeError):
+    """The model did not produce a usable tool call after the allowed retries."""
+
+
+def forced_tool_choice(name: str) -> dict[str, object]:
+    return {"type": "function", "function": {"name": name}}
+
+
+def count_tokens(message: BaseMessage, prompt: Sequence[BaseMessage]) -> int:
+    """Tokens used by one call: the provider's count, else a characters/4 estimate."""
+    usage = getattr(message, "usage_metadata", None)
+    if usage and usage.get("total_tokens"):
+        return int(usage["total_tokens"])
+    meta = getattr(message, "response_metadata", {}) or {}
+    token_usage = meta.get("token_usage") or meta.get("usage") or {}
+    if isinstance(token_usage, dict) and token_usage.get("total_tokens"):
+        return int(token_usage["total_tokens"])
+    chars = (
+        sum(len(str(m.content)) for m in prompt)
+        + len(str(message.content))
+        + len(json.dumps(getattr(message, "tool_calls", []) or []))
+    )
+    return max(1, chars // 4)
+
+
+def _arguments(message: AIMessage, name: str) -> dict[str, object] | None:
+    for call in message.tool_calls or []:
+        if call.get("name") == name:
+            return dict(call.get("args") or {})
+    if message.tool_calls:
+        return dict(message.tool_calls[0].get("args") or {})
+    # Some servers answer a forced tool call with the JSON in the text.
+    text = str(message.content or "")
+    found = re.search(r"\{.*\}", text, re.DOTALL)
+    if found:
+        try:
+            data = json.loads(found.group(0))
+        except json.JSONDecodeError:
+            return None
+        if isinstance(data, dict):
+            inner = data.get("arguments") or data.get("parameters")
+            return dict(inner) if isinstance(inner, dict) else data
+    return None
+
+
+def call_structured(
+    model: BaseChatModel,
+    schema: type[T],
+    messages: list[BaseMessage],
+    *,
+    retries: int = 2,
+) -> tuple[T, int]:
+    """Ask `model` for one `schema` object; return it and the tokens used.
+
+    A malformed answer is shown back to the model with the validation error, up to `retries`
+    times, before `ModelOutputError` is raised.
+    """
+    name = schema.__name__
+    bound = model.bind_tools([convert_to_openai_tool(schema)], tool_choice=forced_tool_choice(name))
+    tokens = 0
+    conversation = list(messages)
+    problem = ""
+    for _ in range(retries + 1):
+        reply = bound.invoke(conversation)
+        assert isinstance(reply, AIMessage)
+        tokens += count_tokens(reply, conversation)
+        args = _arguments(reply, name)
+        if args is None:
+            problem = f"no {name} tool call in the answer"
+        else:
+            try:
+                return schema.model_validate(args), tokens
+            except ValidationError as exc:
+                problem = f"the {name} arguments were invalid: {exc.errors()[0].get('msg', exc)}"
+        conversation = [
+            *messages,
+            HumanMessage(
+                f"Your previous answer was unusable ({problem}). Call {name} again with valid arguments."
+            ),
+        ]
+    raise ModelOutputError(f"the model gave no usable {name} after {retries + 1} tries: {problem}.")

@@ -1,0 +1,141 @@
+"""Chat models by spec: `provider:name`, `llamacpp:/path/model.gguf`, or `scripted:/path.json`.
+
+`provider:name` goes through LangChain's `init_chat_model` (openai, anthropic, ollama, ...).
+`llamacpp:` runs a GGUF file in-process with llama-cpp-python, with the settings that keep
+Qwen-family models correct. Instances are cached: loading a local model takes seconds, and
+reusing one keeps llama.cpp's prompt cache warm across calls (our prompts keep a stable
+prefix for exactly that reason).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from agent_graph.context import Context
+from agent_graph.errors import ServiceUnavailableError, UserInputError
+from agent_graph.paths import models_dir
+
+_cache: dict[tuple[Any, ...], BaseChatModel] = {}
+_registered: dict[str, BaseChatModel] = {}
+_lock = threading.Lock()
+
+# Preferred local models, best first: the first one present is the default.
+PREFERRED_LOCAL = (
+    "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+)
+
+
+def register_model(spec: str, model: BaseChatModel) -> None:
+    """Make an in-memory model available under `spec` (used by tests and embedding apps)."""
+    _registered[spec] = model
+
+
+def local_models() -> list[Path]:
+    """GGUF files in the models folder, preferred ones first."""
+    folder = models_dir()
+    if not folder.is_dir():
+        return []
+    found = sorted(folder.glob("*.gguf"))
+    rank = {name: i for i, name in enumerate(PREFERRED_LOCAL)}
+    return sorted(found, key=lambda p: (rank.get(p.name, len(rank)), p.name))
+
+
+def default_model_spec() -> str:
+    """The model used when none is configured: OpenAI with a key, else the best local GGUF."""
+    if os.environ.get("OPENAI_API_KEY"):
+        return "openai:gpt-4o-mini"
+    local = local_models()
+    if local:
+        return f"llamacpp:{local[0]}"
+    raise ServiceUnavailableError(
+        f"no chat model is configured and no local model is in {models_dir()}; "
+        "run scripts/fetch-model.sh, set AGENT_GRAPH_MODEL, or set OPENAI_API_KEY."
+    )
+
+
+def resolve_spec(spec: str) -> str:
+    return spec.strip() or default_model_spec()
+
+
+def get_chat_model(spec: str, context: Context) -> BaseChatModel:
+    """The chat model for `spec` (empty: the default), built once per process."""
+    spec = resolve_spec(spec)
+    if spec in _registered:
+        return _registered[spec]
+    provider, sep, name = spec.partition(":")
+    if not sep or not name:
+        raise UserInputError(
+            f"model spec {spec!r} is not 'provider:name'; use e.g. openai:gpt-4o or llamacpp:/path/model.gguf."
+        )
+    key = (
+        spec,
+        context.base_url,
+        context.temperature,
+        context.context_size,
+        context.max_output_tokens,
+        context.seed,
+    )
+    with _lock:
+        if key not in _cache:
+            _cache[key] = _build(provider, name, context)
+        return _cache[key]
+
+
+def _build(provider: str, name: str, context: Context) -> BaseChatModel:
+    if provider == "llamacpp":
+        return _llamacpp(Path(name).expanduser(), context)
+    if provider == "scripted":
+        from agent_graph.testing import load_script
+
+        path = Path(name)
+        if not path.is_file():
+            raise UserInputError(f"scripted model file {path} does not exist.")
+        return load_script(path)
+    from langchain.chat_models import init_chat_model
+
+    kwargs: dict[str, Any] = {"temperature": context.temperature, "max_tokens": context.max_output_tokens}
+    if context.base_url:
+        kwargs["base_url"] = context.base_url
+        if provider == "openai" and not os.environ.get("OPENAI_API_KEY"):
+            kwargs["api_key"] = "not-needed"  # local OpenAI-compatible servers ignore it
+    try:
+        return init_chat_model(name, model_provider=provider, **kwargs)
+    except ImportError as exc:
+        raise UserInputError(
+            f"the model provider {provider!r} needs a package that is not installed ({exc}); install it."
+        ) from None
+    except ValueError as exc:
+        raise UserInputError(f"model spec {provider}:{name} was refused: {exc}") from None
+
+
+def _llamacpp(path: Path, context: Context) -> BaseChatModel:
+    if not path.is_file():
+        raise UserInputError(
+            f"local model file {path} does not exist; run scripts/fetch-model.sh or fix the path."
+        )
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        raise ServiceUnavailableError(
+            "llamacpp models need llama-cpp-python: install agent-graph[local] (scripts/setup.sh does)."
+        ) from None
+    from agent_graph.llamacpp import LocalChatModel
+
+    return LocalChatModel(
+        model_path=str(path),
+        n_ctx=context.context_size,
+        n_batch=256,  # larger batches are slower on 2-core machines and gain nothing
+        n_threads=os.cpu_count() or 2,
+        rope_freq_base=0.0,  # 0 keeps the GGUF's own value; ChatLlamaCpp's default breaks Qwen
+        repeat_penalty=1.0,  # code repeats tokens legitimately; a penalty corrupts it
+        temperature=context.temperature,
+        max_tokens=context.max_output_tokens,
+        seed=context.seed,
+        verbose=False,
+    )

@@ -1,0 +1,179 @@
+"""Drive the graph for one task: start or resume it, keep the records, report progress.
+
+The runner owns persistence (a Postgres checkpointer with synchronous durability, so every
+finished super-step is on disk before the next begins) and projects each new checkpoint into
+the `tasks` and `iterations` tables. Nodes stay free of database code.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from langgraph.types import Command
+
+from agent_graph.checkpoints.database import connection, database_url
+from agent_graph.checkpoints.migrations import migrate
+from agent_graph.checkpoints.saver import open_checkpointer
+from agent_graph.context import Context
+from agent_graph.errors import ServiceUnavailableError, UserInputError
+from agent_graph.graph import builder
+from agent_graph.llm import ModelOutputError
+from agent_graph.memory import history
+from agent_graph.models import resolve_spec
+from agent_graph.paths import workspaces_dir
+from agent_graph.sandbox.base import SandboxUnavailable
+
+
+class Observer(Protocol):
+    """Receives progress: node updates and the custom events nodes emit."""
+
+    def on_update(self, node: str, update: dict[str, Any]) -> None: ...
+
+    def on_event(self, event: dict[str, Any]) -> None: ...
+
+
+class QuietObserver:
+    def on_update(self, node: str, update: dict[str, Any]) -> None:
+        pass
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        pass
+
+
+@dataclass
+class RunOutcome:
+    """How a run ended: the object `agent-graph run --json` prints."""
+
+    task_id: str
+    status: str
+    iterations: int
+    workspace: str
+    tests: dict[str, int] = field(default_factory=dict)
+    tokens: int = 0
+    stop_reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def new_task_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def run_task(
+    goal: str,
+    language: str,
+    profile: str,
+    context: Context,
+    *,
+    workspace: str | None = None,
+    task_id: str | None = None,
+    observer: Observer | None = None,
+) -> RunOutcome:
+    """Run a new task to its end."""
+    task_id = task_id or new_task_id()
+    workspace = workspace or str(workspaces_dir(context.workspace_root) / task_id)
+    # Resolve the model before anything is recorded: "no model" is exit 3, not a failed task.
+    context = _with_resolved_model(context)
+    url = database_url()
+    with connection(url) as conn:
+        migrate(conn)
+        history.create_task(
+            conn,
+            task_id=task_id,
+            goal=goal,
+            language=language,
+            profile=profile,
+            workspace=workspace,
+            model=context.model,
+            context=asdict(context),
+        )
+    graph_input = {
+        "task": goal,
+        "language": language,
+        "profile": profile,
+        "task_id": task_id,
+        "workspace": workspace,
+    }
+    return _drive(url, task_id, graph_input, context, observer or QuietObserver())
+
+
+def resume_task(task_id: str, *, observer: Observer | None = None, resume_value: Any = None) -> RunOutcome:
+    """Continue an interrupted task from its last checkpoint, with the settings it started with."""
+    url = database_url()
+    with connection(url) as conn:
+        migrate(conn)
+        row = history.get_task(conn, task_id)
+    if row is None:
+        raise UserInputError(f"there is no task {task_id!r}; `agent-graph history` lists the tasks.")
+    if row["status"] in ("passed", "failed", "stopped"):
+        raise UserInputError(f"task {task_id} already ended ({row['status']}); start a new run instead.")
+    stored = {k: tuple(v) if isinstance(v, list) else v for k, v in (row["context"] or {}).items()}
+    context = Context(**{k: v for k, v in stored.items() if k in Context.__dataclass_fields__})
+    graph_input: Any = Command(resume=resume_value) if resume_value is not None else None
+    return _drive(url, task_id, graph_input, context, observer or QuietObserver())
+
+
+def _with_resolved_model(context: Context) -> Context:
+    from dataclasses import replace
+
+    return replace(context, model=resolve_spec(context.model))
+
+
+def _drive(url: str, task_id: str, graph_input: Any, context: Context, observer: Observer) -> RunOutcome:
+    config: dict[str, Any] = {
+        "configurable": {"thread_id": task_id},
+        # each iteration is four steps (code, safety, test, reflect), plus plan and finish
+        "recursion_limit": 4 * context.max_iterations + 10,
+    }
+    with open_checkpointer(url) as saver, connection(url) as conn:
+        graph = builder.compile(checkpointer=saver)
+        if graph_input is None and not graph.get_state(config).next:
+            raise UserInputError(f"task {task_id} has no checkpoint to resume from; start a new run instead.")
+        try:
+            for mode, chunk in graph.stream(
+                graph_input,
+                config,  # type: ignore[arg-type]
+                context=context,
+                stream_mode=["updates", "custom"],
+                durability="sync",
+            ):
+                if mode == "custom":
+                    observer.on_event(chunk)
+                    continue
+                history.sync_run(conn, task_id, graph.get_state(config).values)  # type: ignore[arg-type]
+                for node, update in chunk.items():
+                    observer.on_update(node, update if isinstance(update, dict) else {})
+        except KeyboardInterrupt:
+            history.set_status(conn, task_id, "interrupted")
+            raise
+        except SandboxUnavailable as exc:
+            history.set_status(conn, task_id, "interrupted")
+            raise ServiceUnavailableError(str(exc)) from None
+        except ModelOutputError as exc:
+            history.set_status(conn, task_id, "failed")
+            values = graph.get_state(config).values  # type: ignore[arg-type]
+            return _outcome(task_id, {**values, "status": "failed", "stop_reason": str(exc)})
+        values = graph.get_state(config).values  # type: ignore[arg-type]
+        history.sync_run(conn, task_id, values)
+        status = values.get("status", "running")
+        history.set_status(conn, task_id, status if status != "running" else "interrupted")
+        return _outcome(task_id, values)
+
+
+def _outcome(task_id: str, values: dict[str, Any]) -> RunOutcome:
+    report = values.get("report") or {}
+    return RunOutcome(
+        task_id=task_id,
+        status=values.get("status", "failed"),
+        iterations=values.get("iteration", 0),
+        workspace=values.get("workspace", ""),
+        tests={
+            "passed": report.get("passed", 0),
+            "failed": report.get("failed", 0) + report.get("errors", 0),
+        },
+        tokens=sum((values.get("tokens") or {}).values()),
+        stop_reason=values.get("stop_reason", ""),
+    )

@@ -1,0 +1,110 @@
+"""The graph's state, declared once.
+
+The input is narrow (task, language, profile); everything else is the loop's own bookkeeping.
+Code and tests live in the state as well as on disk, so a checkpoint holds every attempt and a
+resumed run can rebuild its workspace exactly.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, Literal, TypedDict
+
+from pydantic import BaseModel, Field
+
+RunStatus = Literal["running", "passed", "failed", "stopped"]
+
+
+def merge_counts(left: dict[str, int] | None, right: dict[str, int] | None) -> dict[str, int]:
+    """Reducer: add token counts per phase."""
+    merged = dict(left or {})
+    for key, value in (right or {}).items():
+        merged[key] = merged.get(key, 0) + value
+    return merged
+
+
+class FileSpec(BaseModel):
+    """A file the plan asks for."""
+
+    path: str = Field(description="Path relative to the workspace, e.g. 'top_words.py' or 'src/todo.js'.")
+    purpose: str = Field(description="What goes in it, in one sentence.")
+
+
+class Plan(BaseModel):
+    """The planner's decomposition of the goal."""
+
+    summary: str = Field(description="One sentence: what will be built.")
+    subtasks: list[str] = Field(description="Ordered, concrete steps, 2 to 6 of them.")
+    files: list[FileSpec] = Field(description="The source files to write (not the tests).")
+    public_api: list[str] = Field(
+        default_factory=list,
+        description="Signatures the tests will call, e.g. 'top_words(text: str, n: int) -> list[tuple[str, int]]'.",
+    )
+    edge_cases: list[str] = Field(default_factory=list, description="Edge cases the code must handle.")
+
+
+class Reflection(BaseModel):
+    """The reflector's reading of a failed iteration."""
+
+    hypothesis: str = Field(description="One sentence: the most likely cause of the failures.")
+    fix_plan: list[str] = Field(description="Concrete changes for the next attempt, 1 to 4 steps.")
+    tests_are_wrong: bool = Field(
+        default=False,
+        description="True only if a failing test contradicts the task statement and the tests must be rewritten.",
+    )
+
+
+class Attempt(TypedDict):
+    """One finished iteration, as recorded in the `iterations` table."""
+
+    iteration: int
+    status: str  # passed | failed | error | timeout | blocked
+    tests_passed: int
+    tests_failed: int
+    error_summary: str
+    duration_seconds: float
+    tokens: int
+    files: list[str]
+
+
+class InputState(TypedDict, total=False):
+    """What a caller provides."""
+
+    task: str
+    language: Literal["python", "node"]
+    profile: Literal["library", "cli_tool", "web_app", "data_pipeline"]
+    task_id: str
+    workspace: str
+
+
+class AgentState(InputState, total=False):
+    """The whole state of a run."""
+
+    plan: dict[str, Any]
+    files: dict[str, str]  # source files, path -> content
+    tests: dict[str, str]  # test files, path -> content
+    report: dict[str, Any]  # the last TestReport, as a dict
+    safety_feedback: str  # findings from the static gate, for the coder
+    reflections: Annotated[list[dict[str, Any]], operator.add]
+    attempts: Annotated[list[Attempt], operator.add]
+    iteration: int
+    iteration_started: float  # wall clock when the current iteration's coding began
+    regenerate_tests: bool
+    best: dict[str, Any]  # {"iteration", "passed", "failed", "files"}: the best attempt seen
+    tokens: Annotated[dict[str, int], merge_counts]
+    status: RunStatus
+    stop_reason: str
+
+
+class OutputState(TypedDict, total=False):
+    """What a caller gets back."""
+
+    task_id: str
+    status: RunStatus
+    stop_reason: str
+    iteration: int
+    workspace: str
+    files: dict[str, str]
+    tests: dict[str, str]
+    report: dict[str, Any]
+    tokens: dict[str, int]

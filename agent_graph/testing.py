@@ -1,0 +1,125 @@
+"""A scripted chat model: the one fake the tests use, and the `scripted:` model spec.
+
+It replays planned answers. A script is either a list (answers in call order) or a mapping
+from tool name to a list of answers (each forced tool call takes the next answer for its
+tool), so scripts stay valid when the graph reorders independent calls. An answer is a dict:
+`{"args": {...}}` for a tool call, or `{"content": "..."}` for plain text; `"delay": seconds`
+makes it think that long first (to kill a run mid-iteration in tests). Every prompt it
+receives is kept in `calls`, so tests can assert on what a node told the model.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import ConfigDict, Field, PrivateAttr
+
+Script = list[dict[str, Any]] | dict[str, list[dict[str, Any]]]
+
+
+class ScriptExhaustedError(RuntimeError):
+    """The model was called more often than the script planned."""
+
+
+class ScriptedChatModel(BaseChatModel):
+    """Replays planned answers; supports `bind_tools` with a forced `tool_choice`."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    script: Any = Field(default_factory=list)
+    repeat_last: bool = False  # keep answering with a tool's last answer once its list runs out
+    _positions: dict[str, int] = PrivateAttr(default_factory=dict)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    calls: list[dict[str, Any]] = Field(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        formatted = [convert_to_openai_tool(t) for t in tools]
+        return self.bind(tools=formatted, tool_choice=tool_choice, **kwargs)
+
+    def _next_answer(self, tool: str | None) -> dict[str, Any]:
+        with self._lock:
+            if isinstance(self.script, dict):
+                key = tool or "content"
+                answers = self.script.get(key) or []
+            else:
+                key, answers = "*", self.script
+            position = self._positions.get(key, 0)
+            if position >= len(answers):
+                if self.repeat_last and answers:
+                    return answers[-1]
+                raise ScriptExhaustedError(
+                    f"the script has no answer left for {key!r} (call {position + 1})."
+                )
+            self._positions[key] = position + 1
+            return answers[position]
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        tool_choice = kwargs.get("tool_choice")
+        tool = None
+        if isinstance(tool_choice, dict):
+            tool = tool_choice.get("function", {}).get("name")
+        elif isinstance(tool_choice, str) and tool_choice not in ("any", "auto", "required", "none"):
+            tool = tool_choice
+        answer = self._next_answer(tool)
+        if answer.get("delay"):
+            time.sleep(float(answer["delay"]))
+        self.calls.append({"tool": tool, "messages": [m.content for m in messages]})
+        prompt_tokens = sum(len(str(m.content)) for m in messages) // 4
+        if "args" in answer:
+            name = answer.get("name", tool or "tool")
+            completion = len(json.dumps(answer["args"])) // 4
+            message = AIMessage(
+                content="",
+                tool_calls=[{"name": name, "args": answer["args"], "id": f"call_{len(self.calls)}"}],
+            )
+        else:
+            completion = len(str(answer.get("content", ""))) // 4
+            message = AIMessage(content=str(answer.get("content", "")))
+        message.usage_metadata = {
+            "input_tokens": prompt_tokens,
+            "output_tokens": completion,
+            "total_tokens": prompt_tokens + completion,
+        }
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def prompts_for(self, tool: str) -> list[str]:
+        """Every prompt text sent with `tool` forced, joined per call (for assertions)."""
+        return [
+            "\n".join(str(part) for part in call["messages"]) for call in self.calls if call["tool"] == tool
+        ]
+
+
+def load_script(path: Path) -> ScriptedChatModel:
+    """Build a scripted model from a JSON file (the `scripted:/path.json` model spec)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(data, dict) and "script" in data:
+        return ScriptedChatModel(script=data["script"], repeat_last=bool(data.get("repeat_last", False)))
+    return ScriptedChatModel(script=data)

@@ -1,0 +1,1 @@
+"""The database: embedded Postgres or `DATABASE_URL`, schema migrations, the LangGraph checkpointer."""

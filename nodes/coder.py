@@ -1,0 +1,96 @@
+"""The coder: writes every planned source file through a forced `write_file` tool call."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+
+from agent_graph.context import Context
+from agent_graph.llm import call_structured
+from agent_graph.nodes.common import (
+    emit,
+    guidance,
+    model_for,
+    render_files,
+    render_plan,
+    render_report,
+    strip_fences,
+)
+from agent_graph.prompts import CODER_SYSTEM
+from agent_graph.state import AgentState
+from agent_graph.tools import run_file_tool, write_file
+from agent_graph.workspace import PathRefusedError, Workspace
+
+
+def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Start the next iteration: (re)write the source files, guided by the last reflection."""
+    iteration = state.get("iteration", 0) + 1
+    emit("phase", phase="coding", iteration=iteration)
+    workspace = Workspace(_path(state))
+    # Rebuild the workspace from the checkpointed state first: after a crash the disk may be
+    # ahead of (or behind) the checkpoint this run resumed from.
+    workspace.sync({**state.get("files", {}), **state.get("tests", {})})
+    model = model_for(runtime, "coder")
+    files = dict(state.get("files", {}))
+    tokens = 0
+    for spec in state.get("plan", {}).get("files", []):
+        path = spec["path"]
+        messages = [
+            SystemMessage(f"{CODER_SYSTEM}\n{guidance(state)}"),
+            HumanMessage(_request(state, files, path, spec.get("purpose", ""))),
+        ]
+        call, used = call_structured(model, write_file, messages)
+        tokens += used
+        content = strip_fences(call.content)
+        # The plan fixed the path: a model that renames the file would break the tests' imports.
+        target = call.path if call.path == path else path
+        result = run_file_tool(workspace, "write_file", {"path": target, "content": content})
+        if result.startswith("error:"):
+            raise PathRefusedError(result)
+        files[target] = content
+    return {
+        "iteration": iteration,
+        "iteration_started": time.time(),
+        "files": files,
+        "safety_feedback": "",
+        "tokens": {"code": tokens},
+    }
+
+
+def _path(state: AgentState) -> Any:
+    from pathlib import Path
+
+    return Path(state["workspace"])
+
+
+def _request(state: AgentState, files: dict[str, str], path: str, purpose: str) -> str:
+    """The coder's request, stable parts first so a local model can reuse its prompt cache."""
+    parts = [f"Goal:\n{state.get('task', '')}", render_plan(state.get("plan", {}))]
+    if files:
+        parts.append(render_files(files, "Current source files"))
+    feedback = _feedback(state)
+    if feedback:
+        parts.append(feedback)
+    parts.append(f"Write the complete file `{path}` ({purpose}). Call write_file with path `{path}`.")
+    return "\n\n".join(p for p in parts if p)
+
+
+def _feedback(state: AgentState) -> str:
+    """What went wrong last time and the plan to fix it."""
+    parts: list[str] = []
+    if state.get("safety_feedback"):
+        parts.append(
+            "The safety gate blocked the last attempt; remove these constructs:\n" + state["safety_feedback"]
+        )
+    report = state.get("report")
+    if report and report.get("status") != "passed" and state.get("iteration", 0) > 0:
+        parts.append("Last test run:\n" + render_report(report, limit=4))
+    reflections = state.get("reflections", [])
+    if reflections:
+        last = reflections[-1]
+        steps = "\n".join(f"- {s}" for s in last.get("fix_plan", []))
+        parts.append(f"Diagnosis: {last.get('hypothesis', '')}\nFix plan:\n{steps}")
+    return "\n\n".join(parts)

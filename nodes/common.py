@@ -1,0 +1,84 @@
+"""Small helpers the nodes share: the model for a role, progress events, rendering for prompts."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
+
+from agent_graph.context import Context
+from agent_graph.models import get_chat_model
+from agent_graph.prompts import LANGUAGE_GUIDANCE, PROFILE_GUIDANCE
+from agent_graph.state import AgentState
+
+_FENCE = re.compile(r"^\s*```[\w+-]*\s*\n(.*?)\n?```\s*$", re.DOTALL)
+
+
+def context_of(runtime: Runtime[Context] | None) -> Context:
+    """The run's `Context` (defaults when the graph is invoked without one)."""
+    found = getattr(runtime, "context", None) if runtime is not None else None
+    return found if isinstance(found, Context) else Context()
+
+
+def model_for(runtime: Runtime[Context] | None, role: str) -> BaseChatModel:
+    context = context_of(runtime)
+    return get_chat_model(context.model_for(role), context)
+
+
+def emit(event: str, **data: Any) -> None:
+    """Send a custom stream event (progress for the terminal UI); a no-op outside a streamed run."""
+    try:
+        writer = get_stream_writer()
+    except RuntimeError:
+        return
+    writer({"event": event, **data})
+
+
+def guidance(state: AgentState) -> str:
+    """The language and profile rules: stable per run, so they belong in the cached prompt prefix."""
+    return f"{LANGUAGE_GUIDANCE[state.get('language', 'python')]}\n{PROFILE_GUIDANCE[state.get('profile', 'library')]}"
+
+
+def strip_fences(content: str) -> str:
+    """Remove a Markdown code fence a model wrapped around a whole file."""
+    found = _FENCE.match(content)
+    return found.group(1) + "\n" if found else content
+
+
+def render_plan(plan: dict[str, Any]) -> str:
+    lines = [f"Plan: {plan.get('summary', '')}"]
+    lines += [f"  step {i}: {s}" for i, s in enumerate(plan.get("subtasks", []), 1)]
+    lines += [f"  file {f['path']}: {f.get('purpose', '')}" for f in plan.get("files", [])]
+    lines += [f"  API: {a}" for a in plan.get("public_api", [])]
+    lines += [f"  edge case: {e}" for e in plan.get("edge_cases", [])]
+    return "\n".join(lines)
+
+
+def render_files(files: dict[str, str], title: str = "Current files") -> str:
+    if not files:
+        return ""
+    parts = [f"{title}:"]
+    for path, content in sorted(files.items()):
+        parts.append(f"--- {path} ---\n{content.rstrip()}")
+    return "\n".join(parts)
+
+
+def render_report(report: dict[str, Any], limit: int = 6) -> str:
+    """The failing tests, with assertion messages and traceback lines, for the reflector and coder."""
+    if not report:
+        return ""
+    lines = [
+        f"Test run: {report.get('status')} — {report.get('passed', 0)} passed, {report.get('failed', 0)} failed, "
+        f"{report.get('errors', 0)} errors."
+    ]
+    for failure in report.get("failures", [])[:limit]:
+        lines.append(f"FAILED {failure.get('test')}: {failure.get('message', '').strip()[:600]}")
+        trace = failure.get("traceback", "").strip()
+        if trace:
+            lines.append("\n".join(trace.splitlines()[-12:]))
+    if not report.get("failures") and report.get("output"):
+        lines.append("Output (tail):\n" + "\n".join(str(report["output"]).splitlines()[-25:]))
+    return "\n".join(lines)

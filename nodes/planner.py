@@ -1,0 +1,99 @@
+"""The planner: turns the goal into subtasks, the files to write and the API the tests will call."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.config import get_config
+from langgraph.runtime import Runtime
+
+from agent_graph.context import Context
+from agent_graph.llm import call_structured
+from agent_graph.nodes.common import context_of, emit, guidance, model_for
+from agent_graph.nodes.hints import pattern_hints
+from agent_graph.paths import workspaces_dir
+from agent_graph.prompts import PLANNER_SYSTEM
+from agent_graph.state import AgentState, FileSpec, Plan
+
+_EXTENSION = {"python": ".py", "node": ".js"}
+
+
+def plan(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Decompose the goal; fix the task id and workspace for the rest of the run."""
+    context = context_of(runtime)
+    goal = (state.get("task") or "").strip()
+    if not goal:
+        raise ValueError("the task is empty: say what the agent should build.")
+    language = state.get("language") or "python"
+    profile = state.get("profile") or "library"
+    task_id = state.get("task_id") or _thread_id() or uuid.uuid4().hex[:12]
+    workspace = state.get("workspace") or str(workspaces_dir(context.workspace_root) / task_id)
+    emit("phase", phase="planning", iteration=0)
+
+    hints, _ = pattern_hints(goal, language)
+    prompt = f"Goal:\n{goal}"
+    if hints:
+        prompt += f"\n\n{hints}"
+    messages = [
+        SystemMessage(f"{PLANNER_SYSTEM}\n{guidance({'language': language, 'profile': profile})}"),
+        HumanMessage(prompt),
+    ]
+    result, tokens = call_structured(model_for(runtime, "planner"), Plan, messages)
+    result = normalise_plan(result, language, goal)
+    emit("plan", subtasks=result.subtasks, files=[f.path for f in result.files])
+    return {
+        "task_id": task_id,
+        "workspace": workspace,
+        "language": language,
+        "profile": profile,
+        "plan": result.model_dump(),
+        "files": {},
+        "tests": {},
+        "iteration": 0,
+        "regenerate_tests": True,
+        "status": "running",
+        "tokens": {"plan": tokens},
+    }
+
+
+def normalise_plan(plan: Plan, language: str, goal: str) -> Plan:
+    """Keep the plan's files usable: right extension, relative, not tests; at least one file."""
+    extension = _EXTENSION[language]
+    kept: list[FileSpec] = []
+    for spec in plan.files:
+        path = spec.path.strip().lstrip("./").replace("\\", "/")
+        name = Path(path).name
+        if not path or ".." in Path(path).parts or _is_test_file(name):
+            continue
+        if Path(path).suffix not in (extension, ".json", ".md", ".txt", ".csv"):
+            path = str(Path(path).with_suffix(extension))
+        if path not in {k.path for k in kept}:
+            kept.append(FileSpec(path=path, purpose=spec.purpose))
+    if not any(k.path.endswith(extension) for k in kept):
+        kept.insert(0, FileSpec(path=_default_module(goal, plan) + extension, purpose="The implementation."))
+    return plan.model_copy(update={"files": kept[:4]})
+
+
+def _is_test_file(name: str) -> bool:
+    return name.startswith("test_") or name.endswith(("_test.py", ".test.js", ".spec.js"))
+
+
+def _default_module(goal: str, plan: Plan) -> str:
+    """A module name from the first function named in the API or the goal, else `solution`."""
+    for text in [*plan.public_api, goal]:
+        found = re.search(r"`?([A-Za-z_][A-Za-z0-9_]*)\s*\(", text)
+        if found and found.group(1) not in {"def", "function", "print"}:
+            return found.group(1)
+    return "solution"
+
+
+def _thread_id() -> str | None:
+    try:
+        value = get_config().get("configurable", {}).get("thread_id")
+    except RuntimeError:
+        return None
+    return str(value) if value else None

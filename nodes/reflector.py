@@ -1,0 +1,65 @@
+"""The reflector: reads the failures, states a hypothesis and a concrete fix plan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+
+from agent_graph.context import Context
+from agent_graph.llm import call_structured
+from agent_graph.nodes.common import context_of, emit, guidance, model_for, render_files, render_report
+from agent_graph.nodes.hints import failure_hints
+from agent_graph.prompts import CIRCUIT_BREAKER_WARNING, REFLECTOR_SYSTEM
+from agent_graph.state import AgentState, Reflection
+
+# Small models like to blame the tests; let them rewrite the tests at most this often per run.
+MAX_TEST_REWRITES = 2
+
+
+def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    context = context_of(runtime)
+    iteration = state.get("iteration", 1)
+    emit("phase", phase="reflecting", iteration=iteration)
+    report_text = state.get("safety_feedback") or render_report(state.get("report", {}))
+    parts = [
+        f"Goal:\n{state.get('task', '')}",
+        render_files(state.get("files", {}), "Source files"),
+        render_files(state.get("tests", {}), "Test files"),
+        f"Failures:\n{report_text}",
+    ]
+    earlier = [r.get("hypothesis", "") for r in state.get("reflections", [])][-3:]
+    if earlier:
+        parts.append(
+            "Hypotheses already tried (they did not fix it):\n" + "\n".join(f"- {h}" for h in earlier)
+        )
+    hints, hint_ids = failure_hints(report_text, state.get("language", "python"))
+    if hints:
+        parts.append(hints)
+    warned = iteration >= context.warn_iterations
+    if warned:
+        parts.append(CIRCUIT_BREAKER_WARNING.format(iteration=iteration, limit=context.max_iterations))
+        emit("circuit_breaker_warning", iteration=iteration, limit=context.max_iterations)
+    messages = [
+        SystemMessage(f"{REFLECTOR_SYSTEM}\n{guidance(state)}"),
+        HumanMessage("\n\n".join(p for p in parts if p)),
+    ]
+    result, tokens = call_structured(model_for(runtime, "reflector"), Reflection, messages)
+    rewrites = sum(1 for r in state.get("reflections", []) if r.get("tests_are_wrong"))
+    doubt_tests = result.tests_are_wrong and rewrites < MAX_TEST_REWRITES and not state.get("safety_feedback")
+    emit("reflection", iteration=iteration, hypothesis=result.hypothesis)
+    return {
+        "reflections": [
+            {
+                "iteration": iteration,
+                "hypothesis": result.hypothesis,
+                "fix_plan": result.fix_plan,
+                "tests_are_wrong": doubt_tests,
+                "warned": warned,
+                "memory_hits": hint_ids,
+            }
+        ],
+        "regenerate_tests": doubt_tests,
+        "tokens": {"reflect": tokens},
+    }

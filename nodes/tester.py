@@ -1,0 +1,120 @@
+"""The tester: writes tests from the specification (not the code) and runs them in the sandbox."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+
+from agent_graph.context import Context
+from agent_graph.llm import call_structured
+from agent_graph.nodes.common import context_of, emit, guidance, model_for, render_plan, strip_fences
+from agent_graph.prompts import TESTER_SYSTEM
+from agent_graph.sandbox_pool import sandbox_for
+from agent_graph.state import AgentState, Attempt
+from agent_graph.tools import write_file
+from agent_graph.workspace import Workspace
+
+
+def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Generate tests when there are none (or the reflector doubted them), then run everything."""
+    context = context_of(runtime)
+    iteration = state.get("iteration", 1)
+    tests = dict(state.get("tests", {}))
+    tokens = 0
+    if not tests or state.get("regenerate_tests"):
+        emit("phase", phase="writing_tests", iteration=iteration)
+        tests, tokens = write_tests(state, runtime)
+    emit("phase", phase="testing", iteration=iteration)
+    workspace = Workspace(Path(state["workspace"]))
+    for stale in set(state.get("tests", {})) - set(tests):
+        workspace.path(stale).unlink(missing_ok=True)
+    workspace.sync({**state.get("files", {}), **tests})
+    sandbox = sandbox_for(state["task_id"], context.sandbox_settings())
+    report = sandbox.run_tests(
+        workspace.root, state.get("language", "python"), context.sandbox_timeout_seconds
+    )
+    emit(
+        "tests",
+        iteration=iteration,
+        passed=report.passed,
+        failed=report.failed + report.errors,
+        status=report.status,
+    )
+    spent = sum(state.get("tokens", {}).values()) + tokens
+    attempt: Attempt = {
+        "iteration": iteration,
+        "status": report.status,
+        "tests_passed": report.passed,
+        "tests_failed": report.failed + report.errors,
+        "error_summary": _summary(report.to_dict()),
+        "duration_seconds": round(time.time() - state.get("iteration_started", time.time()), 3),
+        "tokens": spent,
+        "files": sorted({**state.get("files", {}), **tests}),
+    }
+    update: dict[str, Any] = {
+        "tests": tests,
+        "regenerate_tests": False,
+        "report": report.to_dict(),
+        "attempts": [attempt],
+        "tokens": {"test": tokens},
+        "stop_reason": stop_reason(state, context, report.status == "passed", spent),
+    }
+    best = state.get("best") or {}
+    if not best or report.passed > best.get("passed", -1) or report.status == "passed":
+        update["best"] = {
+            "iteration": iteration,
+            "passed": report.passed,
+            "failed": report.failed + report.errors,
+            "files": dict(state.get("files", {})),
+        }
+    return update
+
+
+def stop_reason(state: AgentState, context: Context, passed: bool, tokens_spent: int) -> str:
+    """Why the loop must end now ('' to go on): the circuit breaker and the token budget."""
+    if passed:
+        return ""
+    if state.get("iteration", 1) >= context.max_iterations:
+        return f"circuit breaker: {context.max_iterations} iterations without passing"
+    if context.max_tokens and tokens_spent >= context.max_tokens:
+        return f"token budget of {context.max_tokens} spent"
+    return ""
+
+
+def test_path(state: AgentState) -> str:
+    """Where the test file goes: `test_<module>.py` or `<module>.test.js`."""
+    files = [f["path"] for f in state.get("plan", {}).get("files", [])]
+    code_files = [f for f in files if f.endswith((".py", ".js"))] or ["solution"]
+    stem = Path(code_files[0]).stem
+    return f"{stem}.test.js" if state.get("language") == "node" else f"test_{stem}.py"
+
+
+def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str, str], int]:
+    path = test_path(state)
+    modules = ", ".join(f["path"] for f in state.get("plan", {}).get("files", []))
+    request = (
+        f"Goal:\n{state.get('task', '')}\n\n{render_plan(state.get('plan', {}))}\n\n"
+        f"The code will be in: {modules}. You do not see the code; test the behaviour the goal promises.\n"
+        f"Write the complete test file `{path}`. Call write_file with path `{path}`."
+    )
+    reflections = state.get("reflections", [])
+    if state.get("regenerate_tests") and reflections:
+        request += f"\n\nThe previous tests were judged wrong: {reflections[-1].get('hypothesis', '')}"
+    messages = [SystemMessage(f"{TESTER_SYSTEM}\n{guidance(state)}"), HumanMessage(request)]
+    call, tokens = call_structured(model_for(runtime, "tester"), write_file, messages)
+    return {path: strip_fences(call.content)}, tokens
+
+
+def _summary(report: dict[str, Any]) -> str:
+    failures = report.get("failures", [])
+    if failures:
+        first = failures[0]
+        return f"{first.get('test', '')}: {first.get('message', '').strip().splitlines()[0][:200] if first.get('message') else ''}"
+    if report.get("status") in ("error", "timeout"):
+        tail = str(report.get("output", "")).strip().splitlines()
+        return f"{report.get('status')}: {tail[-1][:200] if tail else ''}"
+    return ""

@@ -1,0 +1,21 @@
+"""Run untrusted generated code and its tests: the `Sandbox` protocol and its backends."""
+
+from agent_graph.sandbox.base import (
+    ExecResult,
+    Language,
+    Sandbox,
+    SandboxSettings,
+    SandboxUnavailable,
+    TestFailure,
+    TestReport,
+)
+
+__all__ = [
+    "ExecResult",
+    "Language",
+    "Sandbox",
+    "SandboxSettings",
+    "SandboxUnavailable",
+    "TestFailure",
+    "TestReport",
+]

@@ -1,0 +1,58 @@
+"""Shared fixtures: a real embedded Postgres (pgvector) for the session, a data dir per test.
+
+Nothing here is faked: the database, checkpointer, sandbox and embeddings are the real ones.
+Only the chat model may be scripted (agent_graph.testing.ScriptedChatModel).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# No test may reach outside addresses: switch off telemetry and hub lookups for everything.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("LANGSMITH_TRACING", "false")
+os.environ.setdefault("LANGGRAPH_CLI_NO_ANALYTICS", "1")
+os.environ.setdefault("LANGGRAPH_NO_VERSION_CHECK", "true")
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A throwaway embedded Postgres 16 with pgvector, shared by the session's tests.
+
+    As root, pgserver opens the permissions of the data dir's parent folders, so it lives in a
+    fresh folder under /var/tmp rather than under pytest's tmp_path.
+    """
+    import pgserver
+
+    root = Path(tempfile.mkdtemp(prefix="agent-graph-test-pg-", dir="/var/tmp"))
+    server = pgserver.get_server(root / "pgdata", cleanup_mode="stop")
+    url = str(server.get_uri())
+    from agent_graph.checkpoints.database import connection
+    from agent_graph.checkpoints.migrations import migrate
+
+    with connection(url) as conn:
+        migrate(conn)
+    previous = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = url
+    yield url
+    if previous is None:
+        os.environ.pop("DATABASE_URL", None)
+    else:
+        os.environ["DATABASE_URL"] = previous
+    server.cleanup()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def agent_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private data dir (workspaces, logs) for one test."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("AGENT_GRAPH_HOME", str(home))
+    return home

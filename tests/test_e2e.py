@@ -1,0 +1,78 @@
+"""End to end with the real local model (Qwen2.5-Coder 0.5B through llama.cpp): no fakes at all.
+
+Selected with `-m e2e`; CI runs it. The model file comes from scripts/fetch-model.sh 0.5b, and its
+path is passed in AGENT_GRAPH_E2E_MODEL by scripts/test.sh.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent_graph.checkpoints.database import connection
+from agent_graph.memory import history
+
+MODEL = os.environ.get("AGENT_GRAPH_E2E_MODEL", "")
+
+
+@pytest.mark.e2e
+def test_local_model_takes_a_small_goal_to_green(database_url: str, agent_home: Path) -> None:
+    if not MODEL or not Path(MODEL).is_file():
+        pytest.fail("AGENT_GRAPH_E2E_MODEL must name the 0.5B GGUF file (scripts/test.sh sets it).")
+    goal = (
+        "Write a Python function `count_vowels(text)` that returns how many vowels (a, e, i, o, u, "
+        "upper or lower case) the string `text` contains. Example: count_vowels('Hello World') == 3."
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agent_graph.cli",
+            "run",
+            "-t",
+            goal,
+            "-l",
+            "python",
+            "--model",
+            f"llamacpp:{MODEL}",
+            "--max-iterations",
+            "6",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode in (0, 1), result.stderr
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    workspace = Path(outcome["workspace"])
+    print(result.stdout[-4000:])
+    assert outcome["status"] == "passed", outcome
+    assert outcome["tests"]["passed"] >= 1 and outcome["tests"]["failed"] == 0
+    assert outcome["tokens"] > 0
+    # The code really works: import it and check the example from the goal on the host.
+    code_files = [p for p in workspace.glob("*.py") if not p.name.startswith("test_")]
+    assert code_files, list(workspace.iterdir())
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv[1]);"
+            f"from {code_files[0].stem} import count_vowels; print(count_vowels('Hello World'))",
+            str(workspace),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert probe.stdout.strip() == "3", probe.stderr
+    with connection(database_url) as conn:
+        rows = history.get_iterations(conn, outcome["task_id"])
+    assert rows and rows[-1]["status"] == "passed"
+    assert len(rows) == outcome["iterations"]

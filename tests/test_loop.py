@@ -1,0 +1,125 @@
+"""The loop end to end with a scripted model, the real database, checkpointer and sandbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent_graph.checkpoints.database import connection
+from agent_graph.checkpoints.saver import open_checkpointer
+from agent_graph.context import Context
+from agent_graph.graph import builder
+from agent_graph.memory import history
+from agent_graph.models import register_model
+from agent_graph.runner import run_task
+from agent_graph.testing import ScriptedChatModel
+from tests import scripts
+
+
+def _scripted(name: str, script: Any, repeat_last: bool = False) -> tuple[str, ScriptedChatModel]:
+    model = ScriptedChatModel(script=script, repeat_last=repeat_last)
+    spec = f"scripted:{name}"
+    register_model(spec, model)
+    return spec, model
+
+
+def test_fails_once_reflects_then_passes(database_url: str, agent_home: Path) -> None:
+    spec, model = _scripted("fail-then-pass", scripts.fail_then_pass())
+    outcome = run_task("Write mean(xs) for a list of numbers.", "python", "library", Context(model=spec))
+
+    assert outcome.status == "passed"
+    assert outcome.iterations == 2
+    assert outcome.tests == {"passed": 3, "failed": 0}
+    assert outcome.tokens > 0
+    assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
+    # The reflector saw the failing assertion, and the coder saw the reflector's fix plan.
+    (reflect_prompt,) = model.prompts_for("Reflection")
+    assert "test_mean_of_three" in reflect_prompt
+    coder_prompts = model.prompts_for("write_file")
+    assert "Divide by len(xs)" in coder_prompts[-1]
+
+    with connection(database_url) as conn:
+        rows = history.get_iterations(conn, outcome.task_id)
+        task = history.get_task(conn, outcome.task_id)
+    assert [(r["iteration"], r["status"]) for r in rows] == [(1, "failed"), (2, "passed")]
+    assert rows[0]["tests_failed"] >= 1 and rows[1]["tests_passed"] == 3
+    assert rows[0]["hypothesis"] == scripts.REFLECTION["hypothesis"]
+    assert task is not None and task["status"] == "passed" and task["iterations"] == 2
+
+    # The checkpoint history holds every super-step, in order, including the reflection.
+    with open_checkpointer(database_url) as saver:
+        graph = builder.compile(checkpointer=saver)
+        config: Any = {"configurable": {"thread_id": outcome.task_id}}
+        steps = [s.metadata.get("step") for s in graph.get_state_history(config)]
+        next_nodes = [s.next for s in graph.get_state_history(config)][::-1]
+        final = graph.get_state(config)
+    assert steps == sorted(steps, reverse=True)
+    assert final.values["status"] == "passed" and not final.next
+    assert [a["iteration"] for a in final.values["attempts"]] == [1, 2]
+    assert len(final.values["reflections"]) == 1
+    # oldest first: the path the run took, one checkpoint per super-step
+    assert next_nodes == [
+        ("__start__",),
+        ("plan",),
+        ("code",),
+        ("safety",),
+        ("test",),
+        ("reflect",),
+        ("code",),
+        ("safety",),
+        ("test",),
+        ("finish",),
+        (),
+    ]
+
+
+def test_circuit_breaker_stops_at_the_hard_limit(database_url: str, agent_home: Path) -> None:
+    spec, model = _scripted("never-fixed", scripts.never_fixed(), repeat_last=True)
+    context = Context(model=spec, max_iterations=3, warn_iterations=2)
+    outcome = run_task("Write mean(xs) for a list of numbers.", "python", "library", context)
+
+    assert outcome.status == "stopped"
+    assert outcome.iterations == 3
+    assert "circuit breaker" in outcome.stop_reason
+    with connection(database_url) as conn:
+        rows = history.get_iterations(conn, outcome.task_id)
+    assert [r["iteration"] for r in rows] == [1, 2, 3]
+    assert all(r["status"] == "failed" for r in rows)
+    # From the warning threshold on, the reflector is told to change approach.
+    reflections = model.prompts_for("Reflection")
+    assert len(reflections) == 2
+    assert "WARNING" not in reflections[0] and "WARNING" in reflections[1]
+    # The best attempt (all equal here: the first) is what stays in the workspace.
+    assert Path(outcome.workspace, "stats.py").read_text() == scripts.BUGGY_CODE
+
+
+def test_best_attempt_is_kept_when_stopped(database_url: str, agent_home: Path) -> None:
+    partly_fixed = "def mean(xs):\n    return sum(xs) / len(xs)\n"  # passes 2 of 3: no ValueError on []
+    script = {
+        "Plan": [{"args": scripts.PLAN}],
+        "write_file": [
+            scripts.write("stats.py", partly_fixed),
+            scripts.write("test_stats.py", scripts.TESTS),
+            scripts.write("stats.py", scripts.BUGGY_CODE),
+        ],
+        "Reflection": [{"args": scripts.REFLECTION}],
+    }
+    spec, _ = _scripted("best-attempt", script)
+    outcome = run_task("Write mean(xs).", "python", "library", Context(model=spec, max_iterations=2))
+    assert outcome.status == "stopped"
+    assert Path(outcome.workspace, "stats.py").read_text() == partly_fixed
+
+
+@pytest.mark.parametrize("bad", ["../escape.py", "/etc/passwd", "link/out.py"])
+def test_file_tools_refuse_paths_outside_the_workspace(tmp_path: Path, bad: str) -> None:
+    from agent_graph.tools import run_file_tool
+    from agent_graph.workspace import Workspace
+
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "link").symlink_to(tmp_path)
+    result = run_file_tool(Workspace(root), "write_file", {"path": bad, "content": "x"})
+    assert result.startswith("error:")
+    assert not (tmp_path / "escape.py").exists() and not (tmp_path / "out.py").exists()
