@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, Literal, TypedDict
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 RunStatus = Literal["running", "passed", "failed", "stopped"]
 
@@ -23,35 +23,76 @@ def merge_counts(left: dict[str, int] | None, right: dict[str, int] | None) -> d
     return merged
 
 
+# Bounds on what the model may write. In the JSON schema they become maxItems/maxLength, which
+# llama.cpp turns into its sampling grammar: a small model cannot ramble for thousands of tokens.
+# Providers that ignore them are truncated by the validators instead of failing validation.
+_SHORT = 300
+_LIST = 6
+
+
+def _truncate(value: object, items: int) -> object:
+    if isinstance(value, list):
+        return [v[:_SHORT] if isinstance(v, str) else v for v in value[:items]]
+    return value
+
+
 class FileSpec(BaseModel):
     """A file the plan asks for."""
 
-    path: str = Field(description="Path relative to the workspace, e.g. 'top_words.py' or 'src/todo.js'.")
-    purpose: str = Field(description="What goes in it, in one sentence.")
+    path: str = Field(max_length=120, description="Path relative to the workspace, e.g. 'top_words.py'.")
+    purpose: str = Field(max_length=_SHORT, description="What goes in it, in one sentence.")
 
 
 class Plan(BaseModel):
     """The planner's decomposition of the goal."""
 
-    summary: str = Field(description="One sentence: what will be built.")
-    subtasks: list[str] = Field(description="Ordered, concrete steps, 2 to 6 of them.")
-    files: list[FileSpec] = Field(description="The source files to write (not the tests).")
+    summary: str = Field(max_length=_SHORT, description="One sentence: what will be built.")
+    subtasks: list[str] = Field(max_length=_LIST, description="Ordered, concrete steps, 2 to 6 of them.")
+    files: list[FileSpec] = Field(max_length=4, description="The source files to write (not the tests).")
     public_api: list[str] = Field(
         default_factory=list,
+        max_length=_LIST,
         description="Signatures the tests will call, e.g. 'top_words(text: str, n: int) -> list[tuple[str, int]]'.",
     )
-    edge_cases: list[str] = Field(default_factory=list, description="Edge cases the code must handle.")
+    edge_cases: list[str] = Field(
+        default_factory=list, max_length=_LIST, description="Edge cases the code must handle, at most 6."
+    )
+
+    @field_validator("summary", mode="before")
+    @classmethod
+    def _short_summary(cls, value: object) -> object:
+        return value[:_SHORT] if isinstance(value, str) else value
+
+    @field_validator("subtasks", "public_api", "edge_cases", mode="before")
+    @classmethod
+    def _short_lists(cls, value: object) -> object:
+        return _truncate(value, _LIST)
+
+    @field_validator("files", mode="before")
+    @classmethod
+    def _few_files(cls, value: object) -> object:
+        return value[:4] if isinstance(value, list) else value
 
 
 class Reflection(BaseModel):
     """The reflector's reading of a failed iteration."""
 
-    hypothesis: str = Field(description="One sentence: the most likely cause of the failures.")
-    fix_plan: list[str] = Field(description="Concrete changes for the next attempt, 1 to 4 steps.")
+    hypothesis: str = Field(max_length=_SHORT, description="One sentence: the most likely cause of the failures.")
+    fix_plan: list[str] = Field(max_length=4, description="Concrete changes for the next attempt, 1 to 4 steps.")
     tests_are_wrong: bool = Field(
         default=False,
         description="True only if a failing test contradicts the task statement and the tests must be rewritten.",
     )
+
+    @field_validator("hypothesis", mode="before")
+    @classmethod
+    def _short_hypothesis(cls, value: object) -> object:
+        return value[:_SHORT] if isinstance(value, str) else value
+
+    @field_validator("fix_plan", mode="before")
+    @classmethod
+    def _short_plan(cls, value: object) -> object:
+        return _truncate(value, 4)
 
 
 class Attempt(TypedDict):

@@ -19,6 +19,7 @@ from agent_graph.nodes.common import (
     render_report,
     strip_fences,
 )
+from agent_graph.nodes.repair import salvage_python
 from agent_graph.prompts import CODER_SYSTEM
 from agent_graph.state import AgentState
 from agent_graph.tools import run_file_tool, write_file
@@ -45,6 +46,8 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         call, used = call_structured(model, write_file, messages)
         tokens += used
         content = strip_fences(call.content)
+        if path.endswith(".py"):
+            content = salvage_python(content)
         # The plan fixed the path: a model that renames the file would break the tests' imports.
         target = call.path if call.path == path else path
         result = run_file_tool(workspace, "write_file", {"path": target, "content": content})

@@ -18,6 +18,16 @@ from agent_graph.state import AgentState, Reflection
 MAX_TEST_REWRITES = 2
 
 
+def stuck(state: AgentState) -> bool:
+    """The same failure twice in a row: the tests may be what is wrong, so write them afresh."""
+    attempts = [a for a in state.get("attempts", []) if a["status"] != "blocked"][-2:]
+    return (
+        len(attempts) == 2
+        and attempts[0]["error_summary"] == attempts[1]["error_summary"]
+        and attempts[0]["tests_passed"] == attempts[1]["tests_passed"]
+    )
+
+
 def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     context = context_of(runtime)
     iteration = state.get("iteration", 1)
@@ -47,7 +57,11 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     ]
     result, tokens = call_structured(model_for(runtime, "reflector"), Reflection, messages)
     rewrites = sum(1 for r in state.get("reflections", []) if r.get("tests_are_wrong"))
-    doubt_tests = result.tests_are_wrong and rewrites < MAX_TEST_REWRITES and not state.get("safety_feedback")
+    doubt_tests = (
+        (result.tests_are_wrong or stuck(state))
+        and rewrites < MAX_TEST_REWRITES
+        and not state.get("safety_feedback")
+    )
     emit("reflection", iteration=iteration, hypothesis=result.hypothesis)
     return {
         "reflections": [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,8 @@ from langgraph.runtime import Runtime
 from agent_graph.context import Context
 from agent_graph.llm import call_structured
 from agent_graph.nodes.common import context_of, emit, guidance, model_for, render_plan, strip_fences
+from agent_graph.nodes.examples import examples_test_file, goal_examples
+from agent_graph.nodes.repair import fix_test_imports, salvage_python
 from agent_graph.prompts import TESTER_SYSTEM
 from agent_graph.sandbox_pool import sandbox_for
 from agent_graph.state import AgentState, Attempt
@@ -85,20 +89,30 @@ def stop_reason(state: AgentState, context: Context, passed: bool, tokens_spent:
     return ""
 
 
-def test_path(state: AgentState) -> str:
-    """Where the test file goes: `test_<module>.py` or `<module>.test.js`."""
+def _module_stem(state: AgentState) -> str:
     files = [f["path"] for f in state.get("plan", {}).get("files", [])]
     code_files = [f for f in files if f.endswith((".py", ".js"))] or ["solution"]
-    stem = Path(code_files[0]).stem
+    return Path(code_files[0]).stem
+
+
+def test_path(state: AgentState) -> str:
+    """Where the test file goes: `test_<module>.py` or `<module>.test.js`."""
+    stem = _module_stem(state)
     return f"{stem}.test.js" if state.get("language") == "node" else f"test_{stem}.py"
 
 
 def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str, str], int]:
     path = test_path(state)
     modules = ", ".join(f["path"] for f in state.get("plan", {}).get("files", []))
+    stem = _module_stem(state)
+    names = sorted(api_names(state)) or ["*"]
+    if state.get("language") == "node":
+        how = f"Import the code with `const {{ {', '.join(names)} }} = require('./{stem}.js');`."
+    else:
+        how = f"Import the code with `from {stem} import {', '.join(names)}`."
     request = (
         f"Goal:\n{state.get('task', '')}\n\n{render_plan(state.get('plan', {}))}\n\n"
-        f"The code will be in: {modules}. You do not see the code; test the behaviour the goal promises.\n"
+        f"The code will be in: {modules}. You do not see the code; test the behaviour the goal promises. {how}\n"
         f"Write the complete test file `{path}`. Call write_file with path `{path}`."
     )
     reflections = state.get("reflections", [])
@@ -106,7 +120,27 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
         request += f"\n\nThe previous tests were judged wrong: {reflections[-1].get('hypothesis', '')}"
     messages = [SystemMessage(f"{TESTER_SYSTEM}\n{guidance(state)}"), HumanMessage(request)]
     call, tokens = call_structured(model_for(runtime, "tester"), write_file, messages)
-    return {path: strip_fences(call.content)}, tokens
+    content = strip_fences(call.content)
+    names = api_names(state)
+    if state.get("language", "python") == "python":
+        content = fix_test_imports(salvage_python(content), _module_stem(state), names)
+    tests = {path: content}
+    examples = goal_examples(state.get("task", ""), names)
+    extra = examples_test_file(examples, _module_stem(state), state.get("language", "python"))
+    if extra is not None:
+        tests[extra[0]] = extra[1]
+    return tests, tokens
+
+
+def api_names(state: AgentState) -> set[str]:
+    """Function names the plan's API declares and the goal calls (`name(` with no space; not builtins)."""
+    names = {m for text in state.get("plan", {}).get("public_api", []) for m in _NAME_CALL.findall(text)}
+    names |= set(re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\(", state.get("task", "")))
+    return {n for n in names if n not in _NOT_API}
+
+
+_NAME_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+_NOT_API = set(dir(builtins)) | {"def", "function", "return", "if", "for", "while", "require"}
 
 
 def _summary(report: dict[str, Any]) -> str:

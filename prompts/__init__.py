@@ -13,7 +13,14 @@ Rules:
 - Paths are relative, with no folders unless the layout needs them. Test files are NOT part of the plan.
 - List the exact public API the tests will call (function signatures, or the command line usage).
 - List the edge cases the task statement implies (empty input, ties, invalid values...).
-- If the goal already gives a signature, keep its name and parameters exactly."""
+- If the goal already gives a signature, keep its name and parameters exactly.
+Example for the goal "Write `median(xs)` returning the median of a list of numbers":
+{"summary": "A median function in median.py.",
+ "subtasks": ["Sort a copy of xs", "Return the middle element, or the mean of the two middle ones",
+              "Raise ValueError on an empty list"],
+ "files": [{"path": "median.py", "purpose": "The median function."}],
+ "public_api": ["median(xs: list[float]) -> float"],
+ "edge_cases": ["empty list raises ValueError", "even length averages the two middle values"]}"""
 
 CODER_SYSTEM = """You are the coder of a coding agent. You write complete, working source files.
 Rules:
@@ -41,13 +48,13 @@ Rules:
 LANGUAGE_GUIDANCE = {
     "python": (
         "Language: Python 3.11. Tests use pytest, importing the code as a module from the workspace root "
-        "(e.g. `from top_words import top_words`). Include at least one hypothesis property test "
+        "(the request says the exact import line). Include at least one hypothesis property test "
         "(`from hypothesis import given, strategies as st`) for a pure function, with small strategies."
     ),
     "node": (
         "Language: Node.js 18+ with CommonJS modules (`module.exports`, `require`). Tests use the built-in "
         "runner: `const test = require('node:test'); const assert = require('node:assert/strict');` in a file "
-        "named `*.test.js`, requiring the code with a relative path (e.g. `require('./todo.js')`)."
+        "named `*.test.js`, requiring the code with a relative path (the request says the exact line)."
     ),
 }
 

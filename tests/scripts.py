@@ -57,13 +57,13 @@ def fail_then_pass() -> dict[str, list[dict[str, Any]]]:
 
 
 def never_fixed() -> dict[str, list[dict[str, Any]]]:
-    """The coder keeps writing the same bug (the script repeats its last answers)."""
+    """The coder keeps writing the same bug for three iterations.
+
+    The same failure twice makes the reflector doubt the tests, so iteration 3 rewrites them.
+    """
+    code, tests = write("stats.py", BUGGY_CODE), write("test_stats.py", TESTS)
     return {
         "Plan": [{"args": PLAN}],
-        "write_file": [
-            write("stats.py", BUGGY_CODE),
-            write("test_stats.py", TESTS),
-            write("stats.py", BUGGY_CODE),
-        ],
-        "Reflection": [{"args": REFLECTION}],
+        "write_file": [code, tests, code, code, tests],
+        "Reflection": [{"args": REFLECTION}, {"args": REFLECTION}],
     }

@@ -76,7 +76,7 @@ def test_fails_once_reflects_then_passes(database_url: str, agent_home: Path) ->
 
 
 def test_circuit_breaker_stops_at_the_hard_limit(database_url: str, agent_home: Path) -> None:
-    spec, model = _scripted("never-fixed", scripts.never_fixed(), repeat_last=True)
+    spec, model = _scripted("never-fixed", scripts.never_fixed())
     context = Context(model=spec, max_iterations=3, warn_iterations=2)
     outcome = run_task("Write mean(xs) for a list of numbers.", "python", "library", context)
 
@@ -91,6 +91,8 @@ def test_circuit_breaker_stops_at_the_hard_limit(database_url: str, agent_home: 
     reflections = model.prompts_for("Reflection")
     assert len(reflections) == 2
     assert "WARNING" not in reflections[0] and "WARNING" in reflections[1]
+    # The same failure twice: the tests were doubted and written afresh for iteration 3.
+    assert "The previous tests were judged wrong" in model.prompts_for("write_file")[-1]
     # The best attempt (all equal here: the first) is what stays in the workspace.
     assert Path(outcome.workspace, "stats.py").read_text() == scripts.BUGGY_CODE
 

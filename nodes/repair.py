@@ -1,0 +1,63 @@
+"""Deterministic repairs of what small models often get almost right.
+
+They never invent behaviour; they undo slips that would waste a whole iteration:
+- junk after the end of an otherwise valid Python file (a stray `write_file(...)` line);
+- a test file that imports the code under test from the wrong module, or not at all;
+- a test file that defines its own copy of the function it should test (and so tests nothing).
+"""
+
+from __future__ import annotations
+
+import ast
+
+# How many trailing lines may be dropped to make a file parse: more would change its meaning.
+_MAX_TRAILING_JUNK = 6
+
+
+def _parses(source: str) -> bool:
+    try:
+        ast.parse(source)
+    except SyntaxError:
+        return False
+    return True
+
+
+def salvage_python(source: str) -> str:
+    """`source` unchanged if it parses, else its longest prefix (minus a few trailing lines) that does."""
+    if _parses(source):
+        return source
+    lines = source.rstrip("\n").split("\n")
+    for cut in range(1, min(_MAX_TRAILING_JUNK, len(lines) - 1) + 1):
+        candidate = "\n".join(lines[:-cut]) + "\n"
+        if _parses(candidate):
+            return candidate
+    return source
+
+
+def fix_test_imports(source: str, module: str, names: set[str]) -> str:
+    """Make a pytest file test the real code: import it from `module`, drop local copies of it."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    lines = source.split("\n")
+    drop: set[int] = set()
+    replace: dict[int, str] = {}
+    imported = False
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in names:
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            drop.update(range(first - 1, (node.end_lineno or node.lineno)))
+        elif isinstance(node, ast.ImportFrom) and any(a.name in names or a.name == "*" for a in node.names):
+            if node.module != module and node.level == 0:
+                wanted = ", ".join(a.name if not a.asname else f"{a.name} as {a.asname}" for a in node.names)
+                replace[node.lineno - 1] = f"from {module} import {wanted}"
+                drop.update(range(node.lineno, node.end_lineno or node.lineno))
+            imported = True
+        elif isinstance(node, ast.Import) and any(a.name == module for a in node.names):
+            imported = True
+    kept = [replace.get(i, line) for i, line in enumerate(lines) if i not in drop or i in replace]
+    fixed = "\n".join(kept)
+    if not imported:
+        fixed = f"from {module} import *  # noqa: F403\n" + fixed
+    return fixed if _parses(fixed) else source

@@ -1,0 +1,47 @@
+"""The deterministic repairs of small-model slips (nodes/repair.py)."""
+
+from __future__ import annotations
+
+import ast
+
+from agent_graph.nodes.repair import fix_test_imports, salvage_python
+
+GOOD = "def f(x):\n    return x + 1\n"
+
+
+def test_trailing_junk_is_cut() -> None:
+    assert salvage_python(GOOD + "write_file('f.py')junk(\n") == GOOD
+
+
+def test_valid_code_is_untouched() -> None:
+    assert salvage_python(GOOD) == GOOD
+
+
+def test_broken_code_in_the_middle_is_left_for_the_tests_to_report() -> None:
+    broken = "def f(x:\n    return x\n" + GOOD * 5
+    assert salvage_python(broken) == broken
+
+
+def test_wrong_module_import_and_local_copy_are_fixed() -> None:
+    tests = (
+        "from top_words import count_vowels\n"
+        "from hypothesis import given\n\n"
+        "def count_vowels(text):\n    return 0\n\n"
+        "def test_it():\n    assert count_vowels('ab') == 1\n"
+    )
+    fixed = fix_test_imports(tests, "vowels", {"count_vowels"})
+    tree = ast.parse(fixed)
+    defs = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+    assert defs == ["test_it"]
+    assert "from vowels import count_vowels" in fixed
+    assert "from hypothesis import given" in fixed
+
+
+def test_missing_import_is_added() -> None:
+    fixed = fix_test_imports("def test_it():\n    assert f(1) == 2\n", "mod", {"f"})
+    assert fixed.startswith("from mod import *")
+
+
+def test_right_import_is_untouched() -> None:
+    tests = "from mod import f\n\ndef test_it():\n    assert f(1) == 2\n"
+    assert fix_test_imports(tests, "mod", {"f"}) == tests
