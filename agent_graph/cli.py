@@ -19,6 +19,9 @@ from rich.table import Table
 
 from agent_graph.checkpoints.database import connection
 from agent_graph.checkpoints.migrations import migrate
+from agent_graph.cli_memory import memory_app
+from agent_graph.cli_sandbox import sandbox_app
+from agent_graph.cli_scan import register as register_scan
 from agent_graph.context import LANGUAGES, PROFILES, Context, load_context
 from agent_graph.errors import AgentGraphError, UserInputError
 from agent_graph.memory import history
@@ -35,6 +38,9 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 _state: dict[str, Any] = {"config": None}
+app.add_typer(sandbox_app)
+app.add_typer(memory_app)
+register_scan(app)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object (the last line of stdout).")]
 

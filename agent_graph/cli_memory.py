@@ -23,6 +23,7 @@ from agent_graph.memory.effectiveness import KindStats, MemoryStats, forget_memo
 from agent_graph.memory.embeddings import get_embedder
 from agent_graph.memory.failures import FailureMemory
 from agent_graph.memory.patterns import PatternMemory
+from agent_graph.memory.signatures import extract_signature, failure_text
 
 memory_app = typer.Typer(
     name="memory",
@@ -88,7 +89,9 @@ def search_command(
     with _database() as conn:
         hits: list[Any]
         if kind == "failures":
-            hits = FailureMemory(conn, embedder).search(query, language or None, k, threshold)
+            # Shaped like the stored texts: a pasted traceback or message becomes its masked signature.
+            text = failure_text(extract_signature(query))
+            hits = FailureMemory(conn, embedder).search(text, language or None, k, threshold)
         else:
             hits = PatternMemory(conn, embedder).search(query, language or None, k, threshold)
     if json_out:

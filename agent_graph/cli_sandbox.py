@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from agent_graph.errors import UserInputError
-from agent_graph.sandbox.base import Language, SandboxSettings, SandboxUnavailable, TestReport
+from agent_graph.sandbox.base import Language, SandboxSettings, SandboxUnavailableError, TestReport
 
 sandbox_app = typer.Typer(
     name="sandbox",
@@ -117,7 +117,7 @@ def test_command(
         with open_sandbox(settings, f"cli-{folder.resolve().name}") as sandbox:
             lang: Language = "python" if language == "python" else "node"
             report = sandbox.run_tests(folder.resolve(), lang, timeout)
-    except SandboxUnavailable as exc:
+    except SandboxUnavailableError as exc:
         _fail(str(exc), 3)
     if json_out:
         print(json.dumps(report.to_dict()))
@@ -144,7 +144,7 @@ def build_command(
             method="dockerfile" if dockerfile else "debootstrap",
             log=lambda line: console.print(line),
         )
-    except SandboxUnavailable as exc:
+    except SandboxUnavailableError as exc:
         _fail(str(exc), 3)
     for note in result.notes:
         console.print(note)

@@ -71,15 +71,22 @@ def call_structured(
     schema: type[T],
     messages: list[BaseMessage],
     *,
-    retries: int = 2,
+    retries: int = 1,
+    max_tokens: int | None = None,
 ) -> tuple[T, int]:
     """Ask `model` for one `schema` object; return it and the tokens used.
 
     A malformed answer is shown back to the model with the validation error, up to `retries`
-    times, before `ModelOutputError` is raised.
+    times, before `ModelOutputError` is raised. `max_tokens` caps this call's answer (a small
+    model stuck in a loop otherwise runs to the model-wide limit on every try).
     """
     name = schema.__name__
-    bound = model.bind_tools([convert_to_openai_tool(schema)], tool_choice=forced_tool_choice(name))
+    # BaseChatModel types tool_choice as str, but providers (and llama.cpp) take the dict form.
+    bound = model.bind_tools(
+        [convert_to_openai_tool(schema)],
+        tool_choice=forced_tool_choice(name),  # type: ignore[arg-type]
+        **({"max_tokens": max_tokens} if max_tokens else {}),
+    )
     tokens = 0
     conversation = list(messages)
     problem = ""

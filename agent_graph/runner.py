@@ -8,10 +8,11 @@ the `tasks` and `iterations` tables. Nodes stay free of database code.
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
-from langgraph.types import Command
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command, StreamMode
 
 from agent_graph.checkpoints.database import connection, database_url
 from agent_graph.checkpoints.migrations import migrate
@@ -23,7 +24,7 @@ from agent_graph.llm import ModelOutputError
 from agent_graph.memory import history
 from agent_graph.models import resolve_spec
 from agent_graph.paths import workspaces_dir
-from agent_graph.sandbox.base import SandboxUnavailable
+from agent_graph.sandbox.base import SandboxUnavailableError
 
 
 class Observer(Protocol):
@@ -56,6 +57,9 @@ class RunOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+STREAM_MODES: list[StreamMode] = ["updates", "custom"]
 
 
 def new_task_id() -> str:
@@ -110,20 +114,22 @@ def resume_task(task_id: str, *, observer: Observer | None = None, resume_value:
         raise UserInputError(f"there is no task {task_id!r}; `agent-graph history` lists the tasks.")
     if row["status"] in ("passed", "failed", "stopped"):
         raise UserInputError(f"task {task_id} already ended ({row['status']}); start a new run instead.")
-    stored = {k: tuple(v) if isinstance(v, list) else v for k, v in (row["context"] or {}).items()}
-    context = Context(**{k: v for k, v in stored.items() if k in Context.__dataclass_fields__})
+    stored: dict[str, Any] = {
+        k: tuple(v) if isinstance(v, list) else v
+        for k, v in (row["context"] or {}).items()
+        if k in Context.__dataclass_fields__
+    }
+    context = replace(Context(), **stored)
     graph_input: Any = Command(resume=resume_value) if resume_value is not None else None
     return _drive(url, task_id, graph_input, context, observer or QuietObserver())
 
 
 def _with_resolved_model(context: Context) -> Context:
-    from dataclasses import replace
-
     return replace(context, model=resolve_spec(context.model))
 
 
 def _drive(url: str, task_id: str, graph_input: Any, context: Context, observer: Observer) -> RunOutcome:
-    config: dict[str, Any] = {
+    config: RunnableConfig = {
         "configurable": {"thread_id": task_id},
         # each iteration is four steps (code, safety, test, reflect), plus plan and finish
         "recursion_limit": 4 * context.max_iterations + 10,
@@ -133,30 +139,32 @@ def _drive(url: str, task_id: str, graph_input: Any, context: Context, observer:
         if graph_input is None and not graph.get_state(config).next:
             raise UserInputError(f"task {task_id} has no checkpoint to resume from; start a new run instead.")
         try:
-            for mode, chunk in graph.stream(
+            for mode, chunk in graph.stream(  # (mode, payload) pairs, since several modes are streamed
                 graph_input,
-                config,  # type: ignore[arg-type]
+                config,
                 context=context,
-                stream_mode=["updates", "custom"],
+                stream_mode=STREAM_MODES,
                 durability="sync",
             ):
+                if not isinstance(chunk, dict):
+                    continue
                 if mode == "custom":
                     observer.on_event(chunk)
                     continue
-                history.sync_run(conn, task_id, graph.get_state(config).values)  # type: ignore[arg-type]
+                history.sync_run(conn, task_id, graph.get_state(config).values)
                 for node, update in chunk.items():
                     observer.on_update(node, update if isinstance(update, dict) else {})
         except KeyboardInterrupt:
             history.set_status(conn, task_id, "interrupted")
             raise
-        except SandboxUnavailable as exc:
+        except SandboxUnavailableError as exc:
             history.set_status(conn, task_id, "interrupted")
             raise ServiceUnavailableError(str(exc)) from None
         except ModelOutputError as exc:
             history.set_status(conn, task_id, "failed")
-            values = graph.get_state(config).values  # type: ignore[arg-type]
+            values = graph.get_state(config).values
             return _outcome(task_id, {**values, "status": "failed", "stop_reason": str(exc)})
-        values = graph.get_state(config).values  # type: ignore[arg-type]
+        values = graph.get_state(config).values
         history.sync_run(conn, task_id, values)
         status = values.get("status", "running")
         history.set_status(conn, task_id, status if status != "running" else "interrupted")

@@ -77,8 +77,12 @@ class Plan(BaseModel):
 class Reflection(BaseModel):
     """The reflector's reading of a failed iteration."""
 
-    hypothesis: str = Field(max_length=_SHORT, description="One sentence: the most likely cause of the failures.")
-    fix_plan: list[str] = Field(max_length=4, description="Concrete changes for the next attempt, 1 to 4 steps.")
+    hypothesis: str = Field(
+        max_length=_SHORT, description="One sentence: the most likely cause of the failures."
+    )
+    fix_plan: list[str] = Field(
+        max_length=4, description="Concrete changes for the next attempt, 1 to 4 steps."
+    )
     tests_are_wrong: bool = Field(
         default=False,
         description="True only if a failing test contradicts the task statement and the tests must be rewritten.",

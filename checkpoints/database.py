@@ -8,6 +8,7 @@ package) is started on demand in the data dir; it keeps running while any proces
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,7 +35,11 @@ def start_embedded(pgdata: Path | None = None) -> str:
     server = _embedded_servers.get(pgdata)
     if server is None:
         try:
-            import pgserver
+            with warnings.catch_warnings():
+                # pgserver asks platformdirs for a runtime dir at import, which warns when
+                # XDG_RUNTIME_DIR is unset (as on servers); the fallback it takes is fine.
+                warnings.simplefilter("ignore")
+                import pgserver
         except ImportError:  # pragma: no cover - a dependency of the package
             raise ServiceUnavailableError(
                 "the embedded database needs the pgserver package; reinstall agent-graph or set DATABASE_URL."

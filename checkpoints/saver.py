@@ -17,6 +17,6 @@ def open_checkpointer(url: str) -> Iterator[PostgresSaver]:
     """A ready `PostgresSaver` (thread id = task id); its tables are created on first use."""
     connect(url).close()  # turns an unreachable or malformed URL into one clear sentence
     with Connection.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row) as conn:
-        saver = PostgresSaver(conn)  # type: ignore[arg-type]
+        saver = PostgresSaver(conn)
         saver.setup()
         yield saver

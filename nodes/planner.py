@@ -42,7 +42,7 @@ def plan(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         SystemMessage(f"{PLANNER_SYSTEM}\n{guidance({'language': language, 'profile': profile})}"),
         HumanMessage(prompt),
     ]
-    result, tokens = call_structured(model_for(runtime, "planner"), Plan, messages)
+    result, tokens = call_structured(model_for(runtime, "planner"), Plan, messages, max_tokens=700)
     result = normalise_plan(result, language, goal)
     emit("plan", subtasks=result.subtasks, files=[f.path for f in result.files])
     return {

@@ -55,7 +55,7 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         SystemMessage(f"{REFLECTOR_SYSTEM}\n{guidance(state)}"),
         HumanMessage("\n\n".join(p for p in parts if p)),
     ]
-    result, tokens = call_structured(model_for(runtime, "reflector"), Reflection, messages)
+    result, tokens = call_structured(model_for(runtime, "reflector"), Reflection, messages, max_tokens=500)
     rewrites = sum(1 for r in state.get("reflections", []) if r.get("tests_are_wrong"))
     doubt_tests = (
         (result.tests_are_wrong or stuck(state))

@@ -3,7 +3,9 @@
 They never invent behaviour; they undo slips that would waste a whole iteration:
 - junk after the end of an otherwise valid Python file (a stray `write_file(...)` line);
 - a test file that imports the code under test from the wrong module, or not at all;
-- a test file that defines its own copy of the function it should test (and so tests nothing).
+- a test file that defines its own copy of the function it should test (and so tests nothing);
+- assertions written at module level, which pytest reports as one collection error instead of
+  as separate, readable test failures.
 """
 
 from __future__ import annotations
@@ -61,3 +63,37 @@ def fix_test_imports(source: str, module: str, names: set[str]) -> str:
     if not imported:
         fixed = f"from {module} import *  # noqa: F403\n" + fixed
     return fixed if _parses(fixed) else source
+
+
+def wrap_module_asserts(source: str) -> str:
+    """Turn each module-level `assert` of a pytest file into its own test function."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    asserts = [node for node in tree.body if isinstance(node, ast.Assert)]
+    if not asserts:
+        return source
+    lines = source.split("\n")
+    starts = {node.lineno - 1: node for node in asserts}
+    out: list[str] = []
+    skip_until = -1
+    for index, line in enumerate(lines):
+        if index <= skip_until:
+            continue
+        node = starts.get(index)
+        if node is None:
+            out.append(line)
+            continue
+        end = (node.end_lineno or node.lineno) - 1
+        body = lines[index : end + 1]
+        out.append(f"def test_statement_line_{node.lineno}():")
+        out.extend(f"    {text}" for text in body)
+        skip_until = end
+    wrapped = "\n".join(out)
+    return wrapped if _parses(wrapped) else source
+
+
+def repair_python_tests(source: str, module: str, names: set[str]) -> str:
+    """All the test-file repairs, in order."""
+    return wrap_module_asserts(fix_test_imports(salvage_python(source), module, names))

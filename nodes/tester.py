@@ -15,7 +15,7 @@ from agent_graph.context import Context
 from agent_graph.llm import call_structured
 from agent_graph.nodes.common import context_of, emit, guidance, model_for, render_plan, strip_fences
 from agent_graph.nodes.examples import examples_test_file, goal_examples
-from agent_graph.nodes.repair import fix_test_imports, salvage_python
+from agent_graph.nodes.repair import repair_python_tests
 from agent_graph.prompts import TESTER_SYSTEM
 from agent_graph.sandbox_pool import sandbox_for
 from agent_graph.state import AgentState, Attempt
@@ -105,11 +105,11 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
     path = test_path(state)
     modules = ", ".join(f["path"] for f in state.get("plan", {}).get("files", []))
     stem = _module_stem(state)
-    names = sorted(api_names(state)) or ["*"]
+    imported = ", ".join(sorted(api_names(state))) or "*"
     if state.get("language") == "node":
-        how = f"Import the code with `const {{ {', '.join(names)} }} = require('./{stem}.js');`."
+        how = f"Import the code with `const {{ {imported} }} = require('./{stem}.js');`."
     else:
-        how = f"Import the code with `from {stem} import {', '.join(names)}`."
+        how = f"Import the code with `from {stem} import {imported}`."
     request = (
         f"Goal:\n{state.get('task', '')}\n\n{render_plan(state.get('plan', {}))}\n\n"
         f"The code will be in: {modules}. You do not see the code; test the behaviour the goal promises. {how}\n"
@@ -119,11 +119,11 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
     if state.get("regenerate_tests") and reflections:
         request += f"\n\nThe previous tests were judged wrong: {reflections[-1].get('hypothesis', '')}"
     messages = [SystemMessage(f"{TESTER_SYSTEM}\n{guidance(state)}"), HumanMessage(request)]
-    call, tokens = call_structured(model_for(runtime, "tester"), write_file, messages)
+    call, tokens = call_structured(model_for(runtime, "tester"), write_file, messages, max_tokens=1200)
     content = strip_fences(call.content)
     names = api_names(state)
     if state.get("language", "python") == "python":
-        content = fix_test_imports(salvage_python(content), _module_stem(state), names)
+        content = repair_python_tests(content, _module_stem(state), names)
     tests = {path: content}
     examples = goal_examples(state.get("task", ""), names)
     extra = examples_test_file(examples, _module_stem(state), state.get("language", "python"))

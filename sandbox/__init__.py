@@ -5,7 +5,7 @@ from agent_graph.sandbox.base import (
     Language,
     Sandbox,
     SandboxSettings,
-    SandboxUnavailable,
+    SandboxUnavailableError,
     TestFailure,
     TestReport,
 )
@@ -15,7 +15,7 @@ __all__ = [
     "Language",
     "Sandbox",
     "SandboxSettings",
-    "SandboxUnavailable",
+    "SandboxUnavailableError",
     "TestFailure",
     "TestReport",
 ]

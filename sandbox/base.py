@@ -17,7 +17,7 @@ ReportStatus = Literal["passed", "failed", "error", "timeout"]
 BackendName = Literal["docker", "local", "auto"]
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailableError(RuntimeError):
     """No sandbox backend can run here; the message says how to get one."""
 
 

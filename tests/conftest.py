@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +29,9 @@ def database_url() -> Iterator[str]:
     As root, pgserver opens the permissions of the data dir's parent folders, so it lives in a
     fresh folder under /var/tmp rather than under pytest's tmp_path.
     """
-    import pgserver
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pgserver's import-time runtime-dir warning
+        import pgserver
 
     root = Path(tempfile.mkdtemp(prefix="agent-graph-test-pg-", dir="/var/tmp"))
     server = pgserver.get_server(root / "pgdata", cleanup_mode="stop")

@@ -39,7 +39,7 @@ def test_node_file_uses_json_literals() -> None:
     assert "assert.deepStrictEqual(mod.f(1), [1, true, null]);" in content
 
 
-@given(st.integers(-10**6, 10**6), st.integers(-10**6, 10**6))
+@given(st.integers(-(10**6), 10**6), st.integers(-(10**6), 10**6))
 def test_any_integer_example_round_trips(arg: int, result: int) -> None:
     goal = f"Write `h(n)`. For instance h({arg}) == {result}."
     assert goal_examples(goal, {"h"}) == [(f"h({arg})", str(result))]

@@ -45,3 +45,14 @@ def test_missing_import_is_added() -> None:
 def test_right_import_is_untouched() -> None:
     tests = "from mod import f\n\ndef test_it():\n    assert f(1) == 2\n"
     assert fix_test_imports(tests, "mod", {"f"}) == tests
+
+
+def test_module_level_asserts_become_tests() -> None:
+    from agent_graph.nodes.repair import wrap_module_asserts
+
+    source = "from mod import f\n\nassert f(1) == 2\nassert f(\n    2\n) == 4\n\ndef test_kept():\n    assert f(0) == 0\n"
+    wrapped = wrap_module_asserts(source)
+    tree = ast.parse(wrapped)
+    tests = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+    assert tests == ["test_statement_line_3", "test_statement_line_4", "test_kept"]
+    assert not any(isinstance(n, ast.Assert) for n in tree.body)

@@ -1,0 +1,89 @@
+"""What runs inside the sandbox, identical for both backends: the environment, the test
+commands and the small shell wrapper around every command.
+
+The wrapper runs the command in `/workspace` (the copied-in workspace) with no stdin. For a test
+run it sends the command's own output to stderr and then prints the runner's report file on
+stdout, so one stream carries the machine-readable report and the other the human-readable
+output, with no file to fetch afterwards.
+"""
+
+from __future__ import annotations
+
+from agent_graph.sandbox.base import Language
+
+SANDBOX_UID = 10001  # the `sandbox` user of the image recipe; never root
+SANDBOX_GID = 10001
+WORKSPACE_DIR = "/workspace"
+REPORT_PATH = "/tmp/.agent-graph-report"  # inside the sandbox only
+WORKSPACE_TMPFS_MB = 256  # the workspace is a size-capped tmpfs: a program cannot fill the host's disk
+TMP_TMPFS_MB = 64
+SETUP_FAILED = 125  # exit code of the wrapper when the sandbox itself could not be prepared
+DIRTY_MARKER = "@@agent-graph:workspace-not-clean@@"
+
+# Nothing from the host's environment goes in (no API keys, no DATABASE_URL): only these.
+SANDBOX_ENV: dict[str, str] = {
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME": "/tmp",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONUNBUFFERED": "1",
+    "NO_COLOR": "1",
+}
+
+
+def test_command(language: Language, report_path: str = REPORT_PATH) -> list[str]:
+    """The command that runs every test in the workspace and writes a machine-readable report."""
+    if language == "python":
+        return [
+            "python3", "-m", "pytest", "-q", "--color=no",
+            "-p", "no:cacheprovider",  # the workspace is thrown away; a cache would only cost time
+            f"--junitxml={report_path}",
+            "-o", "junit_family=xunit2",
+        ]  # fmt: skip
+    if language == "node":
+        return [
+            "node", "--test",
+            "--test-reporter=tap", f"--test-reporter-destination={report_path}",
+            "--test-reporter=spec", "--test-reporter-destination=stdout",
+        ]  # fmt: skip
+    raise ValueError(f"unknown language {language!r}")
+
+
+def wrapper_script(*, extract_from_stdin: bool, clean_after: bool) -> str:
+    """The `sh -c` script around a command; `$1` is the report path ('' for none), the rest the command.
+
+    - `extract_from_stdin`: unpack the workspace tar arriving on stdin first (local backend).
+    - `clean_after`: kill whatever the command left running and empty the workspace (the warm
+      Docker container outlives the run; the local sandbox is thrown away with its namespaces).
+    """
+    lines = ["report=$1; shift", f"cd {WORKSPACE_DIR} || exit {SETUP_FAILED}"]
+    if extract_from_stdin:
+        lines.append(f"tar -xf - --no-same-owner || exit {SETUP_FAILED}")
+    lines += [
+        'if [ -n "$report" ]; then',
+        '  rm -f "$report"',
+        '  "$@" >&2 </dev/null; rc=$?',
+        '  cat "$report" 2>/dev/null; rm -f "$report"',
+        "else",
+        '  "$@" </dev/null; rc=$?',
+        "fi",
+    ]
+    if clean_after:
+        lines += [
+            # `kill -1` reaches every process of the sandbox user except this shell and PID 1.
+            "kill -9 -1 2>/dev/null",
+            f"cd / && chmod -R u+rwX {WORKSPACE_DIR} 2>/dev/null",
+            f"find {WORKSPACE_DIR} -mindepth 1 -delete 2>/dev/null",
+            f'[ -z "$(ls -A {WORKSPACE_DIR} 2>/dev/null)" ] || echo "{DIRTY_MARKER}" >&2',
+        ]
+    lines.append("exit $rc")
+    return "\n".join(lines)
+
+
+def wrapped(
+    command: list[str], report_path: str, *, extract_from_stdin: bool, clean_after: bool
+) -> list[str]:
+    """`command` inside the wrapper, as an argv for the sandbox's /bin/sh."""
+    script = wrapper_script(extract_from_stdin=extract_from_stdin, clean_after=clean_after)
+    return ["/bin/sh", "-c", script, "agent-graph-sandbox", report_path, *command]

@@ -1,0 +1,54 @@
+"""Pack a host workspace into a tar stream for the sandbox.
+
+Both backends copy the workspace in rather than mounting it: the sandbox then writes only to its
+own size-capped tmpfs, and nothing it does can change the host folder. Entries are owned by the
+sandbox user and lose setuid/setgid bits; symlinks stay symlinks (they resolve inside the
+sandbox, where they can reach nothing of the host).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+from pathlib import Path
+
+from agent_graph.sandbox.runners import SANDBOX_GID, SANDBOX_UID, WORKSPACE_TMPFS_MB
+
+# Host-side caches and bookkeeping that a test run must not see or does not need.
+SKIPPED_NAMES = frozenset({"__pycache__", ".pytest_cache", ".git", ".agent-graph"})
+
+
+class WorkspaceTooLargeError(ValueError):
+    """The workspace would not fit into the sandbox's workspace tmpfs."""
+
+
+def workspace_tar(workspace: Path, limit_bytes: int = WORKSPACE_TMPFS_MB * 1024 * 1024) -> bytes:
+    """The workspace's contents (not the folder itself) as an uncompressed tar."""
+    if not workspace.is_dir():
+        raise FileNotFoundError(f"workspace {workspace} is not a folder")
+    buffer = io.BytesIO()
+    total = 0
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for folder, dirs, files in os.walk(workspace, followlinks=False):
+            dirs[:] = sorted(d for d in dirs if d not in SKIPPED_NAMES)
+            for name in [*dirs, *sorted(files)]:
+                path = Path(folder) / name
+                info = tar.gettarinfo(str(path), arcname=str(path.relative_to(workspace)))
+                if not (info.isfile() or info.isdir() or info.issym()):
+                    continue  # devices, fifos, sockets: nothing a test needs
+                info.uid, info.gid, info.uname, info.gname = SANDBOX_UID, SANDBOX_GID, "sandbox", "sandbox"
+                # No privilege bits; the owner may always read, write and clean up its files.
+                info.mode = (info.mode & 0o777) | (0o700 if info.isdir() else 0o600)
+                if info.isfile():
+                    total += info.size
+                    if total > limit_bytes:
+                        raise WorkspaceTooLargeError(
+                            f"workspace {workspace} holds more than {limit_bytes // 2**20} MiB; "
+                            "the sandbox cannot take it"
+                        )
+                    with path.open("rb") as handle:
+                        tar.addfile(info, handle)
+                else:
+                    tar.addfile(info)
+    return buffer.getvalue()

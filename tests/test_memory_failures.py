@@ -1,0 +1,218 @@
+"""Failure memory on the real embedded Postgres with the real all-MiniLM-L6-v2 embedder."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from agent_graph.checkpoints.database import Connection
+from agent_graph.memory.diffs import short_diff
+from agent_graph.memory.embeddings import EmbeddingDimensionError, LocalEmbedder
+from agent_graph.memory.failures import DEFAULT_THRESHOLD, FailureMemory
+from agent_graph.memory.signatures import extract_signature, failure_text
+from agent_graph.memory.vectorindex import index_name, nearest_sql
+from tests.memory_support import conn, embedder, memory_url
+
+__all__ = ["conn", "embedder", "memory_url"]  # fixtures, imported for pytest
+
+MEAN_BEFORE = "def mean(xs):\n    return sum(xs) / len(xs)\n"
+MEAN_AFTER = "def mean(xs):\n    if not xs:\n        return 0.0\n    return sum(xs) / len(xs)\n"
+
+TRACEBACK_A = """\
+tests/test_stats.py F                                                    [100%]
+    def test_mean_empty():
+>       assert mean([]) == 0.0
+/tmp/agent-graph/ws/3f2a/stats.py:2: in mean
+    return sum(xs) / len(xs)
+E   ZeroDivisionError: division by zero
+FAILED tests/test_stats.py::test_mean_empty - ZeroDivisionError: division by zero
+"""
+
+TRACEBACK_B = """\
+Traceback (most recent call last):
+  File "/tmp/agent-graph/ws/9c41/reviews.py", line 14, in average_rating
+    return total / len(reviews)
+ZeroDivisionError: float division by zero
+FAILED tests/test_reviews.py::test_average_rating_no_reviews - ZeroDivisionError: float division by zero
+"""
+EXCERPT_B = (
+    "def average_rating(reviews):\n    total = sum(r.stars for r in reviews)\n    return total / len(reviews)"
+)
+
+TRACEBACK_IMPORT = """\
+ImportError while importing test module '/tmp/agent-graph/ws/77aa/tests/test_fetch.py'.
+E   ModuleNotFoundError: No module named 'requests'
+ERROR tests/test_fetch.py
+"""
+
+
+def record_traceback(
+    memory: FailureMemory, task_id: str, iteration: int, output: str, excerpt: str, hypothesis: str = ""
+) -> int:
+    sig = extract_signature(output)
+    return memory.record(
+        task_id, iteration, "python", sig.error_type, sig.text, sig.failing_test, excerpt, hypothesis
+    )
+
+
+def query_for(output: str, excerpt: str) -> str:
+    sig = extract_signature(output)
+    return failure_text(sig, code_excerpt=excerpt)
+
+
+def test_similar_zero_division_failures_retrieve_each_other_with_the_fix(
+    conn: Connection, embedder: LocalEmbedder
+) -> None:
+    memory = FailureMemory(conn, embedder)
+    record_traceback(memory, "task-a", 1, TRACEBACK_A, MEAN_BEFORE, "mean() divides by len([]) == 0")
+    fix = short_diff({"stats.py": MEAN_BEFORE}, {"stats.py": MEAN_AFTER})
+    assert memory.resolve("task-a", fix) == 1
+
+    # Task B, different code and wording, hits the same kind of error and finds A with its fix.
+    hits = memory.search(query_for(TRACEBACK_B, EXCERPT_B), "python")
+    assert [hit.task_id for hit in hits] == ["task-a"]
+    assert hits[0].similarity >= DEFAULT_THRESHOLD
+    assert hits[0].fix_diff == fix and "+    if not xs:" in fix
+    assert hits[0].hypothesis == "mean() divides by len([]) == 0"
+    assert hits[0].signature == "ZeroDivisionError: division by zero"
+    assert hits[0].failing_test == "test_stats.py::test_mean_empty"
+
+    # And the other way round, once B is stored.
+    record_traceback(memory, "task-b", 1, TRACEBACK_B, EXCERPT_B)
+    hits = memory.search(query_for(TRACEBACK_A, MEAN_BEFORE), "python", exclude_task="task-a")
+    assert [hit.task_id for hit in hits] == ["task-b"]
+    assert hits[0].fix_diff is None
+
+    # A dissimilar error finds nothing above the threshold, though the memory is not empty.
+    unrelated = query_for(TRACEBACK_IMPORT, "import requests\n\ndef download(url):")
+    assert memory.search(unrelated, "python") == []
+    everything = memory.search(unrelated, "python", threshold=-1.0)
+    assert {hit.task_id for hit in everything} == {"task-a", "task-b"}
+    assert max(hit.similarity for hit in everything) < DEFAULT_THRESHOLD
+
+    # Same language only.
+    assert memory.search(query_for(TRACEBACK_B, EXCERPT_B), "node") == []
+    assert len(memory.search(query_for(TRACEBACK_B, EXCERPT_B), None)) == 2
+
+
+def test_record_is_idempotent_per_task_iteration_signature(conn: Connection, embedder: LocalEmbedder) -> None:
+    memory = FailureMemory(conn, embedder)
+    first = record_traceback(memory, "task-a", 1, TRACEBACK_A, MEAN_BEFORE)
+    again = record_traceback(memory, "task-a", 1, TRACEBACK_A, MEAN_BEFORE, "empty input")
+    # The same message with another temp path and line is the same signature.
+    moved = TRACEBACK_A.replace("3f2a/stats.py:2", "0b0b/stats.py:7")
+    assert record_traceback(memory, "task-a", 1, moved, "") == first
+    assert again == first
+    next_iteration = record_traceback(memory, "task-a", 2, TRACEBACK_A, MEAN_BEFORE)
+    assert next_iteration != first
+    rows = conn.execute(
+        "SELECT iteration, hypothesis, code_excerpt FROM failures ORDER BY iteration"
+    ).fetchall()
+    assert rows == [
+        {"iteration": 1, "hypothesis": "empty input", "code_excerpt": MEAN_BEFORE},
+        {"iteration": 2, "hypothesis": "", "code_excerpt": MEAN_BEFORE},
+    ]
+
+
+def test_resolve_marks_only_open_failures(conn: Connection, embedder: LocalEmbedder) -> None:
+    memory = FailureMemory(conn, embedder)
+    record_traceback(memory, "task-a", 1, TRACEBACK_A, MEAN_BEFORE)
+    assert memory.resolve("task-a", "fix one") == 1
+    record_traceback(memory, "task-a", 3, TRACEBACK_B, EXCERPT_B)
+    assert memory.resolve("task-a", "fix two") == 1
+    assert memory.resolve("task-a", "fix three") == 0
+    assert memory.resolve("task-z", "nothing") == 0
+    rows = conn.execute("SELECT iteration, fix_diff FROM failures ORDER BY iteration").fetchall()
+    assert [(r["iteration"], r["fix_diff"]) for r in rows] == [(1, "fix one"), (3, "fix two")]
+
+
+class Truncated:
+    """Another 'model': MiniLM cut to 128 dimensions, so a second collection exists beside the first."""
+
+    name = "test/minilm-first-128"
+    dim = 128
+
+    def __init__(self, inner: LocalEmbedder) -> None:
+        self.inner = inner
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        return [vector[:128] for vector in self.inner.embed(texts)]
+
+
+class WrongLength:
+    """Declares MiniLM's 384 dimensions but returns 383: a misconfigured model."""
+
+    name = "sentence-transformers/all-MiniLM-L6-v2"
+    dim = 384
+
+    def __init__(self, inner: LocalEmbedder) -> None:
+        self.inner = inner
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        return [vector[:383] for vector in self.inner.embed(texts)]
+
+
+def test_models_and_dimensions_live_in_separate_collections(
+    conn: Connection, embedder: LocalEmbedder
+) -> None:
+    local, small = FailureMemory(conn, embedder), FailureMemory(conn, Truncated(embedder))
+    record_traceback(local, "task-a", 1, TRACEBACK_A, MEAN_BEFORE)
+    record_traceback(small, "task-s", 1, TRACEBACK_A, MEAN_BEFORE)
+    query = query_for(TRACEBACK_B, EXCERPT_B)
+    assert [hit.task_id for hit in local.search(query, "python", threshold=-1.0)] == ["task-a"]
+    assert [hit.task_id for hit in small.search(query, "python", threshold=-1.0)] == ["task-s"]
+    indexes = {row["indexname"] for row in conn.execute("SELECT indexname FROM pg_indexes").fetchall()}
+    assert index_name("failures", embedder.name, 384) in indexes
+    assert index_name("failures", Truncated.name, 128) in indexes
+
+
+def test_a_wrong_dimension_is_a_clear_error_and_stores_nothing(
+    conn: Connection, embedder: LocalEmbedder
+) -> None:
+    broken = FailureMemory(conn, WrongLength(embedder))
+    with pytest.raises(EmbeddingDimensionError) as caught:
+        record_traceback(broken, "task-a", 1, TRACEBACK_A, MEAN_BEFORE)
+    message = str(caught.value)
+    assert "declares 384 dimensions but returned a vector of 383" in message
+    assert message.count(". ") == 0 and message.endswith(".")  # one sentence
+    with pytest.raises(EmbeddingDimensionError):
+        broken.search("ZeroDivisionError: division by zero", "python")
+    assert conn.execute("SELECT count(*) AS n FROM failures").fetchone() == {"n": 0}
+
+    # The table itself refuses a vector whose length differs from its declared dimension, so a
+    # writer that bypasses the memory classes cannot corrupt the per-dimension index either.
+    with pytest.raises(psycopg.errors.CheckViolation):
+        conn.execute(
+            "INSERT INTO failures (task_id, iteration, language, error_signature, embedding, embedding_model,"
+            " embedding_dim) VALUES ('t', 1, 'python', 's', %s::vector, 'm', 384)",
+            ("[" + ",".join(["0.1"] * 383) + "]",),
+        )
+
+
+def test_search_uses_the_collections_hnsw_index(conn: Connection, embedder: LocalEmbedder) -> None:
+    memory = FailureMemory(conn, embedder)
+    record_traceback(memory, "task-a", 1, TRACEBACK_A, MEAN_BEFORE)
+    statement = nearest_sql(
+        "failures", ("id",), embedder.name, embedder.dim, 5, where=psycopg.sql.SQL("language = %(language)s")
+    )
+    query = "[" + ",".join(["0.05"] * 384) + "]"
+    with conn.transaction():
+        # With sequential scans priced out, the planner still picks one unless the query's expression
+        # and predicate match the index: this fails if nearest_sql and ensure_index drift apart.
+        conn.execute("SET LOCAL enable_seqscan = off")
+        plan = conn.execute(
+            psycopg.sql.SQL("EXPLAIN ") + statement, {"query": query, "language": "python"}, prepare=False
+        ).fetchall()
+    text = "\n".join(row["QUERY PLAN"] for row in plan)
+    assert f"Index Scan using {index_name('failures', embedder.name, 384)}" in text, text
+
+
+def test_forget_removes_one_tasks_failures(conn: Connection, embedder: LocalEmbedder) -> None:
+    memory = FailureMemory(conn, embedder)
+    record_traceback(memory, "task-a", 1, TRACEBACK_A, MEAN_BEFORE)
+    record_traceback(memory, "task-a", 2, TRACEBACK_B, EXCERPT_B)
+    record_traceback(memory, "task-b", 1, TRACEBACK_B, EXCERPT_B)
+    assert memory.forget("task-a") == 2
+    assert memory.forget("task-a") == 0
+    hits = memory.search(query_for(TRACEBACK_A, MEAN_BEFORE), "python", threshold=-1.0)
+    assert [hit.task_id for hit in hits] == ["task-b"]
