@@ -19,7 +19,7 @@ from rich.markup import escape
 from agent_graph.checkpoints.database import Connection, connect, redact
 from agent_graph.checkpoints.migrations import migrate
 from agent_graph.errors import ServiceUnavailableError, UserInputError
-from agent_graph.memory.effectiveness import KindStats, MemoryStats, forget_memories, stats
+from agent_graph.memory.effectiveness import MemoryStats, forget_memories, stats
 from agent_graph.memory.embeddings import get_embedder
 from agent_graph.memory.failures import FailureMemory
 from agent_graph.memory.patterns import PatternMemory
@@ -171,9 +171,11 @@ def _print_stats(numbers: MemoryStats) -> None:
             f"  {collection['kind']}s of {collection['model']} ({collection['dim']} dims): "
             f"{collection['count']}"
         )
-    labels = (("failure", "failure searches (reflector)"), ("pattern", "pattern searches (planner)"))
-    for key, label in labels:
-        row: KindStats = numbers[key]
+    labels = (
+        (numbers["failure"], "failure searches (reflector)"),
+        (numbers["pattern"], "pattern searches (planner)"),
+    )
+    for row, label in labels:
         console.print(
             f"{label}: {row['retrievals']} searches, hit rate {_percent(row['hit_rate'])} "
             f"({row['hits_shown']} memories shown); followed by a pass: {_percent(row['effectiveness'])} "

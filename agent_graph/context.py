@@ -88,6 +88,21 @@ class Context:
         default=0,
         metadata=_meta("Token budget per run; 0 means unlimited.", "loop", "AGENT_GRAPH_MAX_TOKENS"),
     )
+    # long-term memory
+    memory_enabled: bool = field(
+        default=True,
+        metadata=_meta(
+            "Use and grow the pgvector memory of failures and solved tasks.", "memory", "AGENT_GRAPH_MEMORY"
+        ),
+    )
+    embedder: str = field(
+        default="",
+        metadata=_meta(
+            "Embedding model: '' (OpenAI with a key, else local all-MiniLM-L6-v2), 'local' or 'openai:MODEL@DIM'.",
+            "memory",
+            "AGENT_GRAPH_EMBEDDER",
+        ),
+    )
     # where files go
     workspace_root: str = field(
         default="",

@@ -16,6 +16,7 @@ from typing import TypeVar
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_core.utils.json import parse_partial_json
 from pydantic import BaseModel, ValidationError
 
 T = TypeVar("T", bound=BaseModel)
@@ -52,6 +53,12 @@ def _arguments(message: AIMessage, name: str) -> dict[str, object] | None:
             return dict(call.get("args") or {})
     if message.tool_calls:
         return dict(message.tool_calls[0].get("args") or {})
+    # An answer cut off at the token limit leaves unterminated JSON: close its open strings and
+    # brackets. A truncated file then still validates, and the repairs trim its broken tail.
+    for invalid in getattr(message, "invalid_tool_calls", None) or []:
+        partial = parse_partial_json(str(invalid.get("args") or ""))
+        if isinstance(partial, dict):
+            return partial
     # Some servers answer a forced tool call with the JSON in the text.
     text = str(message.content or "")
     found = re.search(r"\{.*\}", text, re.DOTALL)

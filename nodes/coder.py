@@ -9,7 +9,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 
 from agent_graph.context import Context
-from agent_graph.llm import call_structured
+from agent_graph.llm import ModelOutputError, call_structured
 from agent_graph.nodes.common import (
     emit,
     guidance,
@@ -43,7 +43,12 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
             SystemMessage(f"{CODER_SYSTEM}\n{guidance(state)}"),
             HumanMessage(_request(state, files, path, spec.get("purpose", ""))),
         ]
-        call, used = call_structured(model, write_file, messages)
+        try:
+            call, used = call_structured(model, write_file, messages)
+        except ModelOutputError:
+            if path not in files:
+                raise
+            continue  # keep the previous version; the tests and the reflector go on from there
         tokens += used
         content = strip_fences(call.content)
         if path.endswith(".py"):

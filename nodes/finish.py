@@ -8,7 +8,8 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent_graph.context import Context
-from agent_graph.nodes.common import emit
+from agent_graph.nodes.common import context_of, emit
+from agent_graph.nodes.hints import remember_pattern
 from agent_graph.sandbox_pool import release_sandbox
 from agent_graph.state import AgentState
 from agent_graph.workspace import Workspace
@@ -24,6 +25,8 @@ def finish(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
             # The last attempt is not the best one: put the best back.
             Workspace(Path(state["workspace"])).sync(best["files"])
             update["files"] = best["files"]
+    if passed:
+        remember_pattern(context_of(runtime), state)
     release_sandbox(state.get("task_id", ""))
     emit("finished", status=update["status"], iteration=state.get("iteration", 0))
     return update

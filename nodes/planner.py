@@ -34,7 +34,7 @@ def plan(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     workspace = state.get("workspace") or str(workspaces_dir(context.workspace_root) / task_id)
     emit("phase", phase="planning", iteration=0)
 
-    hints, _ = pattern_hints(goal, language)
+    hints = pattern_hints(context, goal, language, task_id)
     prompt = f"Goal:\n{goal}"
     if hints:
         prompt += f"\n\n{hints}"

@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 from agent_graph.context import Context
 from agent_graph.llm import call_structured
 from agent_graph.nodes.common import context_of, emit, guidance, model_for, render_files, render_report
-from agent_graph.nodes.hints import failure_hints
+from agent_graph.nodes.hints import failure_hints, remember_failure
 from agent_graph.prompts import CIRCUIT_BREAKER_WARNING, REFLECTOR_SYSTEM
 from agent_graph.state import AgentState, Reflection
 
@@ -44,7 +44,7 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         parts.append(
             "Hypotheses already tried (they did not fix it):\n" + "\n".join(f"- {h}" for h in earlier)
         )
-    hints, hint_ids = failure_hints(report_text, state.get("language", "python"))
+    hints, hint_ids = failure_hints(context, state)
     if hints:
         parts.append(hints)
     warned = iteration >= context.warn_iterations
@@ -62,6 +62,7 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         and rewrites < MAX_TEST_REWRITES
         and not state.get("safety_feedback")
     )
+    remember_failure(context, state, result.hypothesis)
     emit("reflection", iteration=iteration, hypothesis=result.hypothesis)
     return {
         "reflections": [

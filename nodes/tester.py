@@ -12,9 +12,10 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 
 from agent_graph.context import Context
-from agent_graph.llm import call_structured
+from agent_graph.llm import ModelOutputError, call_structured
 from agent_graph.nodes.common import context_of, emit, guidance, model_for, render_plan, strip_fences
 from agent_graph.nodes.examples import examples_test_file, goal_examples
+from agent_graph.nodes.hints import remember_outcome
 from agent_graph.nodes.repair import repair_python_tests
 from agent_graph.prompts import TESTER_SYSTEM
 from agent_graph.sandbox_pool import sandbox_for
@@ -67,6 +68,9 @@ def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         "tokens": {"test": tokens},
         "stop_reason": stop_reason(state, context, report.status == "passed", spent),
     }
+    remember_outcome(context, state, report.status == "passed")
+    if report.status != "passed":
+        update["last_failed_files"] = dict(state.get("files", {}))
     best = state.get("best") or {}
     if not best or report.passed > best.get("passed", -1) or report.status == "passed":
         update["best"] = {
@@ -119,17 +123,30 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
     if state.get("regenerate_tests") and reflections:
         request += f"\n\nThe previous tests were judged wrong: {reflections[-1].get('hypothesis', '')}"
     messages = [SystemMessage(f"{TESTER_SYSTEM}\n{guidance(state)}"), HumanMessage(request)]
-    call, tokens = call_structured(model_for(runtime, "tester"), write_file, messages, max_tokens=1200)
-    content = strip_fences(call.content)
     names = api_names(state)
-    if state.get("language", "python") == "python":
+    language = state.get("language", "python")
+    # Examples stated in the goal are tested by a file of their own, which no rewrite replaces.
+    tests = (
+        dict([examples])
+        if (
+            examples := examples_test_file(
+                goal_examples(state.get("task", ""), names), _module_stem(state), language
+            )
+        )
+        else {}
+    )
+    try:
+        call, tokens = call_structured(model_for(runtime, "tester"), write_file, messages, max_tokens=1200)
+    except ModelOutputError:
+        # No usable test file this time: keep the previous one, or test the goal's examples alone.
+        previous = state.get("tests", {}).get(path)
+        if previous is None and not tests:
+            raise
+        return ({path: previous} if previous is not None else {}) | tests, 0
+    content = strip_fences(call.content)
+    if language == "python":
         content = repair_python_tests(content, _module_stem(state), names)
-    tests = {path: content}
-    examples = goal_examples(state.get("task", ""), names)
-    extra = examples_test_file(examples, _module_stem(state), state.get("language", "python"))
-    if extra is not None:
-        tests[extra[0]] = extra[1]
-    return tests, tokens
+    return {path: content} | tests, tokens
 
 
 def api_names(state: AgentState) -> set[str]:

@@ -1,0 +1,37 @@
+"""Structured calls through a forced tool (agent_graph/llm.py), with the scripted model."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage
+
+from agent_graph.llm import ModelOutputError, _arguments, call_structured
+from agent_graph.state import Reflection
+from agent_graph.testing import ScriptedChatModel
+from agent_graph.tools import write_file
+
+
+def test_a_forced_call_is_parsed_and_counted() -> None:
+    model = ScriptedChatModel(script={"Reflection": [{"args": {"hypothesis": "h", "fix_plan": ["a"]}}]})
+    result, tokens = call_structured(model, Reflection, [HumanMessage("why?")])
+    assert result.hypothesis == "h" and result.fix_plan == ["a"]
+    assert tokens > 0
+
+
+def test_an_invalid_answer_is_retried_with_the_error_then_given_up() -> None:
+    bad = {"args": {"fix_plan": "not a list"}}
+    model = ScriptedChatModel(script={"Reflection": [bad, bad]})
+    with pytest.raises(ModelOutputError, match="Reflection"):
+        call_structured(model, Reflection, [HumanMessage("why?")], retries=1)
+    assert "unusable" in str(model.calls[1]["messages"][-1])
+
+
+def test_a_truncated_tool_call_is_recovered() -> None:
+    cut = '{"path": "t.py", "content": "def test_a():\\n    assert 1\\n\\ndef test_b(:'
+    message = AIMessage(
+        content="", invalid_tool_calls=[{"name": "write_file", "args": cut, "id": "1", "error": "x"}]
+    )
+    args = _arguments(message, "write_file")
+    assert args is not None
+    parsed = write_file.model_validate(args)
+    assert parsed.path == "t.py" and parsed.content.startswith("def test_a():")
