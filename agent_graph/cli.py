@@ -25,7 +25,15 @@ from agent_graph.cli_scan import register as register_scan
 from agent_graph.context import LANGUAGES, PROFILES, Context, load_context
 from agent_graph.errors import AgentGraphError, UserInputError
 from agent_graph.memory import history
-from agent_graph.runner import Observer, QuietObserver, RunOutcome, resume_task, run_task
+from agent_graph.runner import (
+    Approver,
+    Observer,
+    QuietObserver,
+    RunOutcome,
+    deny_by_policy,
+    resume_task,
+    run_task,
+)
 from agent_graph.ui import ConsoleObserver
 
 app = typer.Typer(
@@ -63,6 +71,24 @@ def _observer(json_out: bool, context: Context) -> Observer:
     if json_out:
         return QuietObserver()
     return ConsoleObserver(console, context.max_iterations)
+
+
+def _approver(yes: bool, context: Context, json_out: bool) -> Approver:
+    """Who answers dependency requests: the user at a terminal, else the policy (`--yes` + config)."""
+
+    def decide(request: dict[str, Any]) -> tuple[bool, str]:
+        if sys.stdin.isatty() and not json_out:
+            question = (
+                f"The agent wants the {request.get('ecosystem', '')} package {request.get('package')!r}"
+                f"{' ' + str(request['version']) if request.get('version') else ''} "
+                f"({request.get('reason', '')}). Allow it?"
+            )
+            return typer.confirm(question, default=False), "user"
+        if yes and context.auto_approve_allowlisted:
+            return True, "policy: --yes with safety.auto_approve_allowlisted"
+        return deny_by_policy(request)
+
+    return decide
 
 
 def _finish(outcome: RunOutcome, json_out: bool) -> None:
@@ -127,7 +153,6 @@ def run(
         context = replace(context, warn_iterations=max(1, round(max_iterations * 0.8)))
     if workspace is not None and workspace.exists() and not workspace.is_dir():
         raise UserInputError(f"--workspace {workspace} is a file; give a folder.")
-    _ = yes  # dependency approvals policy (see config safety.auto_approve_allowlisted)
     outcome = run_task(
         task,
         language,
@@ -135,6 +160,7 @@ def run(
         context,
         workspace=str(workspace.resolve()) if workspace else None,
         observer=_observer(json_out, context),
+        approver=_approver(yes, context, json_out),
     )
     _finish(outcome, json_out)
 
@@ -142,10 +168,14 @@ def run(
 @app.command()
 def resume(
     task_id: Annotated[str, typer.Argument(help="The task to continue.")],
+    yes: Annotated[bool, typer.Option("--yes", help="As for run.")] = False,
     json_out: JsonFlag = False,
 ) -> None:
-    """Continue an interrupted run from its last checkpoint."""
-    outcome = resume_task(task_id, observer=_observer(json_out, Context()))
+    """Continue an interrupted run from its last checkpoint (asking again for any pending approval)."""
+    context = _context()
+    outcome = resume_task(
+        task_id, observer=_observer(json_out, context), approver=_approver(yes, context, json_out)
+    )
     _finish(outcome, json_out)
 
 
@@ -174,6 +204,32 @@ def history_command(
             str(row["tokens"]),
             f"{float(row['duration_seconds'] or 0):.0f}",
             row["goal"][:60],
+        )
+    console.print(table)
+
+
+@app.command()
+def approvals(
+    limit: Annotated[int, typer.Option("--limit", help="How many decisions, newest first.")] = 50,
+    json_out: JsonFlag = False,
+) -> None:
+    """List dependency decisions: package, version, decision, who decided, for which task."""
+    with connection() as conn:
+        migrate(conn)
+        rows = history.list_approvals(conn, limit)
+    if json_out:
+        print(json.dumps(rows, default=str))
+        return
+    table = Table("when", "task", "package", "version", "ecosystem", "decision", "by")
+    for row in rows:
+        table.add_row(
+            row["created_at"].strftime("%Y-%m-%d %H:%M"),
+            row["task_id"],
+            row["package"],
+            row["version"],
+            row["ecosystem"],
+            row["decision"],
+            row["decided_by"],
         )
     console.print(table)
 

@@ -8,6 +8,7 @@ the `tasks` and `iterations` tables. Nodes stay free of database code.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
@@ -62,6 +63,14 @@ class RunOutcome:
 STREAM_MODES: list[StreamMode] = ["updates", "custom"]
 
 
+Approver = Callable[[dict[str, Any]], tuple[bool, str]]
+
+
+def deny_by_policy(request: dict[str, Any]) -> tuple[bool, str]:
+    """The default for runs nobody watches: no new dependency without a human's yes."""
+    return False, "policy: non-interactive run"
+
+
 def new_task_id() -> str:
     return uuid.uuid4().hex[:12]
 
@@ -75,8 +84,9 @@ def run_task(
     workspace: str | None = None,
     task_id: str | None = None,
     observer: Observer | None = None,
+    approver: Approver = deny_by_policy,
 ) -> RunOutcome:
-    """Run a new task to its end."""
+    """Run a new task to its end; `approver` answers dependency requests."""
     task_id = task_id or new_task_id()
     workspace = workspace or str(workspaces_dir(context.workspace_root) / task_id)
     # Resolve the model before anything is recorded: "no model" is exit 3, not a failed task.
@@ -101,10 +111,12 @@ def run_task(
         "task_id": task_id,
         "workspace": workspace,
     }
-    return _drive(url, task_id, graph_input, context, observer or QuietObserver())
+    return _drive(url, task_id, graph_input, context, observer or QuietObserver(), approver)
 
 
-def resume_task(task_id: str, *, observer: Observer | None = None, resume_value: Any = None) -> RunOutcome:
+def resume_task(
+    task_id: str, *, observer: Observer | None = None, approver: Approver = deny_by_policy
+) -> RunOutcome:
     """Continue an interrupted task from its last checkpoint, with the settings it started with."""
     url = database_url()
     with connection(url) as conn:
@@ -120,15 +132,16 @@ def resume_task(task_id: str, *, observer: Observer | None = None, resume_value:
         if k in Context.__dataclass_fields__
     }
     context = replace(Context(), **stored)
-    graph_input: Any = Command(resume=resume_value) if resume_value is not None else None
-    return _drive(url, task_id, graph_input, context, observer or QuietObserver())
+    return _drive(url, task_id, None, context, observer or QuietObserver(), approver)
 
 
 def _with_resolved_model(context: Context) -> Context:
     return replace(context, model=resolve_spec(context.model))
 
 
-def _drive(url: str, task_id: str, graph_input: Any, context: Context, observer: Observer) -> RunOutcome:
+def _drive(
+    url: str, task_id: str, graph_input: Any, context: Context, observer: Observer, approver: Approver
+) -> RunOutcome:
     config: RunnableConfig = {
         "configurable": {"thread_id": task_id},
         # each iteration is four steps (code, safety, test, reflect), plus plan and finish
@@ -139,21 +152,16 @@ def _drive(url: str, task_id: str, graph_input: Any, context: Context, observer:
         if graph_input is None and not graph.get_state(config).next:
             raise UserInputError(f"task {task_id} has no checkpoint to resume from; start a new run instead.")
         try:
-            for mode, chunk in graph.stream(  # (mode, payload) pairs, since several modes are streamed
-                graph_input,
-                config,
-                context=context,
-                stream_mode=STREAM_MODES,
-                durability="sync",
-            ):
-                if not isinstance(chunk, dict):
-                    continue
-                if mode == "custom":
-                    observer.on_event(chunk)
-                    continue
-                history.sync_run(conn, task_id, graph.get_state(config).values)
-                for node, update in chunk.items():
-                    observer.on_update(node, update if isinstance(update, dict) else {})
+            while True:
+                _stream(graph, graph_input, config, context, conn, task_id, observer)
+                pending = [i for t in graph.get_state(config).tasks for i in t.interrupts]
+                if not pending:
+                    break
+                # A node asked a human (a dependency to approve): answer, record, and go on.
+                request = pending[0].value if isinstance(pending[0].value, dict) else {}
+                approved, decided_by = approver(request)
+                history.record_approval(conn, task_id, request, approved, decided_by)
+                graph_input = Command(resume={"approved": approved})
         except KeyboardInterrupt:
             history.set_status(conn, task_id, "interrupted")
             raise
@@ -169,6 +177,29 @@ def _drive(url: str, task_id: str, graph_input: Any, context: Context, observer:
         status = values.get("status", "running")
         history.set_status(conn, task_id, status if status != "running" else "interrupted")
         return _outcome(task_id, values)
+
+
+def _stream(
+    graph: Any,
+    graph_input: Any,
+    config: RunnableConfig,
+    context: Context,
+    conn: Any,
+    task_id: str,
+    observer: Observer,
+) -> None:
+    """Run the graph until it ends or waits, keeping the records in step with each checkpoint."""
+    for mode, chunk in graph.stream(  # (mode, payload) pairs, since several modes are streamed
+        graph_input, config, context=context, stream_mode=STREAM_MODES, durability="sync"
+    ):
+        if not isinstance(chunk, dict):
+            continue
+        if mode == "custom":
+            observer.on_event(chunk)
+            continue
+        history.sync_run(conn, task_id, graph.get_state(config).values)
+        for node, update in chunk.items():
+            observer.on_update(node, update if isinstance(update, dict) else {})
 
 
 def _outcome(task_id: str, values: dict[str, Any]) -> RunOutcome:

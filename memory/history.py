@@ -99,3 +99,30 @@ def get_iterations(conn: Connection, task_id: str) -> list[dict[str, Any]]:
            FROM iterations WHERE task_id = %s ORDER BY iteration""",
         (task_id,),
     ).fetchall()
+
+
+def record_approval(
+    conn: Connection, task_id: str, request: dict[str, Any], approved: bool, decided_by: str
+) -> None:
+    """Store one dependency decision (the `approvals` table)."""
+    conn.execute(
+        """INSERT INTO approvals (task_id, package, version, ecosystem, reason, decision, decided_by)
+           VALUES (%s, %s, %s, %s, %s, %s, %s)""",
+        (
+            task_id,
+            str(request.get("package", "")),
+            str(request.get("version", "")),
+            str(request.get("ecosystem", "")),
+            str(request.get("reason", "")),
+            "approved" if approved else "denied",
+            decided_by,
+        ),
+    )
+
+
+def list_approvals(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
+    return conn.execute(
+        """SELECT created_at, task_id, package, version, ecosystem, decision, decided_by, reason
+           FROM approvals ORDER BY created_at DESC, id DESC LIMIT %s""",
+        (limit,),
+    ).fetchall()

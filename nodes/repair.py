@@ -1,7 +1,8 @@
 """Deterministic repairs of what small models often get almost right.
 
 They never invent behaviour; they undo slips that would waste a whole iteration:
-- junk after the end of an otherwise valid Python file (a stray `write_file(...)` line);
+- junk after the end of an otherwise valid Python file, or the tool call echoed into the file
+  (a stray `write_file('x.py')` line);
 - a test file that imports the code under test from the wrong module, or not at all;
 - a test file that defines its own copy of the function it should test (and so tests nothing);
 - assertions written at module level, which pytest reports as one collection error instead of
@@ -24,15 +25,38 @@ def _parses(source: str) -> bool:
     return True
 
 
-def salvage_python(source: str) -> str:
-    """`source` unchanged if it parses, else its longest prefix (minus a few trailing lines) that does."""
-    if _parses(source):
+# The agent's own tool names: a module-level call to one of them is the model echoing the tool call
+# into the file, never code the task wants.
+_TOOL_NAMES = {"write_file", "read_file", "list_files"}
+
+
+def drop_tool_echoes(source: str) -> str:
+    """Remove module-level statements like `write_file('x.py')` that a model appended to a file."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
         return source
+    lines = source.split("\n")
+    drop: set[int] = set()
+    for node in tree.body:
+        call = node.value if isinstance(node, ast.Expr) else None
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in _TOOL_NAMES:
+            drop.update(range(node.lineno - 1, node.end_lineno or node.lineno))
+    if not drop:
+        return source
+    return "\n".join(line for i, line in enumerate(lines) if i not in drop)
+
+
+def salvage_python(source: str) -> str:
+    """`source` without echoed tool calls; if it does not parse, its longest prefix (minus a few
+    trailing lines) that does."""
+    if _parses(source):
+        return drop_tool_echoes(source)
     lines = source.rstrip("\n").split("\n")
     for cut in range(1, min(_MAX_TRAILING_JUNK, len(lines) - 1) + 1):
         candidate = "\n".join(lines[:-cut]) + "\n"
         if _parses(candidate):
-            return candidate
+            return drop_tool_echoes(candidate)
     return source
 
 

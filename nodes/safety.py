@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from langgraph.runtime import Runtime
+from langgraph.types import interrupt
 
 from agent_graph.context import Context
 from agent_graph.nodes.common import context_of, emit
+from agent_graph.sandbox.findings import Dependency
 from agent_graph.sandbox.safety import SafetyRules, scan_files
 from agent_graph.state import AgentState, Attempt
 
@@ -35,10 +37,23 @@ def safety(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     emit("phase", phase="safety", iteration=iteration)
     files = {**state.get("files", {}), **state.get("tests", {})}
     result = scan_files(files, state.get("language", "python"), rules_from(context))
-    if not result.blocked:
-        return {"safety_feedback": ""}
-    feedback = result.feedback()
-    emit("safety_blocked", iteration=iteration, findings=len(result.findings))
+    approvals = ask_for_dependencies(state, result.needs_approval)
+    denied = [d for d in result.needs_approval if approvals[_key(d)] == "denied"]
+    if not result.blocked and not denied:
+        return {"safety_feedback": "", "approvals": approvals}
+    feedback = "\n".join(
+        part
+        for part in (
+            result.feedback(),
+            *(
+                f"- {', '.join(d.declared_in)}: package {d.name!r} was not approved; "
+                "write the code without it (standard library only)."
+                for d in denied
+            ),
+        )
+        if part
+    )
+    emit("safety_blocked", iteration=iteration, findings=len(result.blocking_findings) + len(denied))
     attempt: Attempt = {
         "iteration": iteration,
         "status": "blocked",
@@ -52,4 +67,33 @@ def safety(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     stop = ""
     if iteration >= context.max_iterations:
         stop = f"circuit breaker: {context.max_iterations} iterations without passing"
-    return {"safety_feedback": feedback, "attempts": [attempt], "stop_reason": stop}
+    return {"safety_feedback": feedback, "attempts": [attempt], "stop_reason": stop, "approvals": approvals}
+
+
+def _key(dependency: Dependency) -> str:
+    return f"{dependency.ecosystem}:{dependency.name}"
+
+
+def ask_for_dependencies(state: AgentState, needed: list[Dependency]) -> dict[str, str]:
+    """A human decision for each package not yet decided in this run, through `interrupt()`.
+
+    The CLI answers at the terminal (or by policy in batch runs), Studio shows the request; the
+    answer is `{"approved": bool}` (or a bool). Decisions stick for the rest of the run.
+    """
+    decisions = dict(state.get("approvals") or {})
+    for dependency in needed:
+        if _key(dependency) in decisions:
+            continue
+        answer = interrupt(
+            {
+                "kind": "dependency",
+                "task_id": state.get("task_id", ""),
+                "package": dependency.name,
+                "version": dependency.version,
+                "ecosystem": dependency.ecosystem,
+                "reason": f"the generated code uses it in {', '.join(dependency.declared_in)}",
+            }
+        )
+        approved = answer.get("approved") if isinstance(answer, dict) else answer
+        decisions[_key(dependency)] = "approved" if approved is True else "denied"
+    return decisions

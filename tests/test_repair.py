@@ -56,3 +56,9 @@ def test_module_level_asserts_become_tests() -> None:
     tests = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
     assert tests == ["test_statement_line_3", "test_statement_line_4", "test_kept"]
     assert not any(isinstance(n, ast.Assert) for n in tree.body)
+
+
+def test_an_echoed_tool_call_is_removed() -> None:
+    assert salvage_python(GOOD + "write_file('f.py')\n") == GOOD
+    kept = GOOD + "print(f(1))\n"
+    assert salvage_python(kept) == kept
