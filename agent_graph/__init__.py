@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from agent_graph.context import Context
-    from agent_graph.graph import builder, graph
+    from agent_graph.workflow import builder, graph
 
 __all__ = ["Context", "builder", "graph"]
 
@@ -24,7 +24,7 @@ def __getattr__(name: str) -> Any:
 
         return Context
     if name in ("graph", "builder"):
-        from agent_graph import graph as graph_module
+        from agent_graph import workflow
 
-        return getattr(graph_module, name)
+        return getattr(workflow, name)
     raise AttributeError(f"module 'agent_graph' has no attribute {name!r}")

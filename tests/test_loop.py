@@ -10,7 +10,7 @@ import pytest
 from agent_graph.checkpoints.database import connection
 from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.context import Context
-from agent_graph.graph import builder
+from agent_graph.workflow import builder
 from agent_graph.memory import history
 from agent_graph.models import register_model
 from agent_graph.runner import run_task
