@@ -20,12 +20,12 @@ from agent_graph.checkpoints.migrations import migrate
 from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.context import Context
 from agent_graph.errors import ServiceUnavailableError, UserInputError
-from agent_graph.workflow import builder
 from agent_graph.llm import ModelOutputError
 from agent_graph.memory import history
 from agent_graph.models import resolve_spec
 from agent_graph.paths import workspaces_dir
 from agent_graph.sandbox.base import SandboxUnavailableError
+from agent_graph.workflow import builder
 
 
 class Observer(Protocol):

@@ -110,6 +110,8 @@ class Attempt(TypedDict):
     duration_seconds: float
     tokens: int
     files: list[str]
+    failures: dict[str, str]  # failing test -> its assertion message
+    code_hash: str  # of the source files tested, to tell whether the code changed between attempts
 
 
 class InputState(TypedDict, total=False):

@@ -48,6 +48,9 @@ class ConsoleObserver:
             self.console.print(
                 f"{self._stamp()} {where} [yellow]safety gate blocked {event.get('findings')} finding(s)[/yellow]"
             )
+        elif kind == "tests_quarantined":
+            names = ", ".join(event.get("tests", []))
+            self.console.print(f"{self._stamp()} {where} [yellow]set aside generated tests that contradict the goal's examples: {names}[/yellow]")
         elif kind == "circuit_breaker_warning":
             self.console.print(
                 f"{self._stamp()} {where} [yellow]circuit breaker warning: changing approach[/yellow]"

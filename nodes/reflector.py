@@ -11,8 +11,11 @@ from agent_graph.context import Context
 from agent_graph.llm import call_structured
 from agent_graph.nodes.common import context_of, emit, guidance, model_for, render_files, render_report
 from agent_graph.nodes.hints import failure_hints, remember_failure
+from agent_graph.nodes.repair import remove_tests
 from agent_graph.prompts import CIRCUIT_BREAKER_WARNING, REFLECTOR_SYSTEM
 from agent_graph.state import AgentState, Reflection
+
+EXAMPLES_FILE = "test_goal_examples.py"
 
 # Small models like to blame the tests; let them rewrite the tests at most this often per run.
 MAX_TEST_REWRITES = 2
@@ -26,6 +29,22 @@ def stuck(state: AgentState) -> bool:
         and attempts[0]["error_summary"] == attempts[1]["error_summary"]
         and attempts[0]["tests_passed"] == attempts[1]["tests_passed"]
     )
+
+
+def suspect_tests(state: AgentState) -> set[str]:
+    """Generated tests to quarantine: they failed the same way on two different versions of the code,
+    while every example stated in the goal passed. Two programs that agree with the goal's own
+    examples and with each other outweigh one generated expectation."""
+    tests = state.get("tests", {})
+    if state.get("language") != "python" or EXAMPLES_FILE not in tests:
+        return set()
+    attempts = [a for a in state.get("attempts", []) if a["status"] != "blocked"][-2:]
+    if len(attempts) < 2 or attempts[0].get("code_hash") == attempts[1].get("code_hash"):
+        return set()
+    before, now = attempts[0].get("failures", {}), attempts[1].get("failures", {})
+    if any(EXAMPLES_FILE.removesuffix(".py") in name for name in now):
+        return set()
+    return {name for name, message in now.items() if before.get(name) == message}
 
 
 def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -57,12 +76,22 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     ]
     result, tokens = call_structured(model_for(runtime, "reflector"), Reflection, messages, max_tokens=500)
     rewrites = sum(1 for r in state.get("reflections", []) if r.get("tests_are_wrong"))
+    quarantined = suspect_tests(state)
     doubt_tests = (
         (result.tests_are_wrong or stuck(state))
         and rewrites < MAX_TEST_REWRITES
         and not state.get("safety_feedback")
+        and not quarantined  # the doubtful tests are already set aside
     )
     remember_failure(context, state, result.hypothesis)
+    update_tests: dict[str, Any] = {}
+    if quarantined:
+        functions = {name.split("::")[-1].split("[")[0] for name in quarantined}
+        update_tests["tests"] = {
+            path: content if path == EXAMPLES_FILE else remove_tests(content, functions)
+            for path, content in state.get("tests", {}).items()
+        }
+        emit("tests_quarantined", iteration=iteration, tests=sorted(quarantined))
     emit("reflection", iteration=iteration, hypothesis=result.hypothesis)
     return {
         "reflections": [
@@ -73,8 +102,10 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
                 "tests_are_wrong": doubt_tests,
                 "warned": warned,
                 "memory_hits": hint_ids,
+                "quarantined": sorted(quarantined),
             }
         ],
+        **update_tests,
         "regenerate_tests": doubt_tests,
         "tokens": {"reflect": tokens},
     }

@@ -120,4 +120,64 @@ def wrap_module_asserts(source: str) -> str:
 
 def repair_python_tests(source: str, module: str, names: set[str]) -> str:
     """All the test-file repairs, in order."""
-    return wrap_module_asserts(fix_test_imports(salvage_python(source), module, names))
+    return split_assert_only_tests(
+        wrap_module_asserts(fix_test_imports(salvage_python(source), module, names))
+    )
+
+
+def split_assert_only_tests(source: str) -> str:
+    """Split a test made only of asserts into one test per assert, so one wrong expectation costs
+    one test and the report says exactly which expectation failed."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    lines = source.split("\n")
+    replacements: dict[int, tuple[int, list[str]]] = {}
+    for node in tree.body:
+        if not (
+            isinstance(node, ast.FunctionDef)
+            and node.name.startswith("test")
+            and not node.decorator_list
+            and not node.args.args
+            and len(node.body) > 1
+            and all(isinstance(stmt, ast.Assert) for stmt in node.body)
+        ):
+            continue
+        new: list[str] = []
+        for number, stmt in enumerate(node.body, 1):
+            body = lines[stmt.lineno - 1 : stmt.end_lineno or stmt.lineno]
+            indent = len(body[0]) - len(body[0].lstrip())
+            new.append(f"def {node.name}_{number}():")
+            new.extend("    " + text[indent:] for text in body)
+            new.append("")
+        replacements[node.lineno - 1] = ((node.end_lineno or node.lineno) - 1, new)
+    if not replacements:
+        return source
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        if index in replacements:
+            end, new = replacements[index]
+            out.extend(new)
+            index = end + 1
+        else:
+            out.append(lines[index])
+            index += 1
+    split = "\n".join(out)
+    return split if _parses(split) else source
+
+
+def remove_tests(source: str, names: set[str]) -> str:
+    """`source` without the top-level test functions named in `names`."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    drop: set[int] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in names:
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            drop.update(range(first - 1, node.end_lineno or node.lineno))
+    kept = "\n".join(line for i, line in enumerate(source.split("\n")) if i not in drop)
+    return kept if _parses(kept) else source

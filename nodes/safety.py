@@ -63,6 +63,8 @@ def safety(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         "duration_seconds": round(time.time() - state.get("iteration_started", time.time()), 3),
         "tokens": sum(state.get("tokens", {}).values()),
         "files": sorted(files),
+        "failures": {},
+        "code_hash": "",
     }
     stop = ""
     if iteration >= context.max_iterations:

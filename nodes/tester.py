@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import builtins
+import hashlib
+import json
 import re
 import time
 from pathlib import Path
@@ -59,6 +61,8 @@ def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         "duration_seconds": round(time.time() - state.get("iteration_started", time.time()), 3),
         "tokens": spent,
         "files": sorted({**state.get("files", {}), **tests}),
+        "failures": {f.test: f.message[:300] for f in report.failures},
+        "code_hash": code_hash(state.get("files", {})),
     }
     update: dict[str, Any] = {
         "tests": tests,
@@ -80,6 +84,10 @@ def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
             "files": dict(state.get("files", {})),
         }
     return update
+
+
+def code_hash(files: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def stop_reason(state: AgentState, context: Context, passed: bool, tokens_spent: int) -> str:

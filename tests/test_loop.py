@@ -10,11 +10,11 @@ import pytest
 from agent_graph.checkpoints.database import connection
 from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.context import Context
-from agent_graph.workflow import builder
 from agent_graph.memory import history
 from agent_graph.models import register_model
 from agent_graph.runner import run_task
 from agent_graph.testing import ScriptedChatModel
+from agent_graph.workflow import builder
 from tests import scripts
 
 
@@ -125,3 +125,44 @@ def test_file_tools_refuse_paths_outside_the_workspace(tmp_path: Path, bad: str)
     result = run_file_tool(Workspace(root), "write_file", {"path": bad, "content": "x"})
     assert result.startswith("error:")
     assert not (tmp_path / "escape.py").exists() and not (tmp_path / "out.py").exists()
+
+
+def test_a_generated_test_contradicting_the_goal_examples_is_set_aside(
+    database_url: str, agent_home: Path
+) -> None:
+    plan = {**scripts.PLAN, "public_api": ["mean(xs: list[float]) -> float"]}
+    wrong_tests = (
+        "from stats import mean\n\n"
+        "def test_mean():\n    assert mean([1, 2, 3]) == 2\n    assert mean([2, 2]) == 3\n"  # the second is wrong
+    )
+    first = "def mean(xs):\n    return sum(xs) / len(xs)\n"
+    second = (
+        "def mean(xs):\n    total = 0\n    for x in xs:\n        total += x\n    return total / len(xs)\n"
+    )
+    script = {
+        "Plan": [{"args": plan}],
+        "write_file": [
+            scripts.write("stats.py", first),
+            scripts.write("test_stats.py", wrong_tests),
+            scripts.write("stats.py", second),
+            scripts.write("stats.py", second),
+        ],
+        "Reflection": [{"args": scripts.REFLECTION}, {"args": scripts.REFLECTION}],
+    }
+    spec, _ = _scripted("quarantine", script)
+    goal = "Write mean(xs), the arithmetic mean. Example: mean([4, 6]) == 5."
+    outcome = run_task(goal, "python", "library", Context(model=spec, max_iterations=4))
+
+    assert outcome.status == "passed" and outcome.iterations == 3
+    with open_checkpointer(database_url) as saver:
+        values = (
+            builder.compile(checkpointer=saver)
+            .get_state({"configurable": {"thread_id": outcome.task_id}})
+            .values
+        )
+    assert values["reflections"][-1]["quarantined"] == ["test_stats::test_mean_2"]
+    assert (
+        "test_mean_1" in values["tests"]["test_stats.py"]
+        and "test_mean_2" not in values["tests"]["test_stats.py"]
+    )
+    assert "mean([4, 6]) == 5" in values["tests"]["test_goal_examples.py"]

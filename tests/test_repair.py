@@ -62,3 +62,16 @@ def test_an_echoed_tool_call_is_removed() -> None:
     assert salvage_python(GOOD + "write_file('f.py')\n") == GOOD
     kept = GOOD + "print(f(1))\n"
     assert salvage_python(kept) == kept
+
+
+def test_assert_only_tests_are_split_and_tests_can_be_removed() -> None:
+    from agent_graph.nodes.repair import remove_tests, split_assert_only_tests
+
+    source = "from m import f\n\ndef test_f():\n    assert f(1) == 1\n    assert f(\n        2\n    ) == 4\n"
+    split = split_assert_only_tests(source)
+    tree = ast.parse(split)
+    assert [n.name for n in tree.body if isinstance(n, ast.FunctionDef)] == ["test_f_1", "test_f_2"]
+    kept = remove_tests(split, {"test_f_2"})
+    assert "f(1) == 1" in kept and "== 4" not in kept
+    mixed = "def test_g():\n    x = 1\n    assert x\n    assert x == 1\n"
+    assert split_assert_only_tests(mixed) == mixed
