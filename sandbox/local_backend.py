@@ -227,10 +227,10 @@ class LocalSandbox:
             return []
         s = self.settings
         mb = 1024 * 1024
-        nproc = s.pids
-        if os.geteuid() != 0:
-            # RLIMIT_NPROC counts every process of the (real) user: leave room for the ones running now.
-            nproc += _processes_of(os.getuid())
+        # RLIMIT_NPROC counts every process of the (real) user, including other sandboxes' (Docker's
+        # run as the same uid): leave room for the ones running now. As root the run's cgroup is the
+        # exact per-run bound; the rlimit is the backstop.
+        nproc = s.pids + _processes_of(SANDBOX_UID if os.geteuid() == 0 else os.getuid())
         cpu_seconds = int(timeout * max(s.cpus, 1.0)) + 5  # a backstop; the deadline comes first
         return [
             self.prlimit,
