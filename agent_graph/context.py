@@ -17,6 +17,7 @@ import yaml
 
 from agent_graph.errors import UserInputError
 from agent_graph.sandbox.base import SandboxSettings
+from agent_graph.sandbox.safety import DEFAULT_BLOCK_OPERATIONS
 
 Language = Literal["python", "node"]
 Profile = Literal["library", "cli_tool", "web_app", "data_pipeline"]
@@ -128,18 +129,7 @@ class Context:
     sandbox_pids: int = field(default=128, metadata=_meta("Process limit inside the sandbox.", "sandbox"))
     # safety
     block_operations: tuple[str, ...] = field(
-        default=(
-            "eval",
-            "exec",
-            "compile",
-            "__import__",
-            "os.system",
-            "subprocess.shell",
-            "pickle.loads",
-            "new Function",
-            "child_process",
-            "vm",
-        ),
+        default=DEFAULT_BLOCK_OPERATIONS,
         metadata=_meta("Operations the static safety gate blocks before any execution.", "safety"),
     )
     bandit_severity: Literal["low", "medium", "high"] = field(

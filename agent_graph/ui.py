@@ -50,7 +50,9 @@ class ConsoleObserver:
             )
         elif kind == "tests_quarantined":
             names = ", ".join(event.get("tests", []))
-            self.console.print(f"{self._stamp()} {where} [yellow]set aside generated tests that contradict the goal's examples: {names}[/yellow]")
+            self.console.print(
+                f"{self._stamp()} {where} [yellow]set aside generated tests that contradict the goal's examples: {names}[/yellow]"
+            )
         elif kind == "circuit_breaker_warning":
             self.console.print(
                 f"{self._stamp()} {where} [yellow]circuit breaker warning: changing approach[/yellow]"

@@ -17,6 +17,18 @@ import ast
 _MAX_TRAILING_JUNK = 6
 
 
+def _without(source: str, drop: set[int]) -> str:
+    """`source` without the (0-based) line numbers in `drop`."""
+    return "\n".join(line for i, line in enumerate(source.split("\n")) if i not in drop)
+
+
+def _span(node: ast.stmt) -> range:
+    """The 0-based lines a statement covers, decorators included."""
+    decorators = getattr(node, "decorator_list", [])
+    first = min([node.lineno, *(d.lineno for d in decorators)])
+    return range(first - 1, node.end_lineno or node.lineno)
+
+
 def _parses(source: str) -> bool:
     try:
         ast.parse(source)
@@ -36,15 +48,12 @@ def drop_tool_echoes(source: str) -> str:
         tree = ast.parse(source)
     except SyntaxError:
         return source
-    lines = source.split("\n")
     drop: set[int] = set()
     for node in tree.body:
         call = node.value if isinstance(node, ast.Expr) else None
         if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in _TOOL_NAMES:
-            drop.update(range(node.lineno - 1, node.end_lineno or node.lineno))
-    if not drop:
-        return source
-    return "\n".join(line for i, line in enumerate(lines) if i not in drop)
+            drop.update(_span(node))
+    return _without(source, drop) if drop else source
 
 
 def salvage_python(source: str) -> str:
@@ -72,8 +81,7 @@ def fix_test_imports(source: str, module: str, names: set[str]) -> str:
     imported = False
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in names:
-            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-            drop.update(range(first - 1, (node.end_lineno or node.lineno)))
+            drop.update(_span(node))
         elif isinstance(node, ast.ImportFrom) and any(a.name in names or a.name == "*" for a in node.names):
             if node.module != module and node.level == 0:
                 wanted = ", ".join(a.name if not a.asname else f"{a.name} as {a.asname}" for a in node.names)
@@ -177,7 +185,6 @@ def remove_tests(source: str, names: set[str]) -> str:
     drop: set[int] = set()
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in names:
-            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-            drop.update(range(first - 1, node.end_lineno or node.lineno))
-    kept = "\n".join(line for i, line in enumerate(source.split("\n")) if i not in drop)
+            drop.update(_span(node))
+    kept = _without(source, drop)
     return kept if _parses(kept) else source
