@@ -32,19 +32,30 @@ def stuck(state: AgentState) -> bool:
 
 
 def suspect_tests(state: AgentState) -> set[str]:
-    """Generated tests to quarantine: they failed the same way on two different versions of the code,
-    while every example stated in the goal passed. Two programs that agree with the goal's own
-    examples and with each other outweigh one generated expectation."""
+    """Generated tests to set aside: they failed with the same assertion on two different versions
+    of the code. Two programs that agree with each other (and with every example stated in the
+    goal, when there are any) outweigh one generated expectation (the agreement idea of CodeT).
+
+    Without examples in the goal, only plain assertion mismatches count, and both versions must
+    pass some other test: code that crashes or fails everything proves nothing about the tests.
+    """
     tests = state.get("tests", {})
-    if state.get("language") != "python" or EXAMPLES_FILE not in tests:
+    if state.get("language") != "python":
         return set()
     attempts = [a for a in state.get("attempts", []) if a["status"] != "blocked"][-2:]
     if len(attempts) < 2 or attempts[0].get("code_hash") == attempts[1].get("code_hash"):
         return set()
     before, now = attempts[0].get("failures", {}), attempts[1].get("failures", {})
-    if any(EXAMPLES_FILE.removesuffix(".py") in name for name in now):
+    examples = EXAMPLES_FILE in tests
+    if examples and any(EXAMPLES_FILE.removesuffix(".py") in name for name in now):
         return set()
-    return {name for name, message in now.items() if before.get(name) == message}
+    if not examples and min(a["tests_passed"] for a in attempts) == 0:
+        return set()
+    return {
+        name
+        for name, message in now.items()
+        if before.get(name) == message and (examples or message.startswith(("assert ", "AssertionError")))
+    }
 
 
 def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:

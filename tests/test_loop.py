@@ -166,3 +166,36 @@ def test_a_generated_test_contradicting_the_goal_examples_is_set_aside(
         and "test_mean_2" not in values["tests"]["test_stats.py"]
     )
     assert "mean([4, 6]) == 5" in values["tests"]["test_goal_examples.py"]
+
+
+def test_without_goal_examples_two_agreeing_versions_set_a_test_aside(
+    database_url: str, agent_home: Path
+) -> None:
+    tests = "from stats import mean\n\ndef test_mean():\n    assert mean([1, 2, 3]) == 2\n    assert mean([2, 2]) == 3\n"
+    first = "def mean(xs):\n    return sum(xs) / len(xs)\n"
+    second = "def mean(xs):\n    return sum(x for x in xs) / len(xs)\n"
+    crash = "def mean(xs):\n    raise RuntimeError('no')\n"
+    script = {
+        "Plan": [{"args": scripts.PLAN}],
+        "write_file": [
+            scripts.write("stats.py", crash),
+            scripts.write("test_stats.py", tests),
+            scripts.write("stats.py", first),
+            scripts.write("stats.py", second),
+            scripts.write("stats.py", second),
+        ],
+        "Reflection": [{"args": scripts.REFLECTION}] * 3,
+    }
+    spec, _ = _scripted("agreement", script)
+    outcome = run_task(
+        "Write mean(xs), the arithmetic mean.", "python", "library", Context(model=spec, max_iterations=5)
+    )
+    # iteration 1 crashes (proves nothing), 2 and 3 agree on mean([2, 2]) == 2.0: that test is set aside
+    assert outcome.status == "passed" and outcome.iterations == 4
+    with open_checkpointer(database_url) as saver:
+        values = (
+            builder.compile(checkpointer=saver)
+            .get_state({"configurable": {"thread_id": outcome.task_id}})
+            .values
+        )
+    assert [r["quarantined"] for r in values["reflections"]] == [[], [], ["test_stats::test_mean_2"]]
