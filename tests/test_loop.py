@@ -199,3 +199,12 @@ def test_without_goal_examples_two_agreeing_versions_set_a_test_aside(
             .values
         )
     assert [r["quarantined"] for r in values["reflections"]] == [[], [], ["test_stats::test_mean_2"]]
+
+
+def test_token_budget_stops_the_run(database_url: str, agent_home: Path) -> None:
+    spec, _ = _scripted("budget", scripts.never_fixed())
+    outcome = run_task("Write mean(xs).", "python", "library", Context(model=spec, max_tokens=50))
+    assert outcome.status == "stopped"
+    assert outcome.iterations == 1
+    assert "token budget of 50" in outcome.stop_reason
+    assert outcome.tokens >= 50
