@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
 import click
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from agent_graph.checkpoints.database import connection
@@ -25,6 +28,7 @@ from agent_graph.cli_scan import register as register_scan
 from agent_graph.context import LANGUAGES, PROFILES, Context, load_context
 from agent_graph.errors import AgentGraphError, UserInputError
 from agent_graph.memory import history
+from agent_graph.models import resolve_spec
 from agent_graph.runner import (
     Approver,
     Observer,
@@ -34,6 +38,7 @@ from agent_graph.runner import (
     resume_task,
     run_task,
 )
+from agent_graph.sandbox_pool import release_sandbox, sandbox_for
 from agent_graph.ui import ConsoleObserver
 
 app = typer.Typer(
@@ -148,8 +153,6 @@ def run(
     context = _context(**overrides)
     if max_iterations is not None and context.warn_iterations >= max_iterations:
         # keep the warning before the stop, at the default ratio (12 of 15)
-        from dataclasses import replace
-
         context = replace(context, warn_iterations=max(1, round(max_iterations * 0.8)))
     if workspace is not None and workspace.exists() and not workspace.is_dir():
         raise UserInputError(f"--workspace {workspace} is a file; give a folder.")
@@ -282,22 +285,13 @@ def bench(
     json_out: JsonFlag = False,
 ) -> None:
     """Measure pass@1 of the agent (and, with --baseline, of the model alone) on a problem suite."""
-    import tempfile
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from agent_graph import bench as bench_module
-    from agent_graph.sandbox_pool import release_sandbox, sandbox_for
+    from agent_graph import bench as bench_module  # loaded only for this command
 
     if offset < 0 or (limit is not None and limit < 1):
         raise UserInputError("--offset must be 0 or more and --limit at least 1.")
     problems = bench_module.load_suite(suite, offset, limit)
     overrides: dict[str, Any] = {"model": model, "max_iterations": max_iterations}
     context = _context(**overrides)
-    from dataclasses import replace
-
-    from agent_graph.models import resolve_spec
-
     context = replace(context, model=resolve_spec(context.model))
     if max_iterations is not None and context.warn_iterations >= max_iterations:
         context = replace(context, warn_iterations=max(1, round(max_iterations * 0.8)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -30,7 +31,7 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Start the next iteration: (re)write the source files, guided by the last reflection."""
     iteration = state.get("iteration", 0) + 1
     emit("phase", phase="coding", iteration=iteration)
-    workspace = Workspace(_path(state))
+    workspace = Workspace(Path(state["workspace"]))
     # Rebuild the workspace from the checkpointed state first: after a crash the disk may be
     # ahead of (or behind) the checkpoint this run resumed from.
     workspace.sync({**state.get("files", {}), **state.get("tests", {})})
@@ -66,12 +67,6 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         "safety_feedback": "",
         "tokens": {"code": tokens},
     }
-
-
-def _path(state: AgentState) -> Any:
-    from pathlib import Path
-
-    return Path(state["workspace"])
 
 
 def _request(state: AgentState, files: dict[str, str], path: str, purpose: str) -> str:

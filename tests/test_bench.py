@@ -1,0 +1,89 @@
+"""`agent-graph bench`: problems solved by the agent, graded by their hidden tests in the sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.scripts import write
+
+PROBLEM = {
+    "task_id": "demo_volume_cube",
+    "language": "python",
+    "prompt": 'def volume_cube(l: int) -> int:\n    """Find the volume of a cube given its side length."""\n',
+    "entry_point": "volume_cube",
+    "test": "def check(candidate):\n    assert candidate(3) == 27\n\ncheck(volume_cube)\n",
+}
+PLAN = {
+    "summary": "volume_cube",
+    "subtasks": ["Return l ** 3"],
+    "files": [{"path": "volume_cube.py", "purpose": "volume_cube"}],
+    "public_api": ["volume_cube(l: int) -> int"],
+    "edge_cases": [],
+}
+TESTS = "from volume_cube import volume_cube\n\ndef test_two():\n    assert volume_cube(2) == 8\n"
+
+
+def test_bench_grades_agent_and_baseline_and_resumes(
+    database_url: str, agent_home: Path, tmp_path: Path
+) -> None:
+    suite = tmp_path / "suite.jsonl"
+    suite.write_text(json.dumps(PROBLEM) + "\n")
+    script = tmp_path / "script.json"
+    script.write_text(
+        json.dumps(
+            {
+                "Plan": [{"args": PLAN}],
+                "write_file": [
+                    write("volume_cube.py", "def volume_cube(l):\n    return l ** 3\n"),
+                    write("test_volume_cube.py", TESTS),
+                    write(
+                        "volume_cube.py", "def volume_cube(l):\n    return l * 3\n"
+                    ),  # the baseline's wrong answer
+                ],
+            }
+        )
+    )
+    out = tmp_path / "results.jsonl"
+    command = [
+        sys.executable,
+        "-m",
+        "agent_graph.cli",
+        "bench",
+        "--suite",
+        str(suite),
+        "--baseline",
+        "--model",
+        f"scripted:{script}",
+        "--out",
+        str(out),
+        "--json",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=os.environ.copy())
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["problems"] == 1
+    assert summary["agent_pass_at_1"] == 1.0 and summary["baseline_pass_at_1"] == 0.0
+    (row,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert row["task_id"] == "demo_volume_cube" and row["iterations"] == 1 and row["tokens"] > 0
+
+    # Resumable: a problem already in the results file is not run again (the script is spent).
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300, env=os.environ.copy())
+    assert again.returncode == 0, again.stderr
+    assert len(out.read_text().splitlines()) == 1
+
+
+def test_a_bad_suite_line_is_exit_2(tmp_path: Path) -> None:
+    suite = tmp_path / "suite.jsonl"
+    suite.write_text('{"task_id": "x"}\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "agent_graph.cli", "bench", "--suite", str(suite)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "line 1" in result.stderr and "Traceback" not in result.stderr
