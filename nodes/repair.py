@@ -128,9 +128,8 @@ def wrap_module_asserts(source: str) -> str:
 
 def repair_python_tests(source: str, module: str, names: set[str]) -> str:
     """All the test-file repairs, in order."""
-    return split_assert_only_tests(
-        wrap_module_asserts(fix_test_imports(salvage_python(source), module, names))
-    )
+    repaired = fix_test_imports(salvage_python(source), module, names)
+    return limit_tests(split_assert_only_tests(wrap_module_asserts(repaired)))
 
 
 def split_assert_only_tests(source: str) -> str:
@@ -188,3 +187,22 @@ def remove_tests(source: str, names: set[str]) -> str:
             drop.update(_span(node))
     kept = _without(source, drop)
     return kept if _parses(kept) else source
+
+
+# More tests than this from one generation is a small model looping on one idea (the same call with
+# ever larger arguments): the first ones carry the signal, the rest only repeat a wrong expectation.
+MAX_GENERATED_TESTS = 12
+
+
+def limit_tests(source: str, limit: int = MAX_GENERATED_TESTS) -> str:
+    """Keep the first `limit` top-level test functions."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    tests = [
+        n
+        for n in tree.body
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name.startswith("test")
+    ]
+    return remove_tests(source, {n.name for n in tests[limit:]}) if len(tests) > limit else source

@@ -144,7 +144,7 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
         else {}
     )
     try:
-        call, tokens = call_structured(model_for(runtime, "tester"), write_file, messages, max_tokens=1200)
+        call, tokens = call_structured(model_for(runtime, "tester"), write_file, messages, max_tokens=1000)
     except ModelOutputError:
         # No usable test file this time: keep the previous one, or test the goal's examples alone.
         previous = state.get("tests", {}).get(path)

@@ -75,3 +75,12 @@ def test_assert_only_tests_are_split_and_tests_can_be_removed() -> None:
     assert "f(1) == 1" in kept and "== 4" not in kept
     mixed = "def test_g():\n    x = 1\n    assert x\n    assert x == 1\n"
     assert split_assert_only_tests(mixed) == mixed
+
+
+def test_a_looping_test_file_is_cut_to_the_first_tests() -> None:
+    from agent_graph.nodes.repair import MAX_GENERATED_TESTS, repair_python_tests
+
+    asserts = "\n".join(f"    assert f({i}) == {i}" for i in range(40))
+    fixed = repair_python_tests(f"from m import f\n\ndef test_f():\n{asserts}\n", "m", {"f"})
+    tests = [n.name for n in ast.parse(fixed).body if isinstance(n, ast.FunctionDef)]
+    assert tests == [f"test_f_{i}" for i in range(1, MAX_GENERATED_TESTS + 1)]
