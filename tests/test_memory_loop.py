@@ -98,21 +98,21 @@ def test_a_fixed_failure_reaches_a_similar_tasks_reflector(database_url: str, ag
     assert "ZeroDivisionError" in prompt and "if not xs" in prompt  # task A's failure and its fix
     assert "Dividing by len(xs) fails for an empty list." in prompt
 
-    # A dissimilar error (a missing module) retrieves nothing above the threshold.
+    # A dissimilar error (an AttributeError) retrieves nothing above the threshold.
     task_c, model_c = _run(
         "memory-c",
         "Write shout(text) returning text in upper case.",
         {
             "Plan": [{"args": _plan("shout", "shout(text: str) -> str")}],
             "write_file": [
-                write("shout.py", "import missing_text_tools\n\ndef shout(text):\n    return text.upper()\n"),
+                write("shout.py", "def shout(text):\n    return text.shout()\n"),
                 write(
                     "test_shout.py",
                     "from shout import shout\n\ndef test_shout():\n    assert shout('a') == 'A'\n",
                 ),
                 write("shout.py", "def shout(text):\n    return text.upper()\n"),
             ],
-            "Reflection": [_reflection("The module missing_text_tools does not exist.", "Use str.upper")],
+            "Reflection": [_reflection("str has no method shout.", "Use str.upper")],
         },
     )
     assert task_c.status == "passed"
