@@ -128,7 +128,7 @@ def wrap_module_asserts(source: str) -> str:
 
 def repair_python_tests(source: str, module: str, names: set[str]) -> str:
     """All the test-file repairs, in order."""
-    repaired = fix_test_imports(salvage_python(source), module, names)
+    repaired = add_missing_test_imports(fix_test_imports(salvage_python(source), module, names))
     return limit_tests(split_assert_only_tests(wrap_module_asserts(repaired)))
 
 
@@ -206,3 +206,50 @@ def limit_tests(source: str, limit: int = MAX_GENERATED_TESTS) -> str:
         if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name.startswith("test")
     ]
     return remove_tests(source, {n.name for n in tests[limit:]}) if len(tests) > limit else source
+
+
+# Names a pytest file uses from its two libraries, and the import that provides each.
+_TEST_LIBRARY_IMPORTS = {
+    "pytest": "import pytest",
+    "given": "from hypothesis import given",
+    "settings": "from hypothesis import settings",
+    "assume": "from hypothesis import assume",
+    "st": "from hypothesis import strategies as st",
+    "strategies": "from hypothesis import strategies",
+    "hypothesis": "import hypothesis",
+}
+
+
+def add_missing_test_imports(source: str) -> str:
+    """Import pytest / hypothesis names the tests use but never import (a NameError otherwise), and
+    take hypothesis names from hypothesis when the model imported them from pytest."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    bound: set[str] = set()
+    drop: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if (
+                node.module == "pytest"
+                and node in tree.body
+                and all(a.name in _TEST_LIBRARY_IMPORTS for a in node.names)
+            ):
+                drop.update(_span(node))  # e.g. `from pytest import given`: re-imported from hypothesis below
+                continue
+            bound.update(a.asname or a.name for a in node.names)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound.add(node.id)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    missing = [line for name, line in _TEST_LIBRARY_IMPORTS.items() if name in used and name not in bound]
+    if not missing and not drop:
+        return source
+    fixed = "\n".join(missing) + "\n" + _without(source, drop)
+    return fixed if _parses(fixed) else source

@@ -84,3 +84,22 @@ def test_a_looping_test_file_is_cut_to_the_first_tests() -> None:
     fixed = repair_python_tests(f"from m import f\n\ndef test_f():\n{asserts}\n", "m", {"f"})
     tests = [n.name for n in ast.parse(fixed).body if isinstance(n, ast.FunctionDef)]
     assert tests == [f"test_f_{i}" for i in range(1, MAX_GENERATED_TESTS + 1)]
+
+
+def test_missing_pytest_and_hypothesis_imports_are_added() -> None:
+    from agent_graph.nodes.repair import add_missing_test_imports
+
+    source = (
+        "from pytest import given\nfrom m import f\n\n"
+        "def test_raises():\n    with pytest.raises(ValueError):\n        f(-1)\n\n"
+        "@given(st.integers())\ndef test_prop(x):\n    assert f(x) == x\n"
+    )
+    fixed = add_missing_test_imports(source)
+    assert fixed.splitlines()[:3] == [
+        "import pytest",
+        "from hypothesis import given",
+        "from hypothesis import strategies as st",
+    ]
+    assert "from pytest import given" not in fixed
+    complete = "import pytest\n\ndef test_a():\n    pytest.fail('x')\n"
+    assert add_missing_test_imports(complete) == complete
