@@ -72,6 +72,13 @@ def _context(**overrides: Any) -> Context:
     return load_context(_state["config"], overrides)
 
 
+def _warning_before_stop(context: Context) -> Context:
+    """A hard stop at or below the warning would never warn: keep the default ratio (12 of 15)."""
+    if context.warn_iterations < context.max_iterations:
+        return context
+    return replace(context, warn_iterations=max(1, round(context.max_iterations * 0.8)))
+
+
 def _observer(json_out: bool, context: Context) -> Observer:
     if json_out:
         return QuietObserver()
@@ -151,9 +158,7 @@ def run(
             raise UserInputError(f"--max-iterations must be at least 1, not {max_iterations}.")
         overrides["max_iterations"] = max_iterations
     context = _context(**overrides)
-    if max_iterations is not None and context.warn_iterations >= max_iterations:
-        # keep the warning before the stop, at the default ratio (12 of 15)
-        context = replace(context, warn_iterations=max(1, round(max_iterations * 0.8)))
+    context = _warning_before_stop(context)
     if workspace is not None and workspace.exists() and not workspace.is_dir():
         raise UserInputError(f"--workspace {workspace} is a file; give a folder.")
     outcome = run_task(
@@ -293,8 +298,7 @@ def bench(
     overrides: dict[str, Any] = {"model": model, "max_iterations": max_iterations}
     context = _context(**overrides)
     context = replace(context, model=resolve_spec(context.model))
-    if max_iterations is not None and context.warn_iterations >= max_iterations:
-        context = replace(context, warn_iterations=max(1, round(max_iterations * 0.8)))
+    context = _warning_before_stop(context)
     out = out or Path(f"bench-{suite.stem}.jsonl")
     sandbox = sandbox_for("bench-grader", context.sandbox_settings())
     try:

@@ -117,7 +117,8 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
     path = test_path(state)
     modules = ", ".join(f["path"] for f in state.get("plan", {}).get("files", []))
     stem = _module_stem(state)
-    imported = ", ".join(sorted(api_names(state))) or "*"
+    names = api_names(state)
+    imported = ", ".join(sorted(names)) or "*"
     if state.get("language") == "node":
         how = f"Import the code with `const {{ {imported} }} = require('./{stem}.js');`."
     else:
@@ -131,7 +132,6 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
     if state.get("regenerate_tests") and reflections:
         request += f"\n\nThe previous tests were judged wrong: {reflections[-1].get('hypothesis', '')}"
     messages = [SystemMessage(f"{TESTER_SYSTEM}\n{guidance(state)}"), HumanMessage(request)]
-    names = api_names(state)
     language = state.get("language", "python")
     # Examples stated in the goal are tested by a file of their own, which no rewrite replaces.
     tests = (
