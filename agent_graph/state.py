@@ -8,9 +8,13 @@ resumed run can rebuild its workspace exactly.
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
+
+# typing_extensions' TypedDict, not typing's: on Python 3.11 pydantic can only build a JSON
+# schema from the former, and LangGraph's server needs the input/output schemas for Studio.
+from typing_extensions import TypedDict
 
 RunStatus = Literal["running", "passed", "failed", "stopped"]
 

@@ -67,3 +67,36 @@ def never_fixed() -> dict[str, list[dict[str, Any]]]:
         "write_file": [code, tests, code, code, tests],
         "Reflection": [{"args": REFLECTION}, {"args": REFLECTION}],
     }
+
+
+# A task whose first code imports `sortedcontainers`: not allowlisted, so the safety gate asks for
+# approval. It is in the sandbox image (hypothesis needs it), so an approved run can really pass.
+UNIQ_PLAN: dict[str, Any] = {
+    "summary": "Sorted unique values.",
+    "subtasks": ["Return the sorted unique values"],
+    "files": [{"path": "uniq.py", "purpose": "uniq_sorted"}],
+    "public_api": ["uniq_sorted(xs: list[int]) -> list[int]"],
+    "edge_cases": ["empty list"],
+}
+WITH_PACKAGE = (
+    "from sortedcontainers import SortedSet\n\n\ndef uniq_sorted(xs):\n    return list(SortedSet(xs))\n"
+)
+WITHOUT_PACKAGE = "def uniq_sorted(xs):\n    return sorted(set(xs))\n"
+UNIQ_TESTS = "from uniq import uniq_sorted\n\n\ndef test_it():\n    assert uniq_sorted([3, 1, 3]) == [1, 3]\n"
+
+
+def needs_a_package(second_code: bool) -> dict[str, list[dict[str, Any]]]:
+    """Code that imports `sortedcontainers`; with `second_code`, a standard-library version follows.
+
+    A blocked iteration never reaches the tester, so the second version comes before the tests.
+    """
+    answers = [write("uniq.py", WITH_PACKAGE), write("test_uniq.py", UNIQ_TESTS)]
+    if second_code:
+        answers.insert(1, write("uniq.py", WITHOUT_PACKAGE))
+    return {
+        "Plan": [{"args": UNIQ_PLAN}],
+        "write_file": answers,
+        "Reflection": [
+            {"args": {"hypothesis": "sortedcontainers was denied.", "fix_plan": ["Use sorted(set(xs))"]}}
+        ],
+    }

@@ -1,7 +1,7 @@
 """Dependency approvals through LangGraph interrupts: approve, deny, and resume after a stop.
 
-`sortedcontainers` is not allowlisted but is present in the sandbox image (hypothesis needs it),
-so an approved run can really pass without a network install.
+The scripted code imports `sortedcontainers` (`tests.scripts.needs_a_package`): not allowlisted,
+but present in the sandbox image, so an approved run can really pass without a network install.
 """
 
 from __future__ import annotations
@@ -17,35 +17,11 @@ from agent_graph.memory import history
 from agent_graph.models import register_model
 from agent_graph.runner import resume_task, run_task
 from agent_graph.testing import ScriptedChatModel
-from tests.scripts import write
-
-PLAN = {
-    "summary": "Sorted unique values.",
-    "subtasks": ["Return the sorted unique values"],
-    "files": [{"path": "uniq.py", "purpose": "uniq_sorted"}],
-    "public_api": ["uniq_sorted(xs: list[int]) -> list[int]"],
-    "edge_cases": ["empty list"],
-}
-WITH_PACKAGE = (
-    "from sortedcontainers import SortedSet\n\n\ndef uniq_sorted(xs):\n    return list(SortedSet(xs))\n"
-)
-WITHOUT = "def uniq_sorted(xs):\n    return sorted(set(xs))\n"
-TESTS = "from uniq import uniq_sorted\n\n\ndef test_it():\n    assert uniq_sorted([3, 1, 3]) == [1, 3]\n"
+from tests.scripts import needs_a_package
 
 
 def _model(name: str, second_code: bool) -> str:
-    # A blocked iteration never reaches the tester, so a second version of the code comes before the tests.
-    answers = [write("uniq.py", WITH_PACKAGE), write("test_uniq.py", TESTS)]
-    if second_code:
-        answers.insert(1, write("uniq.py", WITHOUT))
-    script: dict[str, Any] = {
-        "Plan": [{"args": PLAN}],
-        "write_file": answers,
-        "Reflection": [
-            {"args": {"hypothesis": "sortedcontainers was denied.", "fix_plan": ["Use sorted(set(xs))"]}}
-        ],
-    }
-    register_model(f"scripted:{name}", ScriptedChatModel(script=script))
+    register_model(f"scripted:{name}", ScriptedChatModel(script=needs_a_package(second_code)))
     return f"scripted:{name}"
 
 
