@@ -28,7 +28,9 @@ _SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
 def _rules_from_settings() -> SafetyRules:
     from agent_graph.context import load_context  # the settings loader pulls in more than a scan needs
 
-    return SafetyRules.from_context(load_context())
+    context = load_context()
+    allowlist = Path(context.allowed_deps_file).expanduser() if context.allowed_deps_file else None
+    return SafetyRules.from_context(context, allowed_deps_path=allowlist)
 
 
 def render(result: ScanResult, console: Console) -> None:

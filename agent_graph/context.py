@@ -142,6 +142,15 @@ class Context:
         default=False,
         metadata=_meta("Whether --yes may approve dependency requests without asking.", "safety"),
     )
+    allowed_deps_file: str = field(
+        default="",
+        metadata=_meta(
+            "Allowlist of packages usable without approval (empty: ./config/allowed_deps.json if present, "
+            "else the list shipped with agent-graph).",
+            "safety",
+            "AGENT_GRAPH_ALLOWED_DEPS",
+        ),
+    )
 
     def model_for(self, role: str) -> str:
         """The model spec a role uses: its own override, else the shared one."""

@@ -142,7 +142,9 @@ class AgentState(InputState, total=False):
     iteration_started: float  # wall clock when the current iteration's coding began
     regenerate_tests: bool
     best: dict[str, Any]  # {"iteration", "passed", "failed", "files"}: the best attempt seen
-    approvals: dict[str, str]  # "ecosystem:package" -> approved | denied, decided by a human or policy
+    # "ecosystem:package" -> approved | denied (by a human or policy) | uninstallable (approved, install failed)
+    approvals: dict[str, str]
+    installed_dependencies: list[str]  # "python:toolz", in the task's dependency folder the tests mount
     last_failed_files: dict[str, str]  # the code of the latest failing iteration, to diff a fix against
     tokens: Annotated[dict[str, int], merge_counts]
     status: RunStatus

@@ -1,4 +1,8 @@
-"""The static safety gate between coder and tester: nothing blocked ever reaches the sandbox."""
+"""The static safety gate between coder and tester: nothing blocked ever reaches the sandbox.
+
+Packages outside the allowlist wait for a human decision (`interrupt()`); once every decision
+is made, the approved ones are installed for the tests (`nodes.install`).
+"""
 
 from __future__ import annotations
 
@@ -11,14 +15,19 @@ from langgraph.types import interrupt
 
 from agent_graph.context import Context
 from agent_graph.nodes.common import context_of, emit
+from agent_graph.nodes.install import UNINSTALLABLE, approval_key, install_approved
+from agent_graph.sandbox.dependencies import default_allowlist_path
 from agent_graph.sandbox.findings import Dependency
 from agent_graph.sandbox.safety import SafetyRules, scan_files
 from agent_graph.state import AgentState, Attempt
 
 
-def allowed_deps_path() -> Path | None:
-    local = Path("config/allowed_deps.json")
-    return local if local.is_file() else None
+def allowed_deps_path(context: Context | None = None) -> Path | None:
+    """The allowlist in force: the `safety.allowed_deps_file` setting, else `./config/allowed_deps.json`,
+    else the default that ships with the package."""
+    if context is not None and context.allowed_deps_file:
+        return Path(context.allowed_deps_file).expanduser()
+    return default_allowlist_path()
 
 
 def rules_from(context: Context) -> SafetyRules:
@@ -26,7 +35,7 @@ def rules_from(context: Context) -> SafetyRules:
         block_operations=context.block_operations,
         bandit_severity=context.bandit_severity,
         bandit_confidence=context.bandit_confidence,
-        allowed_deps_path=allowed_deps_path(),
+        allowed_deps_path=allowed_deps_path(context),
     )
 
 
@@ -38,22 +47,22 @@ def safety(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     files = {**state.get("files", {}), **state.get("tests", {})}
     result = scan_files(files, state.get("language", "python"), rules_from(context))
     approvals = ask_for_dependencies(state, result.needs_approval)
-    denied = [d for d in result.needs_approval if approvals[_key(d)] == "denied"]
-    if not result.blocked and not denied:
-        return {"safety_feedback": "", "approvals": approvals}
-    feedback = "\n".join(
-        part
-        for part in (
-            result.feedback(),
-            *(
-                f"- {', '.join(d.declared_in)}: package {d.name!r} was not approved; "
-                "write the code without it (standard library only)."
-                for d in denied
-            ),
+    recorded: dict[str, Any] = {}  # what the dependency folder holds, when the install step ran
+    reasons: dict[str, str] = {}
+    if not result.blocked:  # blocked code never runs: its packages can wait
+        outcome = install_approved(
+            state.get("task_id", ""), result.needs_approval, approvals, context, iteration
         )
-        if part
+        approvals |= dict.fromkeys(outcome.failed, UNINSTALLABLE)
+        recorded = {"installed_dependencies": outcome.installed}
+        reasons = outcome.failed
+    refused = [d for d in result.needs_approval if approvals[approval_key(d)] != "approved"]
+    if not result.blocked and not refused:
+        return {"safety_feedback": "", "approvals": approvals, **recorded}
+    feedback = "\n".join(
+        part for part in (result.feedback(), *(_refusal(d, approvals, reasons) for d in refused)) if part
     )
-    emit("safety_blocked", iteration=iteration, findings=len(result.blocking_findings) + len(denied))
+    emit("safety_blocked", iteration=iteration, findings=len(result.blocking_findings) + len(refused))
     attempt: Attempt = {
         "iteration": iteration,
         "status": "blocked",
@@ -69,11 +78,29 @@ def safety(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     stop = ""
     if iteration >= context.max_iterations:
         stop = f"circuit breaker: {context.max_iterations} iterations without passing"
-    return {"safety_feedback": feedback, "attempts": [attempt], "stop_reason": stop, "approvals": approvals}
+    return {
+        "safety_feedback": feedback,
+        "attempts": [attempt],
+        "stop_reason": stop,
+        "approvals": approvals,
+        **recorded,
+    }
 
 
-def _key(dependency: Dependency) -> str:
-    return f"{dependency.ecosystem}:{dependency.name}"
+def _refusal(dependency: Dependency, approvals: dict[str, str], reasons: dict[str, str]) -> str:
+    """The coder's line for a package it may not use: denied, or approved but not installable."""
+    where = ", ".join(dependency.declared_in)
+    key = approval_key(dependency)
+    if approvals[key] == UNINSTALLABLE:
+        reason = f" ({reasons[key].rstrip('.')})" if key in reasons else ""
+        return (
+            f"- {where}: package {dependency.name!r} was approved but could not be installed{reason}; "
+            "write the code without it (standard library only)."
+        )
+    return (
+        f"- {where}: package {dependency.name!r} was not approved; "
+        "write the code without it (standard library only)."
+    )
 
 
 def ask_for_dependencies(state: AgentState, needed: list[Dependency]) -> dict[str, str]:
@@ -84,7 +111,7 @@ def ask_for_dependencies(state: AgentState, needed: list[Dependency]) -> dict[st
     """
     decisions = dict(state.get("approvals") or {})
     for dependency in needed:
-        if _key(dependency) in decisions:
+        if approval_key(dependency) in decisions:
             continue
         answer = interrupt(
             {
@@ -97,5 +124,5 @@ def ask_for_dependencies(state: AgentState, needed: list[Dependency]) -> dict[st
             }
         )
         approved = answer.get("approved") if isinstance(answer, dict) else answer
-        decisions[_key(dependency)] = "approved" if approved is True else "denied"
+        decisions[approval_key(dependency)] = "approved" if approved is True else "denied"
     return decisions

@@ -33,6 +33,9 @@ class SandboxSettings:
     pids: int = 128
     file_size_mb: int = 64
     output_limit_bytes: int = 64 * 1024
+    # A host folder of approved packages (see `dependency_install`), mounted read-only into every
+    # run; "" for none. The runs stay offline: the packages were installed before, outside.
+    dependencies_dir: str = ""
 
 
 @dataclass

@@ -98,11 +98,17 @@ class Allowlist:
 
 
 def default_allowlist_path() -> Path | None:
-    """`./config/allowed_deps.json` if present (as for settings.yaml), else the project's own copy."""
-    for candidate in (
-        Path("config") / ALLOWLIST_FILENAME,
-        Path(__file__).resolve().parent.parent / "config" / ALLOWLIST_FILENAME,
-    ):
+    """`./config/allowed_deps.json` if present (a project's own list, as for settings.yaml), else
+    the default that ships with agent-graph.
+
+    The repository's `config/` is installed as the package data `agent_graph/config/`
+    (pyproject.toml), so a wheel install finds it next to the package; a source checkout (an
+    editable install) finds it at the top of the repository.
+    """
+    # This file is agent_graph/sandbox/dependencies.py when installed, sandbox/dependencies.py in
+    # a checkout: two folders up is the package (holding config/) or the repository (the same).
+    shipped = Path(__file__).resolve().parent.parent / "config" / ALLOWLIST_FILENAME
+    for candidate in (Path("config") / ALLOWLIST_FILENAME, shipped):
         if candidate.is_file():
             return candidate
     return None

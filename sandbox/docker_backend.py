@@ -5,6 +5,7 @@ second, an exec a few tens of milliseconds). It has no network at all (`network_
 read-only root, memory = memory+swap, pids and CPU limits, no capabilities, no-new-privileges
 and a non-root user. The workspace lives on a size-capped tmpfs volume: each run copies the
 host workspace in (`put_archive`), runs, and empties it, so nothing flows back to the host.
+The task's approved packages, when it has a dependency folder, are a read-only bind on /opt.
 
 A wall-clock deadline is enforced from the host: when it passes, the container is killed and
 started again, which ends every process the run left, however it forked. PID 1 is a tiny
@@ -38,6 +39,8 @@ from agent_graph.sandbox.base import (
 from agent_graph.sandbox.capture import BoundedBuffer
 from agent_graph.sandbox.reports import build_report
 from agent_graph.sandbox.runners import (
+    DEPENDENCIES_DIR,
+    DEPENDENCY_ENV,
     DIRTY_MARKER,
     REPORT_PATH,
     SANDBOX_ENV,
@@ -175,13 +178,20 @@ class DockerSandbox:
             },
             labels=self._labels(),
         )
+        volumes = {self._volume.name: {"bind": WORKSPACE_DIR, "mode": "rw"}}
+        environment = dict(SANDBOX_ENV)
+        if s.dependencies_dir:
+            # A bind of the task's whole dependency folder: the installer swaps its subfolders by
+            # rename, and the warm container sees each new set without being recreated.
+            volumes[s.dependencies_dir] = {"bind": DEPENDENCIES_DIR, "mode": "ro"}
+            environment |= DEPENDENCY_ENV
         self._container = self.client.containers.create(
             s.image,
             command=["python3", "-c", REAPER],
             name=self.container_name,
             labels=self._labels(),
             user=f"{SANDBOX_UID}:{SANDBOX_GID}",
-            environment=SANDBOX_ENV,
+            environment=environment,
             working_dir=WORKSPACE_DIR,
             hostname="sandbox",
             network_mode="none",
@@ -192,7 +202,7 @@ class DockerSandbox:
             nano_cpus=int(s.cpus * 1e9),
             read_only=True,
             tmpfs={"/tmp": f"rw,nosuid,nodev,noexec,size={TMP_TMPFS_MB}m"},
-            volumes={self._volume.name: {"bind": WORKSPACE_DIR, "mode": "rw"}},
+            volumes=volumes,
             cap_drop=["ALL"],
             security_opt=["no-new-privileges:true"],
             ulimits=[

@@ -6,7 +6,8 @@ capabilities, an empty environment, and a root filesystem made of read-only bind
 debootstrap tree that the Docker image is made from (identical interpreters on both backends),
 or, when that has not been built, the host's /usr and /lib only. The host's `/`, /etc/shadow,
 /root, /home, /run and the Docker socket are never bound. The workspace is copied in (a tar on
-stdin) to a size-capped tmpfs, so nothing the sandbox writes reaches the host.
+stdin) to a size-capped tmpfs, so nothing the sandbox writes reaches the host. The task's
+approved packages, when its dependency folder holds any, are a read-only bind on /opt.
 
 Limits: RLIMIT_AS/CPU/NPROC/FSIZE/NOFILE/CORE via `prlimit`; as root the run is also put in a
 memory+pids+cpu cgroup, and bubblewrap runs as the unprivileged `sandbox` uid (RLIMIT_NPROC is
@@ -41,6 +42,8 @@ from agent_graph.sandbox.capture import BoundedBuffer
 from agent_graph.sandbox.image import find_rootfs
 from agent_graph.sandbox.reports import build_report
 from agent_graph.sandbox.runners import (
+    DEPENDENCIES_DIR,
+    DEPENDENCY_ENV,
     REPORT_PATH,
     SANDBOX_ENV,
     SANDBOX_GID,
@@ -205,6 +208,7 @@ class LocalSandbox:
             "--uid", str(SANDBOX_UID),
             "--gid", str(SANDBOX_GID),
             *self._root_args(),
+            *self._dependency_args(),
             "--proc", "/proc",
             "--dev", "/dev",
             # bwrap's /dev is a tmpfs owned by the sandbox user: cap /dev/shm, make the rest read-only
@@ -220,7 +224,27 @@ class LocalSandbox:
         ]  # fmt: skip
         for key, value in SANDBOX_ENV.items():
             args += ["--setenv", key, value]
+        if self.settings.dependencies_dir:
+            for key, value in DEPENDENCY_ENV.items():
+                args += ["--setenv", key, value]
         return [*args, "--", *inner]
+
+    def _dependency_args(self) -> list[str]:
+        """A read-only bind of the task's approved packages, when there are any.
+
+        bubblewrap resolves the folder as the user it runs as: as root that is the sandbox uid, which
+        must be able to enter every parent folder. An empty folder is simply not bound, so a private
+        data dir only matters once a package has been installed into it.
+        """
+        folder = Path(self.settings.dependencies_dir) if self.settings.dependencies_dir else None
+        if folder is None or not folder.is_dir() or not any(folder.iterdir()):
+            return []
+        if os.geteuid() == 0 and not _reachable_by(folder, SANDBOX_UID, SANDBOX_GID):
+            raise SandboxUnavailableError(
+                f"the sandbox user cannot reach the dependency folder {folder} because a parent folder is "
+                "private: set AGENT_GRAPH_HOME to a folder under world-searchable ones, or use the docker backend."
+            )
+        return ["--ro-bind", str(folder), DEPENDENCIES_DIR]
 
     def _limits_args(self, timeout: float) -> list[str]:
         if self.prlimit is None:
@@ -358,6 +382,24 @@ def _exit_code(returncode: int | None) -> int:
     if returncode is None:
         return -1
     return 128 - returncode if returncode < 0 else returncode  # -9 (killed) -> 137, like a shell
+
+
+def _reachable_by(folder: Path, uid: int, gid: int) -> bool:
+    """Whether `uid` may list `folder` and enter it and every folder above it (mode bits only)."""
+
+    def allows(path: Path, bits: int) -> bool:  # bits: the "other" triplet, e.g. 0o5 for r-x
+        st = path.stat()
+        if st.st_uid == uid:
+            return (st.st_mode >> 6) & bits == bits
+        if st.st_gid == gid:
+            return (st.st_mode >> 3) & bits == bits
+        return st.st_mode & bits == bits
+
+    folder = folder.resolve()
+    try:
+        return allows(folder, 0o5) and all(allows(parent, 0o1) for parent in folder.parents)
+    except OSError:
+        return False
 
 
 def _processes_of(uid: int) -> int:

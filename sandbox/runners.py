@@ -31,6 +31,18 @@ SANDBOX_ENV: dict[str, str] = {
     "NO_COLOR": "1",
 }
 
+# A task's approved packages (installed on the host by `dependency_install`) are mounted read-only
+# here. /opt is empty in the Debian image and exists on its read-only root, so both backends can
+# mount on it without a rebuilt image; the layout below is the installer's.
+DEPENDENCIES_DIR = "/opt"
+PYTHON_DEPENDENCIES = "python"  # `pip install --target` folder
+NODE_DEPENDENCIES = "node"  # `npm install --prefix` folder; the packages are in its node_modules
+DEPENDENCY_ENV: dict[str, str] = {
+    "PYTHONPATH": f"{DEPENDENCIES_DIR}/{PYTHON_DEPENDENCIES}",
+    # NODE_PATH serves `require()`, which the generated tests use; ES `import` ignores it.
+    "NODE_PATH": f"{DEPENDENCIES_DIR}/{NODE_DEPENDENCIES}/node_modules",
+}
+
 
 def test_command(language: Language, report_path: str = REPORT_PATH) -> list[str]:
     """The command that runs every test in the workspace and writes a machine-readable report."""

@@ -7,13 +7,14 @@ both), and a missing backend fails the tests instead of hiding them.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from agent_graph.sandbox.base import Sandbox, SandboxSettings, SandboxUnavailableError
+from agent_graph.sandbox.base import ExecResult, Sandbox, SandboxSettings, SandboxUnavailableError
 from agent_graph.sandbox.registry import open_sandbox
 
 BACKENDS = [
@@ -58,3 +59,35 @@ def write_files(folder: Path, files: dict[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content)
     return folder
+
+
+def probe(
+    sandbox: Sandbox, workspace: Path, code: str, timeout: float = 20
+) -> tuple[ExecResult, dict[str, object]]:
+    """Run `code` (Python) in the sandbox; it reports by printing one JSON object as its last line."""
+    write_files(workspace, {"probe.py": code})
+    try:
+        result = sandbox.execute(["python3", "probe.py"], workspace, timeout)
+    finally:
+        (workspace / "probe.py").unlink()
+    lines = result.stdout.strip().splitlines()
+    try:
+        return result, json.loads(lines[-1]) if lines else {}
+    except json.JSONDecodeError:
+        return result, {}
+
+
+# What network the sandbox has: its interfaces, IPv4 routes and IPv6 default routes (expected:
+# only `lo`, and no route anywhere).
+NETWORK_PROBE = """
+import json
+ifaces = [l.split(":")[0].strip() for l in open("/proc/net/dev").read().splitlines()[2:]]
+routes = open("/proc/net/route").read().splitlines()[1:]
+try:
+    # ::/0 routes that are not the kernel's "unreachable" placeholder (RTF_REJECT, 0x200) on lo
+    v6 = [l for l in open("/proc/net/ipv6_route").read().splitlines()
+          if l.startswith("0" * 32 + " 00 ") and not int(l.split()[8], 16) & 0x200 and l.split()[9] != "lo"]
+except OSError:
+    v6 = []
+print(json.dumps({"ifaces": ifaces, "routes": routes, "v6_default": v6}))
+"""

@@ -4,6 +4,11 @@ from Python imports, requirements, pyproject, JavaScript imports and package.jso
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -183,6 +188,83 @@ def test_repository_allowlist_allows_the_test_tools() -> None:
     allowlist = load_allowlist(path)
     assert allowlist.allows("python", "pytest") and allowlist.allows("python", "Hypothesis")
     assert not allowlist.allows("python", "requests")
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_default_allowlist_ships_inside_the_package(tmp_path: Path) -> None:
+    """A wheel (not an editable install) run from a folder without config/ still finds the list."""
+    source = tmp_path / "src"
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    for folder in pyproject["tool"]["setuptools"]["package-dir"].values():
+        shutil.copytree(ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run(
+        [
+            *pip,
+            "wheel",
+            "--no-deps",
+            "--no-index",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path / "dist"),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    wheel = next((tmp_path / "dist").glob("agent_graph-*.whl"))
+    site = tmp_path / "site"
+    subprocess.run(
+        [*pip, "install", "--no-deps", "--no-index", "--target", str(site), str(wheel)], check=True
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    script = (
+        "import json\n"
+        "from agent_graph.sandbox.dependencies import default_allowlist_path, load_allowlist\n"
+        "path = default_allowlist_path()\n"
+        "print(json.dumps([str(path), sorted(load_allowlist().python)]))\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=elsewhere,
+        env={**os.environ, "PYTHONPATH": str(site)},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    path, names = json.loads(found.stdout.strip().splitlines()[-1])
+    assert path == str(site / "agent_graph" / "config" / "allowed_deps.json")
+    assert names == ["hypothesis", "pytest"]
+
+
+def test_a_project_allowlist_and_the_setting_override_the_shipped_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent_graph.context import Context, load_context
+    from agent_graph.nodes.safety import allowed_deps_path
+
+    shipped = ROOT / "config" / "allowed_deps.json"
+    monkeypatch.chdir(tmp_path)
+    assert default_allowlist_path() == shipped  # no config/ here
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "allowed_deps.json").write_text('{"python": ["requests"], "node": []}')
+    assert default_allowlist_path() == Path("config/allowed_deps.json")
+    assert load_allowlist().allows("python", "requests") and not load_allowlist().allows("python", "pytest")
+    assert allowed_deps_path(Context()) == Path("config/allowed_deps.json")
+
+    named = tmp_path / "team.json"
+    named.write_text('{"python": ["numpy"]}')
+    context = load_context(environ={"AGENT_GRAPH_ALLOWED_DEPS": str(named)})
+    assert allowed_deps_path(context) == named
+    result = scan_files(
+        {"a.py": "import numpy\nimport requests\n"}, "python", SafetyRules(allowed_deps_path=named)
+    )
+    assert classes(result.dependencies) == {"numpy": "allowed", "requests": "needs_approval"}
 
 
 def test_allowlist_file_errors_are_one_sentence(tmp_path: Path) -> None:

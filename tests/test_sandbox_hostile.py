@@ -8,7 +8,6 @@ must not reach (it has a loopback of its own and no other interface).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import socket
@@ -18,8 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from agent_graph.sandbox.base import ExecResult, Sandbox
-from tests.sandbox_support import BACKENDS, TEST_SETTINGS, open_or_skip, sandbox_fixture, write_files
+from agent_graph.sandbox.base import Sandbox
+from tests.sandbox_support import (
+    BACKENDS,
+    NETWORK_PROBE,
+    TEST_SETTINGS,
+    open_or_skip,
+    probe,
+    sandbox_fixture,
+    write_files,
+)
 
 SENTINEL = "agent-graph-escaped"  # a file name no probe may manage to create on the host
 SECRETS = {
@@ -58,22 +65,6 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def probe(
-    sandbox: Sandbox, workspace: Path, code: str, timeout: float = 20
-) -> tuple[ExecResult, dict[str, object]]:
-    """Run `code` (Python) in the sandbox; it reports by printing one JSON object as its last line."""
-    write_files(workspace, {"probe.py": code})
-    try:
-        result = sandbox.execute(["python3", "probe.py"], workspace, timeout)
-    finally:
-        (workspace / "probe.py").unlink()
-    lines = result.stdout.strip().splitlines()
-    try:
-        return result, json.loads(lines[-1]) if lines else {}
-    except json.JSONDecodeError:
-        return result, {}
-
-
 def _host_processes_with(marker: str) -> list[int]:
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
@@ -89,22 +80,7 @@ def _host_processes_with(marker: str) -> list[int]:
 
 
 def test_no_interface_but_loopback_and_no_default_route(sandbox: Sandbox, workspace: Path) -> None:
-    result, seen = probe(
-        sandbox,
-        workspace,
-        """
-import json
-ifaces = [l.split(":")[0].strip() for l in open("/proc/net/dev").read().splitlines()[2:]]
-routes = open("/proc/net/route").read().splitlines()[1:]
-try:
-    # ::/0 routes that are not the kernel's "unreachable" placeholder (RTF_REJECT, 0x200) on lo
-    v6 = [l for l in open("/proc/net/ipv6_route").read().splitlines()
-          if l.startswith("0" * 32 + " 00 ") and not int(l.split()[8], 16) & 0x200 and l.split()[9] != "lo"]
-except OSError:
-    v6 = []
-print(json.dumps({"ifaces": ifaces, "routes": routes, "v6_default": v6}))
-""",
-    )
+    result, seen = probe(sandbox, workspace, NETWORK_PROBE)
     assert result.exit_code == 0, result.stderr
     assert seen["ifaces"] == ["lo"]
     assert seen["routes"] == [] and seen["v6_default"] == []
