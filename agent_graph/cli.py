@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,13 +20,15 @@ import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.syntax import Syntax
+from rich.table import Column, Table
 
 from agent_graph.checkpoints.database import connection
 from agent_graph.checkpoints.migrations import migrate
 from agent_graph.cli_memory import memory_app
 from agent_graph.cli_sandbox import sandbox_app
 from agent_graph.cli_scan import register as register_scan
+from agent_graph.cli_stats import register as register_stats
 from agent_graph.context import LANGUAGES, PROFILES, Context, load_context
 from agent_graph.errors import AgentGraphError, UserInputError
 from agent_graph.memory import history
@@ -35,11 +39,13 @@ from agent_graph.runner import (
     QuietObserver,
     RunOutcome,
     deny_by_policy,
+    final_files,
     resume_task,
     run_task,
 )
 from agent_graph.sandbox_pool import release_sandbox, sandbox_for
-from agent_graph.ui import ConsoleObserver
+from agent_graph.ui import BenchObserver, LiveObserver
+from agent_graph.workspace import Workspace
 
 app = typer.Typer(
     name="agent-graph",
@@ -54,6 +60,7 @@ _state: dict[str, Any] = {"config": None}
 app.add_typer(sandbox_app)
 app.add_typer(memory_app)
 register_scan(app)
+register_stats(app)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object (the last line of stdout).")]
 
@@ -79,13 +86,17 @@ def _warning_before_stop(context: Context) -> Context:
     return replace(context, warn_iterations=max(1, round(context.max_iterations * 0.8)))
 
 
-def _observer(json_out: bool, context: Context) -> Observer:
-    if json_out:
-        return QuietObserver()
-    return ConsoleObserver(console, context.max_iterations)
+@contextmanager
+def _progress(json_out: bool, context: Context, title: str) -> Iterator[Observer]:
+    """The live view while a run lasts; nothing when the output is JSON or not a terminal."""
+    if json_out or not console.is_terminal:
+        yield QuietObserver()
+        return
+    with LiveObserver(console, context.max_iterations, title) as live:
+        yield live
 
 
-def _approver(yes: bool, context: Context, json_out: bool) -> Approver:
+def _approver(yes: bool, context: Context, json_out: bool, observer: Observer) -> Approver:
     """Who answers dependency requests: the user at a terminal, else the policy (`--yes` + config)."""
 
     def decide(request: dict[str, Any]) -> tuple[bool, str]:
@@ -95,7 +106,8 @@ def _approver(yes: bool, context: Context, json_out: bool) -> Approver:
                 f"{' ' + str(request['version']) if request.get('version') else ''} "
                 f"({request.get('reason', '')}). Allow it?"
             )
-            return typer.confirm(question, default=False), "user"
+            with observer.paused() if isinstance(observer, LiveObserver) else nullcontext():
+                return typer.confirm(question, default=False), "user"
         if yes and context.auto_approve_allowlisted:
             return True, "policy: --yes with safety.auto_approve_allowlisted"
         return deny_by_policy(request)
@@ -111,9 +123,10 @@ def _finish(outcome: RunOutcome, json_out: bool) -> None:
         console.print(
             f"[bold {color}]{outcome.status}[/bold {color}] after {outcome.iterations} iteration(s): "
             f"{outcome.tests.get('passed', 0)} tests passed, {outcome.tests.get('failed', 0)} failed, "
-            f"{outcome.tokens} tokens" + (f" ({outcome.stop_reason})" if outcome.stop_reason else "")
+            f"{outcome.tokens} tokens" + (f" ({outcome.stop_reason})" if outcome.stop_reason else ""),
+            soft_wrap=True,  # one line each, also when piped
         )
-        console.print(f"task {outcome.task_id}; code in {outcome.workspace}")
+        console.print(f"task {outcome.task_id}; code in {outcome.workspace}", soft_wrap=True)
     raise typer.Exit(0 if outcome.status == "passed" else 1)
 
 
@@ -161,15 +174,16 @@ def run(
     context = _warning_before_stop(context)
     if workspace is not None and workspace.exists() and not workspace.is_dir():
         raise UserInputError(f"--workspace {workspace} is a file; give a folder.")
-    outcome = run_task(
-        task,
-        language,
-        profile,
-        context,
-        workspace=str(workspace.resolve()) if workspace else None,
-        observer=_observer(json_out, context),
-        approver=_approver(yes, context, json_out),
-    )
+    with _progress(json_out, context, " ".join(task.split())) as observer:
+        outcome = run_task(
+            task,
+            language,
+            profile,
+            context,
+            workspace=str(workspace.resolve()) if workspace else None,
+            observer=observer,
+            approver=_approver(yes, context, json_out, observer),
+        )
     _finish(outcome, json_out)
 
 
@@ -181,9 +195,10 @@ def resume(
 ) -> None:
     """Continue an interrupted run from its last checkpoint (asking again for any pending approval)."""
     context = _context()
-    outcome = resume_task(
-        task_id, observer=_observer(json_out, context), approver=_approver(yes, context, json_out)
-    )
+    with _progress(json_out, context, f"resuming {task_id}") as observer:
+        outcome = resume_task(
+            task_id, observer=observer, approver=_approver(yes, context, json_out, observer)
+        )
     _finish(outcome, json_out)
 
 
@@ -201,7 +216,13 @@ def history_command(
     if json_out:
         print(json.dumps(rows, default=str))
         return
-    table = Table("task", "started", "lang", "status", "iter", "tokens", "seconds", "goal")
+    # Every column but the goal keeps its width; the goal takes what is left, on one line.
+    table = Table(
+        *(Column(name, no_wrap=True) for name in ("task", "started", "lang", "status")),
+        *(Column(name, no_wrap=True, justify="right") for name in ("iter", "tokens", "seconds")),
+        Column("goal", no_wrap=True, overflow="ellipsis"),
+    )
+    goal_width = max(10, console.width - 86)  # what the other columns and the borders leave
     for row in rows:
         table.add_row(
             row["task_id"],
@@ -211,9 +232,13 @@ def history_command(
             str(row["iterations"]),
             str(row["tokens"]),
             f"{float(row['duration_seconds'] or 0):.0f}",
-            row["goal"][:60],
+            _shorten(" ".join(row["goal"].split()), goal_width),
         )
     console.print(table)
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 @app.command()
@@ -245,17 +270,23 @@ def approvals(
 @app.command()
 def show(
     task_id: Annotated[str, typer.Argument(help="The task to show.")],
+    export: Annotated[
+        Path | None, typer.Option("--export", help="Copy the final code and tests into this new folder.")
+    ] = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Show one task: each iteration's test counts, error summary, duration and tokens."""
+    """Show one task: each iteration (tests, error, hypothesis, time, tokens) and the final files."""
     with connection() as conn:
         migrate(conn)
         task = history.get_task(conn, task_id)
         if task is None:
             raise UserInputError(f"there is no task {task_id!r}; `agent-graph history` lists the tasks.")
         iterations = history.get_iterations(conn, task_id)
+    files = final_files(task_id)
+    if export is not None:
+        _export(files, export)
     if json_out:
-        print(json.dumps({"task": task, "iterations": iterations}, default=str))
+        print(json.dumps({"task": task, "iterations": iterations, "files": files}, default=str))
         return
     console.print(f"[bold]{task['task_id']}[/bold] {task['status']} — {task['goal']}")
     console.print(f"language {task['language']}, profile {task['profile']}, workspace {task['workspace']}")
@@ -272,6 +303,35 @@ def show(
             it["hypothesis"][:60],
         )
     console.print(table)
+    _print_files(files, task["language"])
+    if export is not None:
+        console.print(f"exported {len(files)} file(s) to {export}")
+
+
+def _print_files(files: dict[str, str], language: str) -> None:
+    """The final code in full; tests by name and size (they are long and mostly generated)."""
+    lexer = "javascript" if language == "node" else "python"
+    for path, content in sorted(files.items()):
+        lines = content.count("\n") + (not content.endswith("\n"))
+        console.print(f"[bold]{path}[/bold] ({lines} lines)")
+        if not _is_test_file(path):
+            console.print(Syntax(content, lexer, line_numbers=True, word_wrap=True))
+
+
+def _is_test_file(path: str) -> bool:
+    name = Path(path).name
+    return name.startswith("test_") or name.endswith(("_test.py", ".test.js", ".test.mjs"))
+
+
+def _export(files: dict[str, str], target: Path) -> None:
+    """Write the files into `target`, which must be new or empty: an export never overwrites."""
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise UserInputError(f"{target} already exists and is not an empty folder; choose a new folder.")
+    if not files:
+        raise UserInputError("the task has no files to export yet; resume it or start a new run.")
+    folder = Workspace(target)
+    for path, content in files.items():
+        folder.write(path, content)
 
 
 @app.command()
@@ -315,8 +375,15 @@ def bench(
         ):
             bar = progress.add_task("bench", total=len(problems))
             progress.update(bar, completed=len(bench_module.done_ids(out) & {p.task_id for p in problems}))
+            watcher = BenchObserver(progress, bar, context.max_iterations)
             for result in bench_module.run_suite(
-                problems, context, sandbox, out, with_baseline=baseline, scratch=Path(scratch)
+                problems,
+                context,
+                sandbox,
+                out,
+                with_baseline=baseline,
+                scratch=Path(scratch),
+                observer=watcher,
             ):
                 mark = "pass" if result.agent_passed else "FAIL"
                 base = (

@@ -113,6 +113,21 @@ class Context:
             "AGENT_GRAPH_WORKSPACES",
         ),
     )
+    # structured logs
+    log_file: str = field(
+        default="",
+        metadata=_meta(
+            "JSON log file, one object a line (empty: <data dir>/logs/agent.log).",
+            "logging",
+            "AGENT_GRAPH_LOG_FILE",
+        ),
+    )
+    log_max_bytes: int = field(
+        default=10_000_000, metadata=_meta("Size at which the log file is rotated.", "logging")
+    )
+    log_backup_count: int = field(
+        default=5, metadata=_meta("Rotated log files kept (agent.log.1 ... .N).", "logging")
+    )
     # the sandbox
     sandbox_backend: Literal["docker", "local", "auto"] = field(
         default="auto",
@@ -176,6 +191,10 @@ class Context:
         if self.sandbox_backend not in ("docker", "local", "auto"):
             raise UserInputError(
                 f"sandbox backend {self.sandbox_backend!r} is unknown; use docker, local or auto."
+            )
+        if self.log_max_bytes < 1 or self.log_backup_count < 0:
+            raise UserInputError(
+                "logging.log_max_bytes must be positive and logging.log_backup_count 0 or more."
             )
         if self.max_tokens < 0:
             raise UserInputError(f"max_tokens must be 0 (unlimited) or more, not {self.max_tokens}.")

@@ -7,6 +7,7 @@ the `tasks` and `iterations` tables. Nodes stay free of database code.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -21,6 +22,7 @@ from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.context import Context
 from agent_graph.errors import ServiceUnavailableError, UserInputError
 from agent_graph.llm import ModelOutputError
+from agent_graph.logs import EventLog, log_path, open_logger
 from agent_graph.memory import history
 from agent_graph.models import resolve_spec
 from agent_graph.paths import workspaces_dir
@@ -42,6 +44,21 @@ class QuietObserver:
 
     def on_event(self, event: dict[str, Any]) -> None:
         pass
+
+
+class FanOut:
+    """Passes progress to several observers (the terminal and the JSON log)."""
+
+    def __init__(self, *observers: Observer) -> None:
+        self.observers = observers
+
+    def on_update(self, node: str, update: dict[str, Any]) -> None:
+        for observer in self.observers:
+            observer.on_update(node, update)
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        for observer in self.observers:
+            observer.on_event(event)
 
 
 @dataclass
@@ -135,6 +152,15 @@ def resume_task(
     return _drive(url, task_id, None, context, observer or QuietObserver(), approver)
 
 
+def final_files(task_id: str) -> dict[str, str]:
+    """The task's code and tests as its last checkpoint holds them (the best attempt, for a stopped run)."""
+    with open_checkpointer(database_url()) as saver:
+        values = (
+            builder.compile(checkpointer=saver).get_state({"configurable": {"thread_id": task_id}}).values
+        )
+    return {**values.get("files", {}), **values.get("tests", {})}
+
+
 def _with_resolved_model(context: Context) -> Context:
     return replace(context, model=resolve_spec(context.model))
 
@@ -147,10 +173,20 @@ def _drive(
         # each iteration is four steps (code, safety, test, reflect), plus plan and finish
         "recursion_limit": 4 * context.max_iterations + 10,
     }
+    log = EventLog(
+        open_logger(log_path(context.log_file), context.log_max_bytes, context.log_backup_count), task_id
+    )
+    observer = FanOut(observer, log)
     with open_checkpointer(url) as saver, connection(url) as conn:
         graph = builder.compile(checkpointer=saver)
         if graph_input is None and not graph.get_state(config).next:
             raise UserInputError(f"task {task_id} has no checkpoint to resume from; start a new run instead.")
+        if graph_input is None:
+            log.write("run_resumed", model=context.model)
+        else:
+            log.write(
+                "run_started", goal=graph_input["task"], language=graph_input["language"], model=context.model
+            )
         try:
             while True:
                 _stream(graph, graph_input, config, context, conn, task_id, observer)
@@ -161,22 +197,34 @@ def _drive(
                 request = pending[0].value if isinstance(pending[0].value, dict) else {}
                 approved, decided_by = approver(request)
                 history.record_approval(conn, task_id, request, approved, decided_by)
+                log.write(
+                    "approval_decided",
+                    package=request.get("package"),
+                    decision="approved" if approved else "denied",
+                    decided_by=decided_by,
+                )
                 graph_input = Command(resume={"approved": approved})
         except KeyboardInterrupt:
             history.set_status(conn, task_id, "interrupted")
+            log.write("run_interrupted", logging.WARNING, reason="keyboard interrupt")
             raise
         except SandboxUnavailableError as exc:
             history.set_status(conn, task_id, "interrupted")
+            log.write("run_interrupted", logging.ERROR, reason=str(exc))
             raise ServiceUnavailableError(str(exc)) from None
         except ModelOutputError as exc:
             history.set_status(conn, task_id, "failed")
             values = graph.get_state(config).values
-            return _outcome(task_id, {**values, "status": "failed", "stop_reason": str(exc)})
+            outcome = _outcome(task_id, {**values, "status": "failed", "stop_reason": str(exc)})
+            log.write("run_finished", logging.ERROR, **outcome.to_dict())
+            return outcome
         values = graph.get_state(config).values
         history.sync_run(conn, task_id, values)
         status = values.get("status", "running")
         history.set_status(conn, task_id, status if status != "running" else "interrupted")
-        return _outcome(task_id, values)
+        outcome = _outcome(task_id, values)
+        log.write("run_finished", **outcome.to_dict())
+        return outcome
 
 
 def _stream(

@@ -112,7 +112,8 @@ class Attempt(TypedDict):
     tests_failed: int
     error_summary: str
     duration_seconds: float
-    tokens: int
+    tokens: int  # spent by the whole run so far
+    phase_tokens: dict[str, int]  # the same, per phase (plan, code, test, reflect)
     files: list[str]
     failures: dict[str, str]  # failing test -> its assertion message
     code_hash: str  # of the source files tested, to tell whether the code changed between attempts

@@ -147,6 +147,26 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        3,
+        # Metrics are projected from checkpointed state like the iterations: one row per task, iteration,
+        # name and labels, so writing the same state twice (a resumed run) never doubles a figure.
+        """
+        CREATE UNIQUE INDEX IF NOT EXISTS metrics_once ON metrics (task_id, iteration, name, labels);
+        -- Iterations recorded before metrics existed get the figures their rows hold.
+        INSERT INTO metrics (task_id, iteration, name, value, created_at)
+        SELECT task_id, iteration, m.name, m.value, created_at
+        FROM iterations,
+             LATERAL (VALUES ('iteration_seconds', duration_seconds),
+                             ('tests_passed', tests_passed::double precision),
+                             ('tests_failed', tests_failed::double precision),
+                             ('test_pass_rate', CASE WHEN tests_passed + tests_failed > 0
+                                  THEN tests_passed::double precision / (tests_passed + tests_failed) END)
+                     ) AS m(name, value)
+        WHERE m.value IS NOT NULL
+        ON CONFLICT DO NOTHING;
+        """,
+    ),
 ]
 
 

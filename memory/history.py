@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from agent_graph.checkpoints.database import Connection
+from agent_graph.memory.metrics import phase_tokens_per_iteration, record_iteration_metrics
 
 
 def create_task(
@@ -44,12 +45,13 @@ def sync_run(conn: Connection, task_id: str, values: dict[str, Any]) -> None:
     """Upsert the iterations in `values` (a checkpoint's state) and the task's totals."""
     hypotheses = {r.get("iteration"): r.get("hypothesis", "") for r in values.get("reflections", [])}
     tokens_by_phase = values.get("tokens", {})
+    attempts = [dict(a) for a in values.get("attempts", [])]
     with conn.transaction():
-        for attempt in values.get("attempts", []):
+        for attempt, spent in zip(attempts, phase_tokens_per_iteration(attempts), strict=True):
             conn.execute(
                 """INSERT INTO iterations (task_id, iteration, status, tests_passed, tests_failed, error_summary,
-                                           hypothesis, duration_seconds, tokens, files)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                           hypothesis, duration_seconds, tokens, tokens_by_phase, files)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                    ON CONFLICT (task_id, iteration) DO UPDATE SET hypothesis = EXCLUDED.hypothesis""",
                 (
                     task_id,
@@ -61,9 +63,11 @@ def sync_run(conn: Connection, task_id: str, values: dict[str, Any]) -> None:
                     hypotheses.get(attempt["iteration"], ""),
                     attempt["duration_seconds"],
                     attempt["tokens"],
+                    json.dumps(spent),
                     json.dumps(attempt["files"]),
                 ),
             )
+        record_iteration_metrics(conn, task_id, attempts)
         report = values.get("report") or {}
         conn.execute(
             """UPDATE tasks SET iterations = %s, tokens = %s, tests_passed = %s, tests_failed = %s,
@@ -95,7 +99,7 @@ def get_task(conn: Connection, task_id: str) -> dict[str, Any] | None:
 def get_iterations(conn: Connection, task_id: str) -> list[dict[str, Any]]:
     return conn.execute(
         """SELECT iteration, status, tests_passed, tests_failed, error_summary, hypothesis, duration_seconds,
-                  tokens, files, created_at
+                  tokens, tokens_by_phase, files, created_at
            FROM iterations WHERE task_id = %s ORDER BY iteration""",
         (task_id,),
     ).fetchall()

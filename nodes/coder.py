@@ -12,6 +12,7 @@ from langgraph.runtime import Runtime
 from agent_graph.context import Context
 from agent_graph.llm import ModelOutputError, call_structured
 from agent_graph.nodes.common import (
+    api_names,
     emit,
     guidance,
     model_for,
@@ -20,7 +21,7 @@ from agent_graph.nodes.common import (
     render_report,
     strip_fences,
 )
-from agent_graph.nodes.repair import salvage_python
+from agent_graph.nodes.repair import salvage_python, strip_tests_from_source
 from agent_graph.prompts import CODER_SYSTEM
 from agent_graph.state import AgentState
 from agent_graph.tools import run_file_tool, write_file
@@ -53,7 +54,7 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         tokens += used
         content = strip_fences(call.content)
         if path.endswith(".py"):
-            content = salvage_python(content)
+            content = strip_tests_from_source(salvage_python(content), api_names(state))
         # The plan fixed the path: a model that renames the file would break the tests' imports.
         target = call.path if call.path == path else path
         result = run_file_tool(workspace, "write_file", {"path": target, "content": content})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import re
 from typing import Any
 
@@ -82,3 +83,14 @@ def render_report(report: dict[str, Any], limit: int = 6) -> str:
     if not report.get("failures") and report.get("output"):
         lines.append("Output (tail):\n" + "\n".join(str(report["output"]).splitlines()[-25:]))
     return "\n".join(lines)
+
+
+def api_names(state: AgentState) -> set[str]:
+    """Function names the plan's API declares and the goal calls (`name(` with no space; not builtins)."""
+    names = {m for text in state.get("plan", {}).get("public_api", []) for m in _NAME_CALL.findall(text)}
+    names |= set(re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\(", state.get("task", "")))
+    return {n for n in names if n not in _NOT_API}
+
+
+_NAME_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+_NOT_API = set(dir(builtins)) | {"def", "function", "return", "if", "for", "while", "require"}

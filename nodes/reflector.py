@@ -22,13 +22,21 @@ MAX_TEST_REWRITES = 2
 
 
 def stuck(state: AgentState) -> bool:
-    """The same failure twice in a row: the tests may be what is wrong, so write them afresh."""
+    """The same failure twice in a row, or a run in which no test ran at all: the tests may be what
+    is wrong, so write them afresh."""
+    report = state.get("report") or {}
+    if not state.get("safety_feedback") and report.get("status") == "error" and not _ran_any(report):
+        return True
     attempts = [a for a in state.get("attempts", []) if a["status"] != "blocked"][-2:]
     return (
         len(attempts) == 2
         and attempts[0]["error_summary"] == attempts[1]["error_summary"]
         and attempts[0]["tests_passed"] == attempts[1]["tests_passed"]
     )
+
+
+def _ran_any(report: dict[str, Any]) -> bool:
+    return bool(report.get("passed") or report.get("failed") or report.get("errors"))
 
 
 def suspect_tests(state: AgentState) -> set[str]:

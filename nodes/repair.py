@@ -253,3 +253,39 @@ def add_missing_test_imports(source: str) -> str:
         return source
     fixed = "\n".join(missing) + "\n" + _without(source, drop)
     return fixed if _parses(fixed) else source
+
+
+def strip_tests_from_source(source: str, keep: set[str]) -> str:
+    """Remove the tests a coder wrote into a source file: top-level `test_*` functions (with their
+    decorators) and bare module-level asserts. pytest never collects them from a source module,
+    and a wrong assert there breaks every import of it. Names in `keep` (the plan's API) stay."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    drop: set[int] = set()
+    for node in tree.body:
+        is_test = (
+            isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.name.startswith("test")
+            and node.name not in keep
+        )
+        if is_test or isinstance(node, ast.Assert):
+            drop.update(_span(node))
+    if not drop:
+        return source
+    stripped = _without(source, drop).rstrip("\n") + "\n"
+    return stripped if _parses(stripped) else source
+
+
+def has_python_tests(source: str) -> bool:
+    """Whether pytest would find a test in `source`: a `test*` function or a `Test*` class."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    return any(
+        (isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"))
+        or (isinstance(node, ast.ClassDef) and node.name.startswith("Test"))
+        for node in tree.body
+    )

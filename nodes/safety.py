@@ -71,6 +71,7 @@ def safety(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         "error_summary": feedback.splitlines()[0][:240] if feedback else "blocked by the safety gate",
         "duration_seconds": round(time.time() - state.get("iteration_started", time.time()), 3),
         "tokens": sum(state.get("tokens", {}).values()),
+        "phase_tokens": dict(state.get("tokens", {})),
         "files": sorted(files),
         "failures": {},
         "code_hash": "",

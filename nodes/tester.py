@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import builtins
 import hashlib
 import json
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -15,13 +13,21 @@ from langgraph.runtime import Runtime
 
 from agent_graph.context import Context
 from agent_graph.llm import ModelOutputError, call_structured
-from agent_graph.nodes.common import context_of, emit, guidance, model_for, render_plan, strip_fences
+from agent_graph.nodes.common import (
+    api_names,
+    context_of,
+    emit,
+    guidance,
+    model_for,
+    render_plan,
+    strip_fences,
+)
 from agent_graph.nodes.examples import examples_test_file, goal_examples
 from agent_graph.nodes.hints import remember_outcome
-from agent_graph.nodes.repair import repair_python_tests
+from agent_graph.nodes.repair import has_python_tests, repair_python_tests
 from agent_graph.prompts import TESTER_SYSTEM
 from agent_graph.sandbox_pool import sandbox_for
-from agent_graph.state import AgentState, Attempt
+from agent_graph.state import AgentState, Attempt, merge_counts
 from agent_graph.tools import write_file
 from agent_graph.workspace import Workspace
 
@@ -60,6 +66,7 @@ def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         "error_summary": _summary(report.to_dict()),
         "duration_seconds": round(time.time() - state.get("iteration_started", time.time()), 3),
         "tokens": spent,
+        "phase_tokens": merge_counts(state.get("tokens"), {"test": tokens}),
         "files": sorted({**state.get("files", {}), **tests}),
         "failures": {f.test: f.message[:300] for f in report.failures},
         "code_hash": code_hash(state.get("files", {})),
@@ -143,29 +150,28 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
         )
         else {}
     )
-    try:
-        call, tokens = call_structured(model_for(runtime, "tester"), write_file, messages, max_tokens=1000)
-    except ModelOutputError:
-        # No usable test file this time: keep the previous one, or test the goal's examples alone.
-        previous = state.get("tests", {}).get(path)
-        if previous is None and not tests:
-            raise
-        return ({path: previous} if previous is not None else {}) | tests, 0
-    content = strip_fences(call.content)
-    if language == "python":
+    previous = state.get("tests", {}).get(path)
+    tokens = 0
+    for _ in range(2):  # a file with no test in it gets one more try
+        try:
+            call, used = call_structured(model_for(runtime, "tester"), write_file, messages, max_tokens=1000)
+        except ModelOutputError:
+            break
+        tokens += used
+        content = strip_fences(call.content)
+        if language != "python":
+            return {path: content} | tests, tokens
         content = repair_python_tests(content, _module_stem(state), names)
-    return {path: content} | tests, tokens
-
-
-def api_names(state: AgentState) -> set[str]:
-    """Function names the plan's API declares and the goal calls (`name(` with no space; not builtins)."""
-    names = {m for text in state.get("plan", {}).get("public_api", []) for m in _NAME_CALL.findall(text)}
-    names |= set(re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\(", state.get("task", "")))
-    return {n for n in names if n not in _NOT_API}
-
-
-_NAME_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
-_NOT_API = set(dir(builtins)) | {"def", "function", "return", "if", "for", "while", "require"}
+        if has_python_tests(content):
+            return {path: content} | tests, tokens
+        messages = [
+            *messages,
+            HumanMessage(f"`{path}` had no test functions. Write test functions named test_... this time."),
+        ]
+    # No usable test file this time: keep the previous one, or test the goal's examples alone.
+    if previous is None and not tests:
+        raise ModelOutputError(f"the tester wrote no usable tests for {path}")
+    return ({path: previous} if previous is not None else {}) | tests, tokens
 
 
 def _summary(report: dict[str, Any]) -> str:

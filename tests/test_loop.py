@@ -12,6 +12,7 @@ from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.context import Context
 from agent_graph.memory import history
 from agent_graph.models import register_model
+from agent_graph.nodes.reflector import stuck
 from agent_graph.runner import run_task
 from agent_graph.testing import ScriptedChatModel
 from agent_graph.workflow import builder
@@ -208,3 +209,34 @@ def test_token_budget_stops_the_run(database_url: str, agent_home: Path) -> None
     assert outcome.iterations == 1
     assert "token budget of 50" in outcome.stop_reason
     assert outcome.tokens >= 50
+
+
+def test_small_model_slips_in_code_and_tests_cost_no_iteration(database_url: str, agent_home: Path) -> None:
+    """The coder puts (wrong) tests into the source; the tester's first file has no test in it."""
+    source_with_tests = (
+        scripts.FIXED_CODE + "\n\ndef test_mean():\n    assert mean([1]) == 5\n\nassert mean([2]) == 7\n"
+    )
+    imports_only = "import pytest\nfrom stats import mean\n"
+    script = {
+        "Plan": [{"args": scripts.PLAN}],
+        "write_file": [
+            scripts.write("stats.py", source_with_tests),
+            scripts.write("test_stats.py", imports_only),
+            scripts.write("test_stats.py", scripts.TESTS),
+        ],
+    }
+    spec, model = _scripted("slips", script)
+    outcome = run_task("Write mean(xs) for a list of numbers.", "python", "library", Context(model=spec))
+    assert outcome.status == "passed" and outcome.iterations == 1
+    assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
+    assert outcome.tests == {"passed": 3, "failed": 0}
+    assert "had no test functions" in model.prompts_for("write_file")[-1]
+
+
+def test_a_test_run_where_no_test_ran_makes_the_tests_suspect() -> None:
+    nothing_ran: dict[str, Any] = {"report": {"status": "error", "passed": 0, "failed": 0, "errors": 0}}
+    assert stuck(nothing_ran)  # type: ignore[arg-type]
+    import_error = {"report": {"status": "error", "passed": 0, "failed": 0, "errors": 1}}
+    assert not stuck(import_error)  # type: ignore[arg-type]
+    blocked = {**nothing_ran, "safety_feedback": "eval is blocked"}
+    assert not stuck(blocked)  # type: ignore[arg-type]

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import ast
 
-from agent_graph.nodes.repair import fix_test_imports, salvage_python
+from agent_graph.nodes.repair import (
+    fix_test_imports,
+    has_python_tests,
+    salvage_python,
+    strip_tests_from_source,
+)
 
 GOOD = "def f(x):\n    return x + 1\n"
 
@@ -103,3 +108,26 @@ def test_missing_pytest_and_hypothesis_imports_are_added() -> None:
     assert "from pytest import given" not in fixed
     complete = "import pytest\n\ndef test_a():\n    pytest.fail('x')\n"
     assert add_missing_test_imports(complete) == complete
+
+
+def test_tests_a_coder_wrote_into_the_source_are_removed() -> None:
+    source = (
+        "from hypothesis import given, strategies as st\n\n"
+        "def closest(n: int) -> int:\n    return n - 1\n\n"
+        "def test_closest():\n    assert closest(3) == 2\n\n"
+        "@given(st.integers())\ndef test_smaller(n):\n    assert closest(n) < n\n\n"
+        "assert closest(1) == 5\n"
+    )
+    stripped = strip_tests_from_source(source, {"closest"})
+    assert "def closest" in stripped and "test_" not in stripped and "assert" not in stripped
+    assert ast.parse(stripped)
+    # a function the plan's API names stays, even if it starts with "test"
+    api = "def test_prime(n):\n    return n > 1\n"
+    assert strip_tests_from_source(api, {"test_prime"}) == api
+
+
+def test_a_file_with_only_imports_has_no_tests() -> None:
+    assert not has_python_tests("import pytest\nfrom m import f\n")
+    assert not has_python_tests("def test_broken(:\n")
+    assert has_python_tests("def test_f():\n    assert True\n")
+    assert has_python_tests("class TestF:\n    def test_a(self):\n        pass\n")
