@@ -26,6 +26,7 @@ from rich.table import Column, Table
 from agent_graph.checkpoints.database import connection
 from agent_graph.checkpoints.migrations import migrate
 from agent_graph.cli_memory import memory_app
+from agent_graph.cli_models import register as register_models
 from agent_graph.cli_sandbox import sandbox_app
 from agent_graph.cli_scan import register as register_scan
 from agent_graph.cli_stats import register as register_stats
@@ -61,6 +62,7 @@ app.add_typer(sandbox_app)
 app.add_typer(memory_app)
 register_scan(app)
 register_stats(app)
+register_models(app, lambda: _context())
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object (the last line of stdout).")]
 

@@ -23,6 +23,7 @@ from agent_graph.memory.effectiveness import MemoryStats, forget_memories, stats
 from agent_graph.memory.embeddings import get_embedder
 from agent_graph.memory.failures import FailureMemory
 from agent_graph.memory.patterns import PatternMemory
+from agent_graph.memory.reembed import reembed
 from agent_graph.memory.signatures import extract_signature, failure_text
 
 memory_app = typer.Typer(
@@ -201,3 +202,18 @@ def forget_command(
     if failures == patterns == 0:
         raise UserInputError(f"task {task_id!r} has no stored memory; `agent-graph history` lists the tasks.")
     console.print(f"forgot {failures} failure(s) and {patterns} pattern(s) of task {task_id}.")
+
+
+@memory_app.command("reembed")
+def reembed_command(embedder_spec: EmbedderOption = "", json_out: JsonFlag = False) -> None:
+    """Embed every stored memory again with another embedding model (after changing `memory.embedder`)."""
+    embedder = get_embedder(embedder_spec)
+    with _database() as conn:
+        moved = reembed(conn, embedder)
+    if json_out:
+        print(json.dumps({"embedder": embedder.name, "dim": embedder.dim, **moved}))
+        return
+    console.print(
+        f"re-embedded {moved['failures']} failure(s) and {moved['patterns']} pattern(s) with "
+        f"{embedder.name} ({embedder.dim} dims)."
+    )
