@@ -317,7 +317,7 @@ def _print_files(files: dict[str, str], language: str) -> None:
         lines = content.count("\n") + (not content.endswith("\n"))
         console.print(f"[bold]{path}[/bold] ({lines} lines)")
         if not _is_test_file(path):
-            console.print(Syntax(content, lexer, line_numbers=True, word_wrap=True))
+            console.print(Syntax(content.rstrip("\n"), lexer, line_numbers=True, word_wrap=True))
 
 
 def _is_test_file(path: str) -> bool:
