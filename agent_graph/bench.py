@@ -59,6 +59,7 @@ class ProblemResult:
     baseline_seconds: float | None = None
     agent_task: str = ""
     error: str = ""
+    cost_usd: float | None = None  # the agent's; None when a hosted model's price is unknown
 
 
 def load_suite(path: Path, offset: int = 0, limit: int | None = None) -> list[Problem]:
@@ -136,8 +137,8 @@ def baseline(problem: Problem, context: Context, workspace: Path) -> tuple[int, 
         HumanMessage(f"{goal_for(problem)}\nCall write_file with path `{path}` and the complete file."),
     ]
     try:
-        call, tokens = call_structured(model, write_file, messages)
-        content = strip_fences(call.content)
+        call, usage = call_structured(model, write_file, messages, prices=context.prices())
+        content, tokens = strip_fences(call.content), usage.total
     except ModelOutputError:
         content, tokens = "", 0
     workspace.mkdir(parents=True, exist_ok=True)
@@ -181,6 +182,7 @@ def run_suite(
             tokens=outcome.tokens,
             wall_seconds=round(time.monotonic() - started, 1),
             agent_task=outcome.task_id,
+            cost_usd=outcome.cost_usd,
         )
         if with_baseline:
             folder = scratch / f"baseline-{problem.task_id}"

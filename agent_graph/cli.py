@@ -117,6 +117,13 @@ def _approver(yes: bool, context: Context, json_out: bool, observer: Observer) -
     return decide
 
 
+def _cost_text(cost: float | None) -> str:
+    """`, $0.0123` for a hosted model, nothing for a free local one."""
+    if cost is None:
+        return ", cost unknown (set models.price_input_per_mtok and price_output_per_mtok)"
+    return f", ${cost:.4f}" if cost else ""
+
+
 def _finish(outcome: RunOutcome, json_out: bool) -> None:
     if json_out:
         print(json.dumps(outcome.to_dict()))
@@ -125,7 +132,8 @@ def _finish(outcome: RunOutcome, json_out: bool) -> None:
         console.print(
             f"[bold {color}]{outcome.status}[/bold {color}] after {outcome.iterations} iteration(s): "
             f"{outcome.tests.get('passed', 0)} tests passed, {outcome.tests.get('failed', 0)} failed, "
-            f"{outcome.tokens} tokens" + (f" ({outcome.stop_reason})" if outcome.stop_reason else ""),
+            f"{outcome.tokens} tokens{_cost_text(outcome.cost_usd)}"
+            + (f" ({outcome.stop_reason})" if outcome.stop_reason else ""),
             soft_wrap=True,  # one line each, also when piped
         )
         console.print(f"task {outcome.task_id}; code in {outcome.workspace}", soft_wrap=True)
@@ -291,7 +299,11 @@ def show(
         print(json.dumps({"task": task, "iterations": iterations, "files": files}, default=str))
         return
     console.print(f"[bold]{task['task_id']}[/bold] {task['status']} — {task['goal']}")
-    console.print(f"language {task['language']}, profile {task['profile']}, workspace {task['workspace']}")
+    console.print(
+        f"language {task['language']}, profile {task['profile']}, model {task['model']}, "
+        f"{task['tokens']} tokens{_cost_text(task.get('cost_usd'))}; workspace {task['workspace']}",
+        soft_wrap=True,
+    )
     table = Table("iter", "status", "passed", "failed", "seconds", "tokens", "error", "hypothesis")
     for it in iterations:
         table.add_row(

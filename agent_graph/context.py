@@ -70,6 +70,18 @@ class Context:
     max_output_tokens: int = field(
         default=2048, metadata=_meta("Most tokens one model answer may use.", "models")
     )
+    price_input_per_mtok: float = field(
+        default=-1.0,
+        metadata=_meta(
+            "USD per million input tokens for cost accounting (negative: the built-in price list).", "models"
+        ),
+    )
+    price_output_per_mtok: float = field(
+        default=-1.0,
+        metadata=_meta(
+            "USD per million output tokens for cost accounting (negative: the built-in price list).", "models"
+        ),
+    )
     # the loop
     max_iterations: int = field(
         default=15,
@@ -171,6 +183,12 @@ class Context:
         """The model spec a role uses: its own override, else the shared one."""
         override: str = getattr(self, f"{role}_model", "")
         return override or self.model
+
+    def prices(self) -> tuple[float, float] | None:
+        """The configured (input, output) price per million tokens, or None for the built-in list."""
+        if self.price_input_per_mtok < 0 or self.price_output_per_mtok < 0:
+            return None
+        return self.price_input_per_mtok, self.price_output_per_mtok
 
     def sandbox_settings(self) -> SandboxSettings:
         return SandboxSettings(

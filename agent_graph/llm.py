@@ -19,6 +19,8 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.json import parse_partial_json
 from pydantic import BaseModel, ValidationError
 
+from agent_graph.pricing import Usage, cost
+
 T = TypeVar("T", bound=BaseModel)
 
 
@@ -30,21 +32,29 @@ def forced_tool_choice(name: str) -> dict[str, object]:
     return {"type": "function", "function": {"name": name}}
 
 
-def count_tokens(message: BaseMessage, prompt: Sequence[BaseMessage]) -> int:
-    """Tokens used by one call: the provider's count, else a characters/4 estimate."""
+def count_usage(
+    message: BaseMessage,
+    prompt: Sequence[BaseMessage],
+    model: BaseChatModel,
+    prices: tuple[float, float] | None = None,
+) -> Usage:
+    """Tokens and cost of one call: the provider's counts, else a characters/4 estimate."""
+    counted = _provider_counts(message)
+    if counted is None:
+        answer = len(str(message.content)) + len(json.dumps(getattr(message, "tool_calls", []) or []))
+        counted = (sum(len(str(m.content)) for m in prompt) // 4, max(1, answer // 4))
+    return Usage(counted[0], counted[1], cost(model, counted[0], counted[1], prices))
+
+
+def _provider_counts(message: BaseMessage) -> tuple[int, int] | None:
     usage = getattr(message, "usage_metadata", None)
     if usage and usage.get("total_tokens"):
-        return int(usage["total_tokens"])
+        return int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
     meta = getattr(message, "response_metadata", {}) or {}
     token_usage = meta.get("token_usage") or meta.get("usage") or {}
     if isinstance(token_usage, dict) and token_usage.get("total_tokens"):
-        return int(token_usage["total_tokens"])
-    chars = (
-        sum(len(str(m.content)) for m in prompt)
-        + len(str(message.content))
-        + len(json.dumps(getattr(message, "tool_calls", []) or []))
-    )
-    return max(1, chars // 4)
+        return int(token_usage.get("prompt_tokens", 0)), int(token_usage.get("completion_tokens", 0))
+    return None
 
 
 def _arguments(message: AIMessage, name: str) -> dict[str, object] | None:
@@ -80,8 +90,9 @@ def call_structured(
     *,
     retries: int = 1,
     max_tokens: int | None = None,
-) -> tuple[T, int]:
-    """Ask `model` for one `schema` object; return it and the tokens used.
+    prices: tuple[float, float] | None = None,
+) -> tuple[T, Usage]:
+    """Ask `model` for one `schema` object; return it and the tokens and cost of getting it.
 
     A malformed answer is shown back to the model with the validation error, up to `retries`
     times, before `ModelOutputError` is raised. `max_tokens` caps this call's answer (a small
@@ -94,19 +105,19 @@ def call_structured(
         tool_choice=forced_tool_choice(name),  # type: ignore[arg-type]
         **({"max_tokens": max_tokens} if max_tokens else {}),
     )
-    tokens = 0
+    spent = Usage()
     conversation = list(messages)
     problem = ""
     for _ in range(retries + 1):
         reply = bound.invoke(conversation)
         assert isinstance(reply, AIMessage)
-        tokens += count_tokens(reply, conversation)
+        spent += count_usage(reply, conversation, model, prices)
         args = _arguments(reply, name)
         if args is None:
             problem = f"no {name} tool call in the answer"
         else:
             try:
-                return schema.model_validate(args), tokens
+                return schema.model_validate(args), spent
             except ValidationError as exc:
                 problem = f"the {name} arguments were invalid: {exc.errors()[0].get('msg', exc)}"
         conversation = [

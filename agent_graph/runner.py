@@ -8,6 +8,7 @@ the `tasks` and `iterations` tables. Nodes stay free of database code.
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -72,6 +73,7 @@ class RunOutcome:
     tests: dict[str, int] = field(default_factory=dict)
     tokens: int = 0
     stop_reason: str = ""
+    cost_usd: float | None = None  # None: a hosted model's price is unknown (set models.price_*)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -263,4 +265,11 @@ def _outcome(task_id: str, values: dict[str, Any]) -> RunOutcome:
         },
         tokens=sum((values.get("tokens") or {}).values()),
         stop_reason=values.get("stop_reason", ""),
+        cost_usd=run_cost(values),
     )
+
+
+def run_cost(values: dict[str, Any]) -> float | None:
+    """The run's cost in USD from its per-phase costs; None when any call's price was unknown."""
+    total = sum((values.get("cost_usd") or {}).values())
+    return None if math.isnan(total) else round(total, 6)

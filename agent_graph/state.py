@@ -8,7 +8,7 @@ resumed run can rebuild its workspace exactly.
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -19,8 +19,11 @@ from typing_extensions import TypedDict
 RunStatus = Literal["running", "passed", "failed", "stopped"]
 
 
-def merge_counts(left: dict[str, int] | None, right: dict[str, int] | None) -> dict[str, int]:
-    """Reducer: add token counts per phase."""
+Number = TypeVar("Number", int, float)
+
+
+def merge_counts(left: dict[str, Number] | None, right: dict[str, Number] | None) -> dict[str, Number]:
+    """Reducer: add counts (tokens, dollars) per phase."""
     merged = dict(left or {})
     for key, value in (right or {}).items():
         merged[key] = merged.get(key, 0) + value
@@ -148,6 +151,9 @@ class AgentState(InputState, total=False):
     installed_dependencies: list[str]  # "python:toolz", in the task's dependency folder the tests mount
     last_failed_files: dict[str, str]  # the code of the latest failing iteration, to diff a fix against
     tokens: Annotated[dict[str, int], merge_counts]
+    cost_usd: Annotated[
+        dict[str, float], merge_counts
+    ]  # per phase; NaN when a hosted model's price is unknown
     status: RunStatus
     stop_reason: str
 

@@ -167,6 +167,13 @@ MIGRATIONS: list[tuple[int, str]] = [
         ON CONFLICT DO NOTHING;
         """,
     ),
+    (
+        4,
+        # What a run cost in USD (NULL when a hosted model's price is unknown; 0 for local models).
+        """
+        ALTER TABLE tasks ADD COLUMN IF NOT EXISTS cost_usd DOUBLE PRECISION DEFAULT 0;
+        """,
+    ),
 ]
 
 

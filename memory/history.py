@@ -7,6 +7,7 @@ same state twice changes nothing, so a resumed run neither loses nor doubles an 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from agent_graph.checkpoints.database import Connection
@@ -70,11 +71,12 @@ def sync_run(conn: Connection, task_id: str, values: dict[str, Any]) -> None:
         record_iteration_metrics(conn, task_id, attempts)
         report = values.get("report") or {}
         conn.execute(
-            """UPDATE tasks SET iterations = %s, tokens = %s, tests_passed = %s, tests_failed = %s,
+            """UPDATE tasks SET iterations = %s, tokens = %s, cost_usd = %s, tests_passed = %s, tests_failed = %s,
                                updated_at = now() WHERE task_id = %s""",
             (
                 values.get("iteration", 0),
                 sum(tokens_by_phase.values()),
+                _known(sum((values.get("cost_usd") or {}).values())),
                 report.get("passed", 0),
                 report.get("failed", 0) + report.get("errors", 0),
                 task_id,
@@ -82,10 +84,14 @@ def sync_run(conn: Connection, task_id: str, values: dict[str, Any]) -> None:
         )
 
 
+def _known(cost: float) -> float | None:
+    return None if math.isnan(cost) else cost  # NULL: a hosted model's price was unknown
+
+
 def list_tasks(conn: Connection, limit: int = 20) -> list[dict[str, Any]]:
     return conn.execute(
         """SELECT task_id, started_at, language, profile, status, iterations, tokens, tests_passed, tests_failed,
-                  EXTRACT(EPOCH FROM (COALESCE(finished_at, updated_at) - started_at)) AS duration_seconds,
+                  EXTRACT(EPOCH FROM (COALESCE(finished_at, updated_at) - started_at)) AS duration_seconds, cost_usd,
                   goal, workspace
            FROM tasks ORDER BY started_at DESC LIMIT %s""",
         (limit,),

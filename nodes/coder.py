@@ -13,6 +13,7 @@ from agent_graph.context import Context
 from agent_graph.llm import ModelOutputError, call_structured
 from agent_graph.nodes.common import (
     api_names,
+    context_of,
     emit,
     guidance,
     model_for,
@@ -22,6 +23,7 @@ from agent_graph.nodes.common import (
     strip_fences,
 )
 from agent_graph.nodes.repair import salvage_python, strip_tests_from_source
+from agent_graph.pricing import Usage
 from agent_graph.prompts import CODER_SYSTEM
 from agent_graph.state import AgentState
 from agent_graph.tools import run_file_tool, write_file
@@ -38,7 +40,7 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     workspace.sync({**state.get("files", {}), **state.get("tests", {})})
     model = model_for(runtime, "coder")
     files = dict(state.get("files", {}))
-    tokens = 0
+    spent = Usage()
     for spec in state.get("plan", {}).get("files", []):
         path = spec["path"]
         messages = [
@@ -46,12 +48,12 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
             HumanMessage(_request(state, files, path, spec.get("purpose", ""))),
         ]
         try:
-            call, used = call_structured(model, write_file, messages)
+            call, used = call_structured(model, write_file, messages, prices=context_of(runtime).prices())
         except ModelOutputError:
             if path not in files:
                 raise
             continue  # keep the previous version; the tests and the reflector go on from there
-        tokens += used
+        spent += used
         content = strip_fences(call.content)
         if path.endswith(".py"):
             content = strip_tests_from_source(salvage_python(content), api_names(state))
@@ -66,7 +68,8 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         "iteration_started": time.time(),
         "files": files,
         "safety_feedback": "",
-        "tokens": {"code": tokens},
+        "tokens": {"code": spent.total},
+        "cost_usd": {"code": spent.cost_usd},
     }
 
 

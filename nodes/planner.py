@@ -42,7 +42,9 @@ def plan(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         SystemMessage(f"{PLANNER_SYSTEM}\n{guidance({'language': language, 'profile': profile})}"),
         HumanMessage(prompt),
     ]
-    result, tokens = call_structured(model_for(runtime, "planner"), Plan, messages, max_tokens=700)
+    result, usage = call_structured(
+        model_for(runtime, "planner"), Plan, messages, max_tokens=700, prices=context.prices()
+    )
     result = normalise_plan(result, language, goal)
     emit("plan", subtasks=result.subtasks, files=[f.path for f in result.files])
     return {
@@ -56,7 +58,8 @@ def plan(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         "iteration": 0,
         "regenerate_tests": True,
         "status": "running",
-        "tokens": {"plan": tokens},
+        "tokens": {"plan": usage.total},
+        "cost_usd": {"plan": usage.cost_usd},
     }
 
 

@@ -93,7 +93,9 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         SystemMessage(f"{REFLECTOR_SYSTEM}\n{guidance(state)}"),
         HumanMessage("\n\n".join(p for p in parts if p)),
     ]
-    result, tokens = call_structured(model_for(runtime, "reflector"), Reflection, messages, max_tokens=500)
+    result, usage = call_structured(
+        model_for(runtime, "reflector"), Reflection, messages, max_tokens=500, prices=context.prices()
+    )
     rewrites = sum(1 for r in state.get("reflections", []) if r.get("tests_are_wrong"))
     quarantined = suspect_tests(state)
     doubt_tests = (
@@ -126,5 +128,6 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         ],
         **update_tests,
         "regenerate_tests": doubt_tests,
-        "tokens": {"reflect": tokens},
+        "tokens": {"reflect": usage.total},
+        "cost_usd": {"reflect": usage.cost_usd},
     }

@@ -25,6 +25,7 @@ from agent_graph.nodes.common import (
 from agent_graph.nodes.examples import examples_test_file, goal_examples
 from agent_graph.nodes.hints import remember_outcome
 from agent_graph.nodes.repair import has_python_tests, repair_python_tests
+from agent_graph.pricing import Usage
 from agent_graph.prompts import TESTER_SYSTEM
 from agent_graph.sandbox_pool import sandbox_for
 from agent_graph.state import AgentState, Attempt, merge_counts
@@ -37,10 +38,11 @@ def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     context = context_of(runtime)
     iteration = state.get("iteration", 1)
     tests = dict(state.get("tests", {}))
-    tokens = 0
+    usage = Usage()
     if not tests or state.get("regenerate_tests"):
         emit("phase", phase="writing_tests", iteration=iteration)
-        tests, tokens = write_tests(state, runtime)
+        tests, usage = write_tests(state, runtime)
+    tokens = usage.total
     emit("phase", phase="testing", iteration=iteration)
     workspace = Workspace(Path(state["workspace"]))
     for stale in set(state.get("tests", {})) - set(tests):
@@ -77,6 +79,7 @@ def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         "report": report.to_dict(),
         "attempts": [attempt],
         "tokens": {"test": tokens},
+        "cost_usd": {"test": usage.cost_usd},
         "stop_reason": stop_reason(state, context, report.status == "passed", spent),
     }
     remember_outcome(context, state, report.status == "passed")
@@ -120,7 +123,7 @@ def test_path(state: AgentState) -> str:
     return f"{stem}.test.js" if state.get("language") == "node" else f"test_{stem}.py"
 
 
-def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str, str], int]:
+def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str, str], Usage]:
     path = test_path(state)
     modules = ", ".join(f["path"] for f in state.get("plan", {}).get("files", []))
     stem = _module_stem(state)
@@ -151,19 +154,25 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
         else {}
     )
     previous = state.get("tests", {}).get(path)
-    tokens = 0
+    spent = Usage()
     for _ in range(2):  # a file with no test in it gets one more try
         try:
-            call, used = call_structured(model_for(runtime, "tester"), write_file, messages, max_tokens=1000)
+            call, used = call_structured(
+                model_for(runtime, "tester"),
+                write_file,
+                messages,
+                max_tokens=1000,
+                prices=context_of(runtime).prices(),
+            )
         except ModelOutputError:
             break
-        tokens += used
+        spent += used
         content = strip_fences(call.content)
         if language != "python":
-            return {path: content} | tests, tokens
+            return {path: content} | tests, spent
         content = repair_python_tests(content, _module_stem(state), names)
         if has_python_tests(content):
-            return {path: content} | tests, tokens
+            return {path: content} | tests, spent
         messages = [
             *messages,
             HumanMessage(f"`{path}` had no test functions. Write test functions named test_... this time."),
@@ -171,7 +180,7 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
     # No usable test file this time: keep the previous one, or test the goal's examples alone.
     if previous is None and not tests:
         raise ModelOutputError(f"the tester wrote no usable tests for {path}")
-    return ({path: previous} if previous is not None else {}) | tests, tokens
+    return ({path: previous} if previous is not None else {}) | tests, spent
 
 
 def _summary(report: dict[str, Any]) -> str:

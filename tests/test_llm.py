@@ -13,9 +13,9 @@ from agent_graph.tools import write_file
 
 def test_a_forced_call_is_parsed_and_counted() -> None:
     model = ScriptedChatModel(script={"Reflection": [{"args": {"hypothesis": "h", "fix_plan": ["a"]}}]})
-    result, tokens = call_structured(model, Reflection, [HumanMessage("why?")])
+    result, usage = call_structured(model, Reflection, [HumanMessage("why?")])
     assert result.hypothesis == "h" and result.fix_plan == ["a"]
-    assert tokens > 0
+    assert usage.input_tokens > 0 and usage.output_tokens > 0 and usage.cost_usd == 0.0
 
 
 def test_an_invalid_answer_is_retried_with_the_error_then_given_up() -> None:
