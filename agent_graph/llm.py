@@ -91,12 +91,14 @@ def call_structured(
     retries: int = 1,
     max_tokens: int | None = None,
     prices: tuple[float, float] | None = None,
+    stop: list[str] | None = None,
 ) -> tuple[T, Usage]:
     """Ask `model` for one `schema` object; return it and the tokens and cost of getting it.
 
     A malformed answer is shown back to the model with the validation error, up to `retries`
     times, before `ModelOutputError` is raised. `max_tokens` caps this call's answer (a small
-    model stuck in a loop otherwise runs to the model-wide limit on every try).
+    model stuck in a loop otherwise runs to the model-wide limit on every try). `stop` ends the
+    answer at any of these strings; the arguments cut there are closed like a truncated answer.
     """
     name = schema.__name__
     # BaseChatModel types tool_choice as str, but providers (and llama.cpp) take the dict form.
@@ -104,6 +106,7 @@ def call_structured(
         [convert_to_openai_tool(schema)],
         tool_choice=forced_tool_choice(name),  # type: ignore[arg-type]
         **({"max_tokens": max_tokens} if max_tokens else {}),
+        **({"stop": stop} if stop else {}),
     )
     spent = Usage()
     conversation = list(messages)

@@ -48,7 +48,13 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
             HumanMessage(_request(state, files, path, spec.get("purpose", ""))),
         ]
         try:
-            call, used = call_structured(model, write_file, messages, prices=context_of(runtime).prices())
+            call, used = call_structured(
+                model,
+                write_file,
+                messages,
+                prices=context_of(runtime).prices(),
+                stop=source_stops(state) if path.endswith(".py") else None,
+            )
         except ModelOutputError:
             if path not in files:
                 raise
@@ -71,6 +77,18 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         "tokens": {"code": spent.total},
         "cost_usd": {"code": spent.cost_usd},
     }
+
+
+# Small models like to append tests to a source file: a top-level test function, property test or
+# assert (inside the tool call's JSON string, a newline is the two characters backslash-n). Stopping
+# there saves generating what `strip_tests_from_source` would remove anyway.
+SOURCE_STOPS = ("\\ndef test_", "\\n@given", "\\nassert ")
+
+
+def source_stops(state: AgentState) -> list[str]:
+    """The stops for a Python source file, unless the API itself has a `test_...` function."""
+    testlike_api = any(name.startswith("test_") for name in api_names(state))
+    return [stop for stop in SOURCE_STOPS if not (testlike_api and "def test_" in stop)]
 
 
 def _request(state: AgentState, files: dict[str, str], path: str, purpose: str) -> str:

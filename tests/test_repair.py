@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 
+from agent_graph.nodes.coder import source_stops
 from agent_graph.nodes.repair import (
     fix_test_imports,
     has_python_tests,
@@ -131,3 +132,11 @@ def test_a_file_with_only_imports_has_no_tests() -> None:
     assert not has_python_tests("def test_broken(:\n")
     assert has_python_tests("def test_f():\n    assert True\n")
     assert has_python_tests("class TestF:\n    def test_a(self):\n        pass\n")
+
+
+def test_the_coder_stops_where_a_source_file_turns_into_tests() -> None:
+    plain: dict[str, object] = {"plan": {"public_api": ["mean(xs: list[float]) -> float"]}}
+    assert source_stops(plain) == ["\\ndef test_", "\\n@given", "\\nassert "]  # type: ignore[arg-type]
+    # an API that is itself named test_... must not be cut off
+    testlike: dict[str, object] = {"plan": {"public_api": ["test_prime(n: int) -> bool"]}}
+    assert "\\ndef test_" not in source_stops(testlike)  # type: ignore[arg-type]
