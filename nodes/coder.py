@@ -33,6 +33,7 @@ from agent_graph.workspace import PathRefusedError, Workspace
 def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Start the next iteration: (re)write the source files, guided by the last reflection."""
     iteration = state.get("iteration", 0) + 1
+    started = time.time()  # an iteration's duration covers its coding, safety scan and tests
     emit("phase", phase="coding", iteration=iteration)
     workspace = Workspace(Path(state["workspace"]))
     # Rebuild the workspace from the checkpointed state first: after a crash the disk may be
@@ -71,7 +72,7 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         files[target] = content
     return {
         "iteration": iteration,
-        "iteration_started": time.time(),
+        "iteration_started": started,
         "files": files,
         "safety_feedback": "",
         "tokens": {"code": spent.total},
