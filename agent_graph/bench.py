@@ -59,6 +59,7 @@ class ProblemResult:
     baseline_seconds: float | None = None
     agent_task: str = ""
     error: str = ""
+    agent_grade: str = ""  # what the hidden test said when the agent's code failed it
     cost_usd: float | None = None  # the agent's; None when a hosted model's price is unknown
 
 
@@ -100,7 +101,15 @@ def module_name(problem: Problem) -> str:
     return re.sub(r"\W", "_", problem.entry_point)
 
 
-def grade(sandbox: Sandbox, problem: Problem, workspace: Path, timeout: float = 30.0) -> bool:
+@dataclass
+class Grade:
+    """The hidden test's verdict, and for a failure what it said (the failing assertion)."""
+
+    passed: bool
+    detail: str = ""
+
+
+def grade(sandbox: Sandbox, problem: Problem, workspace: Path, timeout: float = 30.0) -> Grade:
     """Run the hidden test against the code in `workspace`, in the sandbox, on a copy."""
     with tempfile.TemporaryDirectory(prefix="agent-graph-grade-") as folder:
         root = Path(folder)
@@ -121,9 +130,15 @@ def grade(sandbox: Sandbox, problem: Problem, workspace: Path, timeout: float = 
             )
             command = ["node", "grade_hidden.js"]
         if not (root / f"{module}{'.py' if problem.language == 'python' else '.js'}").is_file():
-            return False
+            return Grade(False, "the agent left no such file")
         result = sandbox.execute(command, root, timeout)
-        return result.exit_code == 0 and not result.timed_out
+        if result.exit_code == 0 and not result.timed_out:
+            return Grade(True)
+        if result.timed_out:
+            return Grade(False, f"timed out after {timeout:.0f} s")
+        # the traceback's last lines, without Python's ^^^^ markers under the failing expression
+        lines = [line.strip() for line in result.stderr.splitlines() if line.strip().strip("^~")]
+        return Grade(False, " | ".join(lines[-3:])[:400])
 
 
 def baseline(problem: Problem, context: Context, workspace: Path) -> tuple[int, float]:
@@ -176,7 +191,8 @@ def run_suite(
         outcome = run_task(goal_for(problem), problem.language, "library", context, observer=observer)
         result = ProblemResult(
             task_id=problem.task_id,
-            agent_passed=grade(sandbox, problem, Path(outcome.workspace)),
+            agent_passed=(verdict := grade(sandbox, problem, Path(outcome.workspace))).passed,
+            agent_grade=verdict.detail,
             agent_status=outcome.status,
             iterations=outcome.iterations,
             tokens=outcome.tokens,
@@ -187,7 +203,7 @@ def run_suite(
         if with_baseline:
             folder = scratch / f"baseline-{problem.task_id}"
             tokens, seconds = baseline(problem, context, folder)
-            result.baseline_passed = grade(sandbox, problem, folder)
+            result.baseline_passed = grade(sandbox, problem, folder).passed
             result.baseline_tokens, result.baseline_seconds = tokens, round(seconds, 1)
         with out.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(asdict(result)) + "\n")

@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from agent_graph.bench import Problem, grade
+from agent_graph.context import Context
+from agent_graph.sandbox_pool import release_sandbox, sandbox_for
 from tests.scripts import write
 
 PROBLEM = {
@@ -87,3 +90,17 @@ def test_a_bad_suite_line_is_exit_2(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "line 1" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_failed_grade_says_which_hidden_assertion_failed(tmp_path: Path) -> None:
+    problem = Problem(**PROBLEM)  # type: ignore[arg-type]
+    (tmp_path / "volume_cube.py").write_text("def volume_cube(l):\n    return l * 3\n")
+    sandbox = sandbox_for("bench-grade-test", Context().sandbox_settings())
+    try:
+        verdict = grade(sandbox, problem, tmp_path)
+        (tmp_path / "volume_cube.py").write_text("def volume_cube(l):\n    return l ** 3\n")
+        right = grade(sandbox, problem, tmp_path)
+    finally:
+        release_sandbox("bench-grade-test")
+    assert not verdict.passed and "AssertionError" in verdict.detail
+    assert right.passed and right.detail == ""
