@@ -48,6 +48,8 @@ _EXCEPTION_LINE = re.compile(
     r"|StopIteration|KeyboardInterrupt|Failed))"
     r"(?:\s\[[A-Z_]+\])?(?::\s*(?P<message>.*))?\s*$"
 )
+# pytest's repetition of a failed plain assert: `assert None == 1`, `E       assert 3 == 4`.
+_ASSERT_LINE = re.compile(r"^\s*(?:E\s+|>\s+)?(?P<expr>assert\s.+)$")
 # pytest's short summary: `FAILED tests/test_a.py::test_b - ZeroDivisionError: division by zero`.
 _PYTEST_SUMMARY = re.compile(r"^(?:FAILED|ERROR)\s+(?P<test>\S+)(?:\s+-\s+(?P<rest>.*))?$")
 
@@ -124,12 +126,16 @@ def extract_signature(output: str, failing_test: str = "") -> ErrorSignature:
     """
     test = failing_test
     found: tuple[str, str] | None = None
+    assertion = ""  # pytest states a failed plain `assert` by repeating it, with no exception line
     last_line = ""
     for raw in output.splitlines():
         line = raw.rstrip()
         if not line.strip():
             continue
         last_line = line.strip()
+        plain_assert = _ASSERT_LINE.match(line)
+        if plain_assert and not assertion:
+            assertion = plain_assert.group("expr")
         summary = _PYTEST_SUMMARY.match(line.strip())
         if summary is not None:
             test = test or summary.group("test")
@@ -137,8 +143,12 @@ def extract_signature(output: str, failing_test: str = "") -> ErrorSignature:
             found = parse_exception_line(rest) or found
             continue
         found = parse_exception_line(line) or found
+    if found is None and assertion:
+        return make_signature("AssertionError", assertion, test)
     if found is None:
         return make_signature("", last_line, test)
+    if found[0].endswith("AssertionError") and not found[1] and assertion:
+        return make_signature(found[0], assertion, test)
     return make_signature(found[0], found[1], test)
 
 

@@ -178,3 +178,12 @@ def test_durations_versions_and_percentages_are_numbers() -> None:
         mask_message("took 0.01s, then 12ms (5%) on 1.2.3 at line 7.")
         == "took <n>, then <n> (<n>) on <n> at line <n>."
     )
+
+
+def test_a_plain_failed_assert_is_an_assertion_error_with_its_expression() -> None:
+    pytest_message = (
+        "assert None == 1\n + where None = max_sum([5, 5, 5])\n\ntests/test_max_sum.py:12: AssertionError"
+    )
+    signature = extract_signature(pytest_message, "test_max_sum.py::test_same")
+    assert signature.error_type == "AssertionError"
+    assert signature.message == "assert None == <n>"  # not the file:line that ends the traceback
