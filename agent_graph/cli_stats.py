@@ -92,7 +92,8 @@ def plot(series: list[dict[str, Any]], path: Path) -> None:
     for task in series:
         points = task["points"]
         steps = sorted(points)
-        label = f"{task['task_id'][:8]} {task['goal'][:24]}"
+        named = re.search(r"`([^`]{1,30})`", task["goal"])  # "Implement `top_words` ..." -> top_words
+        label = f"{task['task_id'][:8]} {named.group(1) if named else task['goal'][:24]}"
         # NaN leaves a gap where a figure is missing (e.g. tokens of tasks recorded before metrics)
         rates.plot(steps, [points[i].get("test_pass_rate", nan) for i in steps], marker="o", label=label)
         spent.plot(steps, [points[i].get("tokens", nan) for i in steps], marker="o", label=label)
