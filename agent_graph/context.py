@@ -97,6 +97,17 @@ class Context:
             "Circuit breaker warning: from this iteration the reflector must change approach.", "loop"
         ),
     )
+    samples_per_iteration: int = field(
+        default=3,
+        metadata=_meta(
+            "After a failed iteration, write up to this many versions of the code and keep the one the "
+            "existing tests like best (1: one version).",
+            "loop",
+        ),
+    )
+    sample_temperature: float = field(
+        default=0.8, metadata=_meta("Sampling temperature of the extra versions, for diversity.", "loop")
+    )
     max_tokens: int = field(
         default=0,
         metadata=_meta("Token budget per run; 0 means unlimited.", "loop", "AGENT_GRAPH_MAX_TOKENS"),
@@ -213,6 +224,10 @@ class Context:
         if self.log_max_bytes < 1 or self.log_backup_count < 0:
             raise UserInputError(
                 "logging.log_max_bytes must be positive and logging.log_backup_count 0 or more."
+            )
+        if self.samples_per_iteration < 1:
+            raise UserInputError(
+                f"samples_per_iteration must be at least 1, not {self.samples_per_iteration}."
             )
         if self.max_tokens < 0:
             raise UserInputError(f"max_tokens must be 0 (unlimited) or more, not {self.max_tokens}.")

@@ -92,6 +92,7 @@ def call_structured(
     max_tokens: int | None = None,
     prices: tuple[float, float] | None = None,
     stop: list[str] | None = None,
+    temperature: float | None = None,
 ) -> tuple[T, Usage]:
     """Ask `model` for one `schema` object; return it and the tokens and cost of getting it.
 
@@ -99,6 +100,7 @@ def call_structured(
     times, before `ModelOutputError` is raised. `max_tokens` caps this call's answer (a small
     model stuck in a loop otherwise runs to the model-wide limit on every try). `stop` ends the
     answer at any of these strings; the arguments cut there are closed like a truncated answer.
+    `temperature` overrides the model's own for this call.
     """
     name = schema.__name__
     # BaseChatModel types tool_choice as str, but providers (and llama.cpp) take the dict form.
@@ -107,6 +109,7 @@ def call_structured(
         tool_choice=forced_tool_choice(name),  # type: ignore[arg-type]
         **({"max_tokens": max_tokens} if max_tokens else {}),
         **({"stop": stop} if stop else {}),
+        **({"temperature": temperature} if temperature is not None else {}),
     )
     spent = Usage()
     conversation = list(messages)

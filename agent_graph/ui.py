@@ -161,6 +161,9 @@ class LiveObserver:
             view.row(iteration).note = "set aside tests that contradict the goal: " + ", ".join(
                 event.get("tests", [])
             )
+        elif kind == "samples":
+            counts = ", ".join("blocked" if n is None else str(n) for n in event.get("passed", []))
+            view.row(iteration).note = f"kept version {event.get('chosen')} (tests passed: {counts})"
         elif kind == "circuit_breaker_warning":
             view.warning = (
                 f"circuit breaker: {iteration} of {event.get('limit', view.max_iterations)} iterations used; "

@@ -23,6 +23,7 @@ from agent_graph.nodes.common import (
     strip_fences,
 )
 from agent_graph.nodes.repair import salvage_python, strip_tests_from_source
+from agent_graph.nodes.sampling import Candidate, try_candidate, wanted_samples
 from agent_graph.pricing import Usage
 from agent_graph.prompts import CODER_SYSTEM
 from agent_graph.state import AgentState
@@ -31,7 +32,13 @@ from agent_graph.workspace import PathRefusedError, Workspace
 
 
 def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Start the next iteration: (re)write the source files, guided by the last reflection."""
+    """Start the next iteration: (re)write the source files, guided by the last reflection.
+
+    After a failure, up to `samples_per_iteration` versions are written (the first at the usual
+    temperature, the rest hotter, for diversity) and the one the existing tests like best is kept;
+    the first version that passes them all ends the sampling.
+    """
+    context = context_of(runtime)
     iteration = state.get("iteration", 0) + 1
     started = time.time()  # an iteration's duration covers its coding, safety scan and tests
     emit("phase", phase="coding", iteration=iteration)
@@ -39,6 +46,47 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     # Rebuild the workspace from the checkpointed state first: after a crash the disk may be
     # ahead of (or behind) the checkpoint this run resumed from.
     workspace.sync({**state.get("files", {}), **state.get("tests", {})})
+    samples = wanted_samples(state, context)
+    spent = Usage()
+    chosen: Candidate | None = None
+    tried: list[Candidate] = []
+    for number in range(samples):
+        files, used = write_version(state, runtime, None if number == 0 else context.sample_temperature)
+        spent += used
+        if samples == 1:
+            chosen = Candidate(files)
+            break
+        tried.append(try_candidate(files, state, context))
+        if chosen is None or tried[-1].rank > chosen.rank:
+            chosen = tried[-1]
+        if chosen.passed_all:
+            break
+    assert chosen is not None
+    if tried:
+        emit(
+            "samples",
+            iteration=iteration,
+            passed=[c.report.passed if c.report else None for c in tried],
+            chosen=tried.index(chosen) + 1,
+        )
+    for path, content in chosen.files.items():
+        result = run_file_tool(workspace, "write_file", {"path": path, "content": content})
+        if result.startswith("error:"):
+            raise PathRefusedError(result)
+    return {
+        "iteration": iteration,
+        "iteration_started": started,
+        "files": chosen.files,
+        "safety_feedback": "",
+        "tokens": {"code": spent.total},
+        "cost_usd": {"code": spent.cost_usd},
+    }
+
+
+def write_version(
+    state: AgentState, runtime: Runtime[Context], temperature: float | None
+) -> tuple[dict[str, str], Usage]:
+    """One version of every planned source file (files the model fails to write keep their last version)."""
     model = model_for(runtime, "coder")
     files = dict(state.get("files", {}))
     spent = Usage()
@@ -55,6 +103,7 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
                 messages,
                 prices=context_of(runtime).prices(),
                 stop=source_stops(state) if path.endswith(".py") else None,
+                temperature=temperature,
             )
         except ModelOutputError:
             if path not in files:
@@ -65,19 +114,8 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         if path.endswith(".py"):
             content = strip_tests_from_source(salvage_python(content), api_names(state))
         # The plan fixed the path: a model that renames the file would break the tests' imports.
-        target = call.path if call.path == path else path
-        result = run_file_tool(workspace, "write_file", {"path": target, "content": content})
-        if result.startswith("error:"):
-            raise PathRefusedError(result)
-        files[target] = content
-    return {
-        "iteration": iteration,
-        "iteration_started": started,
-        "files": files,
-        "safety_feedback": "",
-        "tokens": {"code": spent.total},
-        "cost_usd": {"code": spent.cost_usd},
-    }
+        files[path] = content
+    return files, spent
 
 
 # Small models like to append tests to a source file: a top-level test function, property test or

@@ -18,6 +18,9 @@ from agent_graph.testing import ScriptedChatModel
 from agent_graph.workflow import builder
 from tests import scripts
 
+# Scripts below answer one call at a time in order, so runs that fail more than once write one
+# version per iteration (samples_per_iteration=1); sampling has its own tests.
+
 
 def _scripted(name: str, script: Any, repeat_last: bool = False) -> tuple[str, ScriptedChatModel]:
     model = ScriptedChatModel(script=script, repeat_last=repeat_last)
@@ -78,7 +81,7 @@ def test_fails_once_reflects_then_passes(database_url: str, agent_home: Path) ->
 
 def test_circuit_breaker_stops_at_the_hard_limit(database_url: str, agent_home: Path) -> None:
     spec, model = _scripted("never-fixed", scripts.never_fixed())
-    context = Context(model=spec, max_iterations=3, warn_iterations=2)
+    context = Context(model=spec, max_iterations=3, warn_iterations=2, samples_per_iteration=1)
     outcome = run_task("Write mean(xs) for a list of numbers.", "python", "library", context)
 
     assert outcome.status == "stopped"
@@ -110,7 +113,9 @@ def test_best_attempt_is_kept_when_stopped(database_url: str, agent_home: Path) 
         "Reflection": [{"args": scripts.REFLECTION}],
     }
     spec, _ = _scripted("best-attempt", script)
-    outcome = run_task("Write mean(xs).", "python", "library", Context(model=spec, max_iterations=2))
+    outcome = run_task(
+        "Write mean(xs).", "python", "library", Context(model=spec, max_iterations=2, samples_per_iteration=1)
+    )
     assert outcome.status == "stopped"
     assert Path(outcome.workspace, "stats.py").read_text() == partly_fixed
 
@@ -152,7 +157,9 @@ def test_a_generated_test_contradicting_the_goal_examples_is_set_aside(
     }
     spec, _ = _scripted("quarantine", script)
     goal = "Write mean(xs), the arithmetic mean. Example: mean([4, 6]) == 5."
-    outcome = run_task(goal, "python", "library", Context(model=spec, max_iterations=4))
+    outcome = run_task(
+        goal, "python", "library", Context(model=spec, max_iterations=4, samples_per_iteration=1)
+    )
 
     assert outcome.status == "passed" and outcome.iterations == 3
     with open_checkpointer(database_url) as saver:
@@ -189,7 +196,10 @@ def test_without_goal_examples_two_agreeing_versions_set_a_test_aside(
     }
     spec, _ = _scripted("agreement", script)
     outcome = run_task(
-        "Write mean(xs), the arithmetic mean.", "python", "library", Context(model=spec, max_iterations=5)
+        "Write mean(xs), the arithmetic mean.",
+        "python",
+        "library",
+        Context(model=spec, max_iterations=5, samples_per_iteration=1),
     )
     # iteration 1 crashes (proves nothing), 2 and 3 agree on mean([2, 2]) == 2.0: that test is set aside
     assert outcome.status == "passed" and outcome.iterations == 4
@@ -250,3 +260,48 @@ def test_an_iterations_duration_includes_its_coding(database_url: str, agent_hom
     with connection(database_url) as conn:
         rows = history.get_iterations(conn, outcome.task_id)
     assert rows[1]["duration_seconds"] >= 5.0  # more than a warm sandbox run takes on its own
+
+
+def test_after_a_failure_fresh_versions_are_chosen_by_the_tests(database_url: str, agent_home: Path) -> None:
+    """Iteration 2 writes up to three versions: one blocked by the safety gate (never run), one
+    still wrong, one right; the right one is kept, and sampling stops there."""
+    blocked = "def mean(xs):\n    return eval('sum(xs)') / len(xs)\n"
+    script = {
+        "Plan": [{"args": scripts.PLAN}],
+        "write_file": [
+            scripts.write("stats.py", scripts.BUGGY_CODE),
+            scripts.write("test_stats.py", scripts.TESTS),
+            scripts.write("stats.py", blocked),
+            scripts.write("stats.py", scripts.BUGGY_CODE),
+            scripts.write("stats.py", scripts.FIXED_CODE),
+        ],
+        "Reflection": [{"args": scripts.REFLECTION}],
+    }
+    spec, model = _scripted("samples", script)
+    events = EventRecorder()
+    context = Context(model=spec, samples_per_iteration=3)
+    outcome = run_task("Write mean(xs).", "python", "library", context, observer=events)
+    assert outcome.status == "passed" and outcome.iterations == 2
+    assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
+    assert len(model.prompts_for("write_file")) == 5  # code, tests, then three versions
+    (sampled,) = [e for e in events.events if e["event"] == "samples"]
+    # tests passed per version: the blocked one never ran (None), the wrong one passed none
+    assert sampled["passed"] == [None, 0, 3] and sampled["chosen"] == 3
+
+
+class EventRecorder:
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def on_update(self, node: str, update: dict[str, Any]) -> None:
+        pass
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
+
+
+def test_sampling_stops_at_the_first_version_that_passes(database_url: str, agent_home: Path) -> None:
+    spec, model = _scripted("samples-early", scripts.fail_then_pass())
+    outcome = run_task("Write mean(xs).", "python", "library", Context(model=spec, samples_per_iteration=3))
+    assert outcome.status == "passed"
+    assert len(model.prompts_for("write_file")) == 3  # code, tests, one passing version

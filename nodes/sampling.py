@@ -1,0 +1,67 @@
+"""Several fresh versions of the code, chosen by the tests already written (the CodeT idea).
+
+After a failed iteration one answer from a small model is often no better than the last; a few
+independent answers, each run against the same tests, usually include a better one. Every
+candidate passes the static safety gate before it runs: a blocked or dependency-needing candidate
+is never executed and never chosen. The candidates run in the task's own sandbox, on a scratch
+copy next to the workspace, so the workspace only ever holds the chosen version.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent_graph.context import Context
+from agent_graph.nodes.safety import rules_from
+from agent_graph.sandbox.base import TestReport
+from agent_graph.sandbox.safety import scan_files
+from agent_graph.sandbox_pool import sandbox_for
+from agent_graph.state import AgentState
+from agent_graph.workspace import Workspace
+
+
+@dataclass
+class Candidate:
+    files: dict[str, str]
+    report: TestReport | None = None  # None: blocked by the safety gate, so never run
+
+    @property
+    def rank(self) -> tuple[int, int, int]:
+        """Higher is better: runnable, all passing, then the most tests passed."""
+        if self.report is None:
+            return (0, 0, 0)
+        report = self.report
+        return (1, int(report.status == "passed"), report.passed)
+
+    @property
+    def passed_all(self) -> bool:
+        return self.report is not None and self.report.status == "passed"
+
+
+def wanted_samples(state: AgentState, context: Context) -> int:
+    """How many versions to write this iteration: several only when there are trusted tests to
+    choose by (not in iteration 1, which has none yet, nor when the tests are about to be rewritten)."""
+    if state.get("iteration", 0) < 1 or not state.get("tests") or state.get("regenerate_tests"):
+        return 1
+    return max(1, context.samples_per_iteration)
+
+
+def try_candidate(files: dict[str, str], state: AgentState, context: Context) -> Candidate:
+    """Scan the candidate with its tests and, if nothing blocks it, run the tests against it."""
+    tests = state.get("tests", {})
+    language = state.get("language", "python")
+    scan = scan_files({**files, **tests}, language, rules_from(context))
+    approvals = state.get("approvals") or {}
+    unapproved = [d for d in scan.needs_approval if approvals.get(f"{d.ecosystem}:{d.name}") != "approved"]
+    if scan.blocked or unapproved:  # the safety node will say why, if this one is chosen after all
+        return Candidate(files)
+    workspace = Path(state["workspace"])
+    workspace.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{workspace.name}-candidate-", dir=workspace.parent) as scratch:
+        Path(scratch).chmod(0o755)  # the local backend runs the tests as another user
+        Workspace(Path(scratch)).sync({**files, **tests})
+        sandbox = sandbox_for(state.get("task_id", ""), context.sandbox_settings())
+        report = sandbox.run_tests(Path(scratch), language, context.sandbox_timeout_seconds)
+    return Candidate(files, report)
