@@ -52,6 +52,12 @@ class Usage:
         )
 
 
+def total_cost(by_phase: dict[str, float] | None) -> float | None:
+    """The sum of per-phase costs; None when any call's price was unknown (a NaN in the sum)."""
+    total = sum((by_phase or {}).values())
+    return None if math.isnan(total) else total
+
+
 def model_name(model: BaseChatModel) -> str:
     for attribute in ("model_name", "model"):
         value = getattr(model, attribute, None)

@@ -8,7 +8,6 @@ the `tasks` and `iterations` tables. Nodes stay free of database code.
 from __future__ import annotations
 
 import logging
-import math
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -27,6 +26,7 @@ from agent_graph.logs import EventLog, log_path, open_logger
 from agent_graph.memory import history
 from agent_graph.models import resolve_spec
 from agent_graph.paths import workspaces_dir
+from agent_graph.pricing import total_cost
 from agent_graph.sandbox.base import SandboxUnavailableError
 from agent_graph.workflow import builder
 
@@ -271,5 +271,5 @@ def _outcome(task_id: str, values: dict[str, Any]) -> RunOutcome:
 
 def run_cost(values: dict[str, Any]) -> float | None:
     """The run's cost in USD from its per-phase costs; None when any call's price was unknown."""
-    total = sum((values.get("cost_usd") or {}).values())
-    return None if math.isnan(total) else round(total, 6)
+    total = total_cost(values.get("cost_usd"))
+    return None if total is None else round(total, 6)

@@ -7,11 +7,11 @@ same state twice changes nothing, so a resumed run neither loses nor doubles an 
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 from agent_graph.checkpoints.database import Connection
 from agent_graph.memory.metrics import phase_tokens_per_iteration, record_iteration_metrics
+from agent_graph.pricing import total_cost
 
 
 def create_task(
@@ -76,16 +76,12 @@ def sync_run(conn: Connection, task_id: str, values: dict[str, Any]) -> None:
             (
                 values.get("iteration", 0),
                 sum(tokens_by_phase.values()),
-                _known(sum((values.get("cost_usd") or {}).values())),
+                total_cost(values.get("cost_usd")),  # NULL: a hosted model's price was unknown
                 report.get("passed", 0),
                 report.get("failed", 0) + report.get("errors", 0),
                 task_id,
             ),
         )
-
-
-def _known(cost: float) -> float | None:
-    return None if math.isnan(cost) else cost  # NULL: a hosted model's price was unknown
 
 
 def list_tasks(conn: Connection, limit: int = 20) -> list[dict[str, Any]]:

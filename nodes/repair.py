@@ -12,6 +12,7 @@ They never invent behaviour; they undo slips that would waste a whole iteration:
 from __future__ import annotations
 
 import ast
+from typing import TypeGuard
 
 # How many trailing lines may be dropped to make a file parse: more would change its meaning.
 _MAX_TRAILING_JUNK = 6
@@ -175,6 +176,11 @@ def split_assert_only_tests(source: str) -> str:
     return split if _parses(split) else source
 
 
+def _is_test_function(node: ast.stmt) -> TypeGuard[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """A top-level `test*` function, as pytest collects it."""
+    return isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
+
+
 def remove_tests(source: str, names: set[str]) -> str:
     """`source` without the top-level test functions named in `names`."""
     try:
@@ -200,11 +206,7 @@ def limit_tests(source: str, limit: int = MAX_GENERATED_TESTS) -> str:
         tree = ast.parse(source)
     except SyntaxError:
         return source
-    tests = [
-        n
-        for n in tree.body
-        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name.startswith("test")
-    ]
+    tests = [n for n in tree.body if _is_test_function(n)]
     return remove_tests(source, {n.name for n in tests[limit:]}) if len(tests) > limit else source
 
 
@@ -265,11 +267,7 @@ def strip_tests_from_source(source: str, keep: set[str]) -> str:
         return source
     drop: set[int] = set()
     for node in tree.body:
-        is_test = (
-            isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-            and node.name.startswith("test")
-            and node.name not in keep
-        )
+        is_test = _is_test_function(node) and node.name not in keep
         if is_test or isinstance(node, ast.Assert):
             drop.update(_span(node))
     if not drop:
@@ -285,7 +283,6 @@ def has_python_tests(source: str) -> bool:
     except SyntaxError:
         return False
     return any(
-        (isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"))
-        or (isinstance(node, ast.ClassDef) and node.name.startswith("Test"))
+        _is_test_function(node) or (isinstance(node, ast.ClassDef) and node.name.startswith("Test"))
         for node in tree.body
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent_graph.context import Context
+from agent_graph.nodes.install import approval_key
 from agent_graph.nodes.safety import rules_from
 from agent_graph.sandbox.base import TestReport
 from agent_graph.sandbox.safety import scan_files
@@ -54,7 +55,7 @@ def try_candidate(files: dict[str, str], state: AgentState, context: Context) ->
     language = state.get("language", "python")
     scan = scan_files({**files, **tests}, language, rules_from(context))
     approvals = state.get("approvals") or {}
-    unapproved = [d for d in scan.needs_approval if approvals.get(f"{d.ecosystem}:{d.name}") != "approved"]
+    unapproved = [d for d in scan.needs_approval if approvals.get(approval_key(d)) != "approved"]
     if scan.blocked or unapproved:  # the safety node will say why, if this one is chosen after all
         return Candidate(files)
     workspace = Path(state["workspace"])
