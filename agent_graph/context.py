@@ -63,6 +63,14 @@ class Context:
     context_size: int = field(
         default=8192, metadata=_meta("Context window for local llama.cpp models (tokens).", "models")
     )
+    prompt_cache_mb: int = field(
+        default=512,
+        metadata=_meta(
+            "RAM for llama.cpp's saved prompt states (MB; 0: off). Each role's next call resumes "
+            "from its own last prompt instead of evaluating it again.",
+            "models",
+        ),
+    )
     seed: int = field(
         default=-1,
         metadata=_meta("Sampling seed for local models (-1: random).", "models", "AGENT_GRAPH_SEED"),

@@ -80,6 +80,7 @@ def get_chat_model(spec: str, context: Context) -> BaseChatModel:
         context.context_size,
         context.max_output_tokens,
         context.seed,
+        context.prompt_cache_mb,
     )
     with _lock:
         if key not in _cache:
@@ -127,7 +128,7 @@ def _llamacpp(path: Path, context: Context) -> BaseChatModel:
         ) from None
     from agent_graph.llamacpp import LocalChatModel
 
-    return LocalChatModel(
+    model = LocalChatModel(
         model_path=str(path),
         n_ctx=context.context_size,
         n_batch=256,  # larger batches are slower on 2-core machines and gain nothing
@@ -139,3 +140,11 @@ def _llamacpp(path: Path, context: Context) -> BaseChatModel:
         seed=context.seed,
         verbose=False,
     )
+    if context.prompt_cache_mb > 0:
+        # llama.cpp reuses only the prefix shared with the call just before; the roles take turns,
+        # so without saved states every call evaluates its whole prompt again. With them, e.g. the
+        # coder's next call resumes after its stable system prompt, goal and plan.
+        from llama_cpp import LlamaRAMCache
+
+        model.client.set_cache(LlamaRAMCache(capacity_bytes=context.prompt_cache_mb << 20))
+    return model

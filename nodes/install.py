@@ -1,4 +1,5 @@
-"""The install step after approval: the packages a human approved go into the task's own folder.
+"""The install step after approval: the packages a human approved, and the allowlisted ones the
+code uses, go into the task's own folder.
 
 The safety node calls it once every decision of the iteration is made (after the last
 `interrupt()`, so a resumed node does not install twice for one question). The folder is
@@ -25,6 +26,7 @@ from agent_graph.sandbox.dependency_install import (
     probe_python,
 )
 from agent_graph.sandbox.findings import Dependency, Ecosystem
+from agent_graph.sandbox.runners import TEST_FRAMEWORKS
 from agent_graph.sandbox_pool import sandbox_for
 
 UNINSTALLABLE = "uninstallable"  # an approval whose package could not be installed
@@ -46,13 +48,14 @@ class InstallOutcome:
 def install_approved(
     task_id: str, needed: list[Dependency], approvals: dict[str, str], context: Context, iteration: int = 0
 ) -> InstallOutcome:
-    """Install the approved ones among `needed` (what the current code uses), per ecosystem.
+    """Install the approved and the allowlisted ones among `needed` (what the current code uses),
+    per ecosystem. The test frameworks every sandbox carries are never installed.
 
     Idempotent: a set already in the folder is not installed again (a resumed run, a later
     iteration using the same packages); packages the code no longer uses are removed.
     """
     folder = dependencies_dir(task_id)
-    approved = [d for d in needed if approvals.get(approval_key(d)) == "approved"]
+    approved = [d for d in needed if _may_install(d, approvals)]
     outcome = InstallOutcome()
     ecosystems: tuple[Ecosystem, ...] = ("python", "node")
     for ecosystem in ecosystems:
@@ -75,3 +78,9 @@ def install_approved(
             outcome.failed.update({approval_key(d): str(exc) for d in wanted})
     outcome.installed = installed(folder)
     return outcome
+
+
+def _may_install(dependency: Dependency, approvals: dict[str, str]) -> bool:
+    if dependency.classification == "allowed":
+        return dependency.name.lower() not in TEST_FRAMEWORKS[dependency.ecosystem]
+    return approvals.get(approval_key(dependency)) == "approved"

@@ -49,14 +49,15 @@ def safety(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     approvals = ask_for_dependencies(state, result.needs_approval)
     recorded: dict[str, Any] = {}  # what the dependency folder holds, when the install step ran
     reasons: dict[str, str] = {}
+    # Allowlisted packages need no decision, but they do need installing like approved ones.
+    wanted = [d for d in result.dependencies if d.classification in ("allowed", "needs_approval")]
     if not result.blocked:  # blocked code never runs: its packages can wait
-        outcome = install_approved(
-            state.get("task_id", ""), result.needs_approval, approvals, context, iteration
-        )
+        outcome = install_approved(state.get("task_id", ""), wanted, approvals, context, iteration)
         approvals |= dict.fromkeys(outcome.failed, UNINSTALLABLE)
         recorded = {"installed_dependencies": outcome.installed}
         reasons = outcome.failed
-    refused = [d for d in result.needs_approval if approvals[approval_key(d)] != "approved"]
+    # An allowlisted package has no decision; it is refused only when its install failed.
+    refused = [d for d in wanted if approvals.get(approval_key(d), "approved") != "approved"]
     if not result.blocked and not refused:
         return {"safety_feedback": "", "approvals": approvals, **recorded}
     feedback = "\n".join(
@@ -94,8 +95,9 @@ def _refusal(dependency: Dependency, approvals: dict[str, str], reasons: dict[st
     key = approval_key(dependency)
     if approvals[key] == UNINSTALLABLE:
         reason = f" ({reasons[key].rstrip('.')})" if key in reasons else ""
+        how = "is allowlisted" if dependency.classification == "allowed" else "was approved"
         return (
-            f"- {where}: package {dependency.name!r} was approved but could not be installed{reason}; "
+            f"- {where}: package {dependency.name!r} {how} but could not be installed{reason}; "
             "write the code without it (standard library only)."
         )
     return (

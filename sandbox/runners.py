@@ -44,6 +44,14 @@ DEPENDENCY_ENV: dict[str, str] = {
 }
 
 
+# What every sandbox runs the tests with (the image and the local backend both carry them), so an
+# allowlisted use of one needs no install.
+TEST_FRAMEWORKS: dict[Language, frozenset[str]] = {
+    "python": frozenset({"pytest", "hypothesis"}),
+    "node": frozenset(),
+}
+
+
 def test_command(language: Language, report_path: str = REPORT_PATH) -> list[str]:
     """The command that runs every test in the workspace and writes a machine-readable report."""
     if language == "python":

@@ -311,6 +311,31 @@ def test_an_approved_package_is_installed_and_the_tests_pass(database_url: str, 
     assert (folder / "python" / "toolz" / "__init__.py").is_file()
 
 
+def test_an_allowlisted_package_is_installed_without_asking(
+    database_url: str, open_home: Path, tmp_path: Path
+) -> None:
+    allowlist = tmp_path / "allowed_deps.json"
+    allowlist.write_text(f'{{"python": ["pytest", "{PACKAGE}"], "node": []}}', encoding="utf-8")
+    asked: list[str] = []
+    outcome = run_task(
+        "Unique values in first-seen order.",
+        "python",
+        "library",
+        Context(
+            model=_model(
+                "deps-allowlisted",
+                [write("uniq.py", WITH_TOOLZ), write("test_uniq.py", "import pytest\n" + TESTS)],
+            ),
+            allowed_deps_file=str(allowlist),
+        ),
+        approver=lambda request: (asked.append(request["package"]) or True, "user"),
+    )
+    assert asked == []  # allowlisted: no question
+    assert (outcome.status, outcome.iterations) == ("passed", 1)
+    # The tests import pytest too: a framework every sandbox has is never installed.
+    assert installed(dependencies_dir(outcome.task_id)) == [f"python:{PACKAGE}"]
+
+
 def test_a_denied_package_is_never_installed(database_url: str, open_home: Path) -> None:
     answers = [write("uniq.py", WITH_TOOLZ), write("uniq.py", WITHOUT), write("test_uniq.py", TESTS)]
     outcome = run_task(
