@@ -8,6 +8,7 @@ stderr, never a traceback.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -31,7 +32,7 @@ from agent_graph.cli_sandbox import sandbox_app
 from agent_graph.cli_scan import register as register_scan
 from agent_graph.cli_stats import register as register_stats
 from agent_graph.context import LANGUAGES, PROFILES, Context, load_context
-from agent_graph.errors import AgentGraphError, UserInputError
+from agent_graph.errors import AgentGraphError, TerminatedError, UserInputError
 from agent_graph.memory import history
 from agent_graph.models import resolve_spec
 from agent_graph.runner import (
@@ -424,8 +425,16 @@ def bench(
     console.print(f"failed: {', '.join(summary.get('agent_failed', [])) or 'none'}; results in {out}")
 
 
+RESUME_HINT = "continue with `agent-graph resume TASK_ID` (the task is in `agent-graph history`)"
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise TerminatedError()
+
+
 def main() -> None:
     """Entry point: run the app and turn errors into one sentence and an exit code."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         result = app(standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -433,6 +442,9 @@ def main() -> None:
     except click.exceptions.Abort:
         err_console.print("aborted")
         sys.exit(130)
+    except TerminatedError:
+        err_console.print(f"terminated; {RESUME_HINT}")
+        sys.exit(128 + signal.SIGTERM)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)
@@ -440,8 +452,10 @@ def main() -> None:
         err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err_console.print("interrupted; continue with `agent-graph resume TASK_ID`")
+        err_console.print(f"interrupted; {RESUME_HINT}")
         sys.exit(130)
+    if result == 130:  # Typer turns Ctrl-C inside a command into this exit code, silently
+        err_console.print(f"interrupted; {RESUME_HINT}")
     sys.exit(result if isinstance(result, int) else 0)
 
 

@@ -20,7 +20,7 @@ from agent_graph.checkpoints.database import connection, database_url
 from agent_graph.checkpoints.migrations import migrate
 from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.context import Context
-from agent_graph.errors import ServiceUnavailableError, UserInputError
+from agent_graph.errors import ServiceUnavailableError, TerminatedError, UserInputError
 from agent_graph.llm import ModelOutputError
 from agent_graph.logs import EventLog, log_path, open_logger
 from agent_graph.memory import history
@@ -206,9 +206,10 @@ def _drive(
                     decided_by=decided_by,
                 )
                 graph_input = Command(resume={"approved": approved})
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, TerminatedError) as stop:
             history.set_status(conn, task_id, "interrupted")
-            log.write("run_interrupted", logging.WARNING, reason="keyboard interrupt")
+            reason = "terminated" if isinstance(stop, TerminatedError) else "keyboard interrupt"
+            log.write("run_interrupted", logging.WARNING, reason=reason)
             raise
         except SandboxUnavailableError as exc:
             history.set_status(conn, task_id, "interrupted")

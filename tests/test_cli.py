@@ -99,6 +99,38 @@ def _wait_for(predicate: Any, timeout: float) -> None:
     raise AssertionError("timed out waiting")
 
 
+def test_a_terminated_run_is_marked_interrupted_and_says_how_to_resume(
+    database_url: str, agent_home: Path, tmp_path: Path
+) -> None:
+    goal = f"Write mean(xs) ({tmp_path.name})."
+    script = tmp_path / "script.json"
+    first = scripts.fail_then_pass()
+    first["write_file"][0]["delay"] = 120  # the model "thinks" in iteration 1: we stop it there
+    script.write_text(json.dumps(first))
+    run = subprocess.Popen(
+        [*CLI, "run", "-t", goal, "--model", f"scripted:{script}", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(lambda: _task_id_for(database_url, goal) is not None, 120)
+        time.sleep(2)
+        run.send_signal(signal.SIGTERM)
+        _, stderr = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 143, stderr
+    assert "agent-graph resume" in stderr
+    task_id = _task_id_for(database_url, goal)
+    assert task_id is not None
+    with connection(database_url) as conn:
+        task = history.get_task(conn, task_id)
+    assert task is not None and task["status"] == "interrupted"
+
+
 def test_run_killed_mid_iteration_resumes_without_losing_iterations(
     database_url: str, agent_home: Path, tmp_path: Path
 ) -> None:
