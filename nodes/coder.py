@@ -22,6 +22,7 @@ from agent_graph.nodes.common import (
     render_report,
     strip_fences,
 )
+from agent_graph.nodes.literal_cases import literal_cases
 from agent_graph.nodes.repair import salvage_python, strip_tests_from_source
 from agent_graph.nodes.sampling import Candidate, try_candidate, wanted_samples
 from agent_graph.pricing import Usage
@@ -96,25 +97,33 @@ def write_version(
             SystemMessage(f"{CODER_SYSTEM}\n{guidance(state)}"),
             HumanMessage(_request(state, files, path, spec.get("purpose", ""))),
         ]
-        try:
-            call, used = call_structured(
-                model,
-                write_file,
-                messages,
-                prices=context_of(runtime).prices(),
-                stop=source_stops(state) if path.endswith(".py") else None,
-                temperature=temperature,
-            )
-        except ModelOutputError:
-            if path not in files:
-                raise
-            continue  # keep the previous version; the tests and the reflector go on from there
-        spent += used
-        content = strip_fences(call.content)
-        if path.endswith(".py"):
-            content = strip_tests_from_source(salvage_python(content), api_names(state))
-        # The plan fixed the path: a model that renames the file would break the tests' imports.
-        files[path] = content
+        for attempt in range(2):
+            try:
+                call, used = call_structured(
+                    model,
+                    write_file,
+                    messages,
+                    prices=context_of(runtime).prices(),
+                    stop=source_stops(state) if path.endswith(".py") else None,
+                    temperature=temperature,
+                )
+            except ModelOutputError:
+                if path not in files:
+                    raise
+                break  # keep the previous version; the tests and the reflector go on from there
+            spent += used
+            content = strip_fences(call.content)
+            if path.endswith(".py"):
+                content = strip_tests_from_source(salvage_python(content), api_names(state))
+            # The plan fixed the path: a model that renames the file would break the tests' imports.
+            files[path] = content
+            enumerated = literal_cases(content) if path.endswith(".py") else None
+            if enumerated is None or attempt == 1:
+                break
+            # Answers enumerated for particular inputs: ask once more, saying why (the second
+            # version is kept whatever it is; the tests judge it).
+            emit("literal_cases", function=enumerated.function, count=enumerated.count)
+            messages = [*messages, HumanMessage(enumerated.feedback(path))]
     return files, spent
 
 

@@ -1,0 +1,67 @@
+"""Code that enumerates answers for particular inputs goes back to the coder once, with the reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent_graph.context import Context
+from agent_graph.models import register_model
+from agent_graph.nodes.literal_cases import literal_cases
+from agent_graph.runner import run_task
+from agent_graph.testing import ScriptedChatModel
+from tests import scripts
+
+ENUMERATED = (
+    "def mean(xs):\n"
+    "    if not xs:\n"
+    "        raise ValueError('mean of an empty list')\n"
+    "    if xs == [1, 2, 3]:\n"
+    "        return 2\n"
+    "    if xs == [2, 4]:\n"
+    "        return 3\n"
+    "    elif xs == [5]:\n"
+    "        return 5\n"
+    "    return 0\n"
+)
+
+
+def test_enumerated_answers_are_found_with_their_lines() -> None:
+    found = literal_cases(ENUMERATED)
+    assert found is not None
+    assert (found.function, found.count, found.first_line, found.last_line) == ("mean", 3, 4, 9)
+    assert found.example == "if xs == [1, 2, 3]: return 2"
+
+
+def test_base_cases_tables_and_computations_are_not_counted() -> None:
+    recursion = (
+        "def fib(n):\n    if n == 0:\n        return 0\n    if n == 1:\n        return 1\n"
+        "    if n == -1:\n        return 1\n    return fib(n - 1) + fib(n - 2)\n"
+    )
+    table = "NAMES = {2: 'two', 3: 'three', 4: 'four'}\n\ndef name(n):\n    return NAMES[n]\n"
+    two_cases = "def sign(x):\n    if x == 'neg':\n        return -1\n    if x == 'pos':\n        return 1\n    return 0\n"
+    computed = (
+        "def f(n):\n    if n == 2:\n        n += 1\n    if n == 3:\n        return n * 2\n    return n\n"
+    )
+    for source in (recursion, table, two_cases, computed, "def broken(:\n"):
+        assert literal_cases(source) is None, source
+
+
+def test_the_coder_is_asked_once_more_and_keeps_the_computed_version(
+    agent_home: Path, database_url: str
+) -> None:
+    script = scripts.fail_then_pass()
+    script["write_file"] = [
+        scripts.write("stats.py", ENUMERATED),
+        scripts.write("stats.py", scripts.FIXED_CODE),
+        scripts.write("test_stats.py", scripts.TESTS),
+    ]
+    model = ScriptedChatModel(script=script)
+    register_model("scripted:literal-cases", model)
+    outcome = run_task(
+        "Write mean(xs) for a list of numbers.", "python", "library", Context(model="scripted:literal-cases")
+    )
+    assert (outcome.status, outcome.iterations) == ("passed", 1)
+    assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
+    first, second = [p for p in model.prompts_for("write_file") if "Write the complete file `stats.py`" in p]
+    assert "fixed answers" not in first
+    assert "`mean` in `stats.py` returns fixed answers for 3 particular inputs (lines 4-9" in second
