@@ -300,7 +300,9 @@ while True:
     )
     elapsed = time.monotonic() - started
     assert result.timed_out
-    assert elapsed < 15
+    # Far below "forever", with room for container start-up on a loaded 2-core machine (15 s
+    # was exceeded once while a benchmark held both cores).
+    assert elapsed < 40
     _assert_gone(marker)
 
 
