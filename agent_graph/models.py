@@ -88,6 +88,16 @@ def get_chat_model(spec: str, context: Context) -> BaseChatModel:
         return _cache[key]
 
 
+def release_models() -> None:
+    """Free every model built so far (a local model holds its weights and saved prompt states in RAM)."""
+    with _lock:
+        for model in _cache.values():
+            close = getattr(getattr(model, "client", None), "close", None)
+            if callable(close):
+                close()
+        _cache.clear()
+
+
 def _build(provider: str, name: str, context: Context) -> BaseChatModel:
     if provider == "llamacpp":
         return _llamacpp(Path(name).expanduser(), context)

@@ -15,7 +15,7 @@ import pytest
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from agent_graph.context import Context
-from agent_graph.models import get_chat_model
+from agent_graph.models import get_chat_model, release_models
 from agent_graph.prompts import CODER_SYSTEM, REFLECTOR_SYSTEM
 
 MODEL = os.environ.get("AGENT_GRAPH_E2E_MODEL", "")
@@ -51,8 +51,11 @@ def _evaluated_tokens(cache_mb: int) -> tuple[int, list[str]]:
 def test_a_role_resumes_from_its_own_last_prompt_and_answers_the_same() -> None:
     if not MODEL or not Path(MODEL).is_file():
         pytest.fail("AGENT_GRAPH_E2E_MODEL must name the 0.5B GGUF file (scripts/test.sh sets it).")
-    without, plain_answers = _evaluated_tokens(0)
-    with_cache, cached_answers = _evaluated_tokens(64)
+    try:
+        without, plain_answers = _evaluated_tokens(0)
+        with_cache, cached_answers = _evaluated_tokens(64)
+    finally:
+        release_models()  # freed now, not by llama.cpp's finalizer at interpreter exit
     # The coder's system prompt and the goal (well over 100 tokens) are not evaluated again.
     assert with_cache < without - 100, (with_cache, without)
     assert cached_answers == plain_answers
