@@ -99,21 +99,26 @@ def _wait_for(predicate: Any, timeout: float) -> None:
     raise AssertionError("timed out waiting")
 
 
-def test_a_terminated_run_is_marked_interrupted_and_says_how_to_resume(
-    database_url: str, agent_home: Path, tmp_path: Path
-) -> None:
-    goal = f"Write mean(xs) ({tmp_path.name})."
-    script = tmp_path / "script.json"
-    first = scripts.fail_then_pass()
-    first["write_file"][0]["delay"] = 120  # the model "thinks" in iteration 1: we stop it there
-    script.write_text(json.dumps(first))
-    run = subprocess.Popen(
+def _start_slow_run(goal: str, script: Path, slow_answer: int) -> subprocess.Popen[str]:
+    """`agent-graph run` of the fail-then-pass script whose model "thinks" for two minutes before
+    its `slow_answer`-th write_file answer, so the test can stop the process there."""
+    planned = scripts.fail_then_pass()
+    planned["write_file"][slow_answer]["delay"] = 120
+    script.write_text(json.dumps(planned))
+    return subprocess.Popen(
         [*CLI, "run", "-t", goal, "--model", f"scripted:{script}", "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         stdin=subprocess.DEVNULL,
     )
+
+
+def test_a_terminated_run_is_marked_interrupted_and_says_how_to_resume(
+    database_url: str, agent_home: Path, tmp_path: Path
+) -> None:
+    goal = f"Write mean(xs) ({tmp_path.name})."
+    run = _start_slow_run(goal, tmp_path / "script.json", slow_answer=0)  # iteration 1's code: stop there
     try:
         _wait_for(lambda: _task_id_for(database_url, goal) is not None, 120)
         time.sleep(2)
@@ -136,16 +141,7 @@ def test_run_killed_mid_iteration_resumes_without_losing_iterations(
 ) -> None:
     goal = f"Write mean(xs) ({tmp_path.name})."
     script = tmp_path / "script.json"
-    first = scripts.fail_then_pass()
-    first["write_file"][2]["delay"] = 120  # the model "thinks" during iteration 2: we kill it there
-    script.write_text(json.dumps(first))
-    run = subprocess.Popen(
-        [*CLI, "run", "-t", goal, "--model", f"scripted:{script}", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
+    run = _start_slow_run(goal, script, slow_answer=2)  # iteration 2's code: we kill it there
     try:
         _wait_for(lambda: _task_id_for(database_url, goal) is not None, 120)
         task_id = _task_id_for(database_url, goal)
