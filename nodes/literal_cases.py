@@ -5,8 +5,8 @@ about (and sometimes, with nothing to stop them, a few hundred such lines until 
 limit). That code passes its own tests, is wrong everywhere else, and costs minutes to generate.
 A function with several such literal cases is sent back to the coder once, with the reason.
 
-Base cases are not counted: comparing with 0, 1, -1, an empty string, True, False or None and
-returning a constant is how recursion and guards are written. A fixed table belongs in a dict,
+Base cases are not counted: comparing with 0, 1, -1, an empty string or None and returning a
+constant is how recursion and guards are written. A fixed table belongs in a dict,
 which is not counted either.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-# Literal cases (beyond base cases) in one function from which it counts as enumerating answers.
+# More literal cases (beyond base cases) than this in one function count as enumerating answers.
 MAX_LITERAL_CASES = 2
 
 _BASE_VALUES: tuple[object, ...] = (0, 1, -1, "", None)
