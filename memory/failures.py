@@ -16,13 +16,17 @@ from psycopg import sql
 from agent_graph.checkpoints.database import Connection
 from agent_graph.memory.effectiveness import forget_memories
 from agent_graph.memory.embeddings import Embedder, embed_one
-from agent_graph.memory.signatures import failure_text, mask_message
+from agent_graph.memory.signatures import failure_text, is_value_mismatch, mask_message
 from agent_graph.memory.vectorindex import ensure_index, nearest, to_text
 
 # Cosine similarity a past failure needs to be shown. Calibrated on all-MiniLM-L6-v2, where the same
 # exception in different code scores about 0.7-0.85 and unrelated exceptions 0.2-0.5
 # (tests/test_memory_failures.py pins both sides); other models may want another value.
 DEFAULT_THRESHOLD = 0.6
+
+# With a goal, value-mismatch failures of other goals are dropped after the vector search: fetch
+# this many candidates per wanted hit so that the specific failures behind them still surface.
+_CANDIDATES_PER_HIT = 4
 
 # Caps on stored text: a hint is a few lines, not a log.
 MAX_EXCERPT = 2000
@@ -140,12 +144,17 @@ class FailureMemory:
         *,
         exclude_task: str | None = None,
         resolved_only: bool = False,
+        goal: str | None = None,
     ) -> list[FailureHit]:
         """The k most similar stored failures at or above `threshold`, best first.
 
         Only failures embedded by this memory's model and dimension are compared; `language=None`
         searches every language. Build `text` with `signatures.failure_text` so that it has the shape
-        of what was stored.
+        of what was stored (the signature on its first line).
+
+        With `goal`, failures that only state a value mismatch (`signatures.is_value_mismatch`) count
+        only within tasks of that same goal, on either side: a failed assertion of another task is no
+        evidence about this one.
         """
         vector = embed_one(self.embedder, text)
         filters: list[sql.Composable] = []
@@ -165,10 +174,12 @@ class FailureMemory:
             self.embedder.name,
             self.embedder.dim,
             vector,
-            k,
+            k if goal is None else k * _CANDIDATES_PER_HIT,
             where=sql.SQL(" AND ").join(filters) if filters else None,
             params=params,
         )
+        if goal is not None:
+            rows = self._relevant_to_goal(rows, goal, is_value_mismatch(text.partition("\n")[0]))[:k]
         return [
             FailureHit(
                 id=int(row["id"]),
@@ -185,6 +196,20 @@ class FailureMemory:
             )
             for row in rows
             if row["similarity"] >= threshold
+        ]
+
+    def _relevant_to_goal(
+        self, rows: list[dict[str, Any]], goal: str, query_is_mismatch: bool
+    ) -> list[dict[str, Any]]:
+        same_goal = {
+            row["task_id"]
+            for row in self.conn.execute("SELECT task_id FROM tasks WHERE goal = %s", (goal,)).fetchall()
+        }
+        return [
+            row
+            for row in rows
+            if row["task_id"] in same_goal
+            or not (query_is_mismatch or is_value_mismatch(row["error_signature"]))
         ]
 
     def forget(self, task_id: str) -> int:

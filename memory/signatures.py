@@ -152,6 +152,22 @@ def extract_signature(output: str, failing_test: str = "") -> ErrorSignature:
     return make_signature(found[0], found[1], test)
 
 
+# Failures that only say a value was not the one a test expected: a failed assertion (pytest's
+# `assert <n> == <n>`, node's `AssertionError [ERR_ASSERTION]: ...`) or an expected exception that was
+# not raised (pytest's `Failed: DID NOT RAISE <class <str>>`).
+_VALUE_MISMATCH = re.compile(r"^(?:assert\s|AssertionError\b|Failed: DID NOT RAISE\b)")
+
+
+def is_value_mismatch(signature: str) -> bool:
+    """True for a failure that says *what* was wrong (a value the test did not expect), not *why*.
+
+    Such a failure is about one task's behaviour: another task's `assert <n> == <n>` is no evidence
+    about this one, however alike the masked texts are. On the first MBPP runs every cross-task hint
+    of this kind named an unrelated function, and reflectors copied them as their own diagnosis.
+    """
+    return _VALUE_MISMATCH.match(signature.strip()) is not None
+
+
 def failure_text(signature: ErrorSignature | str, failing_test: str = "", code_excerpt: str = "") -> str:
     """The text embedded for a failure, and the query text to find it: the same shape on both sides.
 

@@ -98,15 +98,24 @@ def pattern_hints(context: Context, goal: str, language: str, task_id: str) -> s
         [],
         lambda: found.patterns.search(goal, language, k=PATTERN_HINTS, exclude_task=task_id),
     )
-    _safely("recording hits", 0, lambda: found.hits.record_hits(task_id, 0, "pattern", [h.id for h in hits]))
+    _safely(
+        "recording hits",
+        0,
+        lambda: found.hits.record_hits(
+            task_id, 0, "pattern", [h.id for h in hits], [h.similarity for h in hits]
+        ),
+    )
     if not hits:
         return ""
     lines = ["Hints from similar solved tasks (they may not fit this goal):"]
     for hit in hits:
         files = ", ".join(hit.file_layout)
+        approach = str(hit.plan.get("summary", ""))
+        # The plan's summary, not the stored decisions: those are the reflector's diagnoses of the
+        # other task's bugs, which name its functions and misled planners of unrelated goals.
         lines.append(
             f"- goal: {hit.goal[:200]} | files: {files} | took {hit.iterations} iteration(s)"
-            + (f" | decisions: {hit.decisions[:200]}" if hit.decisions else "")
+            + (f" | approach: {approach[:200]}" if approach else "")
         )
     return "\n".join(lines)
 
@@ -156,7 +165,9 @@ def failure_hints(context: Context, state: AgentState) -> tuple[str, list[int]]:
     hits = _safely(
         "failure search",
         [],
-        lambda: found.failures.search(query, state.get("language"), k=FAILURE_HINTS, exclude_task=task_id),
+        lambda: found.failures.search(
+            query, state.get("language"), k=FAILURE_HINTS, exclude_task=task_id, goal=state.get("task", "")
+        ),
     )
     ids = [h.id for h in hits]
     _safely(

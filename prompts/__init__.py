@@ -43,7 +43,8 @@ Rules:
 - State ONE hypothesis for the root cause, then a concrete fix plan of 1-4 steps the coder can follow.
 - The tests were written from the specification and can be wrong too: if a test expects something that
   contradicts the goal's text, set tests_are_wrong to true and say which test and why.
-- Hints from past failures are hints, not facts: use them only if they fit."""
+- Hints from past failures are hints, not facts: they come from other tasks. Use one only when it is
+  about the same kind of error in the same kind of code; never copy its function names or diagnosis."""
 
 LANGUAGE_GUIDANCE = {
     "python": (

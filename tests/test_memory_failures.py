@@ -9,6 +9,7 @@ from agent_graph.checkpoints.database import Connection
 from agent_graph.memory.diffs import short_diff
 from agent_graph.memory.embeddings import EmbeddingDimensionError, LocalEmbedder
 from agent_graph.memory.failures import DEFAULT_THRESHOLD, FailureMemory
+from agent_graph.memory.history import create_task
 from agent_graph.memory.signatures import extract_signature, failure_text
 from agent_graph.memory.vectorindex import index_name, nearest_sql
 from tests.memory_support import conn, embedder, memory_url
@@ -216,3 +217,68 @@ def test_forget_removes_one_tasks_failures(conn: Connection, embedder: LocalEmbe
     assert memory.forget("task-a") == 0
     hits = memory.search(query_for(TRACEBACK_A, MEAN_BEFORE), "python", threshold=-1.0)
     assert [hit.task_id for hit in hits] == ["task-b"]
+
+
+MISMATCH_SUM = """\
+    def test_sum_of_cubes():
+>       assert cube_sum(2) == 9
+E       assert 8 == 9
+FAILED tests/test_cubes.py::test_sum_of_cubes - assert 8 == 9
+"""
+MISMATCH_DIGITS = """\
+    def test_digit_sum():
+>       assert sum_digits(345) == 12
+E       assert 11 == 12
+FAILED tests/test_digits.py::test_digit_sum - assert 11 == 12
+"""
+SUM_CODE = "def cube_sum(n):\n    return sum(i ** 3 for i in range(n))\n"
+DIGITS_CODE = "def sum_digits(n):\n    return sum(int(d) for d in str(n)) - 1\n"
+
+
+def _task(conn: Connection, task_id: str, goal: str) -> None:
+    create_task(
+        conn,
+        task_id=task_id,
+        goal=goal,
+        language="python",
+        profile="library",
+        workspace="/tmp/ws",
+        model="scripted",
+        context={},
+    )
+
+
+def test_a_value_mismatch_only_finds_failures_of_the_same_goal(
+    conn: Connection, embedder: LocalEmbedder
+) -> None:
+    memory = FailureMemory(conn, embedder)
+    _task(conn, "cubes-1", "Sum the cubes of 1..n.")
+    _task(conn, "cubes-2", "Sum the cubes of 1..n.")
+    _task(conn, "digits", "Sum the digits of n.")
+    _task(conn, "mean", "Average a list.")
+    record_traceback(memory, "cubes-1", 1, MISMATCH_SUM, SUM_CODE, "range(n) stops before n")
+    record_traceback(memory, "mean", 1, TRACEBACK_A, MEAN_BEFORE)
+    query = query_for(MISMATCH_DIGITS, DIGITS_CODE)
+
+    # Without a goal the two assertion failures look alike, which is what misled reflectors.
+    assert "cubes-1" in [hit.task_id for hit in memory.search(query, "python", threshold=0.0)]
+    # With one, nothing of another goal counts for a failed assertion; the same goal's failures do.
+    assert memory.search(query, "python", threshold=0.0, goal="Sum the digits of n.") == []
+    again = memory.search(
+        query_for(MISMATCH_SUM, SUM_CODE), "python", threshold=0.0, goal="Sum the cubes of 1..n."
+    )
+    assert [hit.task_id for hit in again] == ["cubes-1"]
+
+
+def test_an_error_that_says_why_ignores_other_goals_value_mismatches(
+    conn: Connection, embedder: LocalEmbedder
+) -> None:
+    memory = FailureMemory(conn, embedder)
+    _task(conn, "stats", "Average a list.")
+    _task(conn, "reviews", "Average star rating of reviews.")
+    record_traceback(memory, "stats", 1, TRACEBACK_A, MEAN_BEFORE, "mean() divides by len([]) == 0")
+    record_traceback(memory, "stats", 2, MISMATCH_SUM, MEAN_AFTER)
+    hits = memory.search(
+        query_for(TRACEBACK_B, EXCERPT_B), "python", threshold=0.0, goal="Average star rating of reviews."
+    )
+    assert [(hit.task_id, hit.iteration) for hit in hits] == [("stats", 1)]

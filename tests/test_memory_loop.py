@@ -11,6 +11,7 @@ from typing import Any
 from agent_graph.checkpoints.database import connection
 from agent_graph.context import Context
 from agent_graph.models import register_model
+from agent_graph.nodes.hints import pattern_hints
 from agent_graph.runner import run_task
 from agent_graph.testing import ScriptedChatModel
 from tests.scripts import write
@@ -78,6 +79,11 @@ def test_a_fixed_failure_reaches_a_similar_tasks_reflector(database_url: str, ag
     assert [row["error_type"] for row in stored] == ["ZeroDivisionError"]
     assert "if not xs" in (stored[0]["fix_diff"] or "") and stored[0]["embedding_dim"] == 384
     assert pattern is not None and pattern["iterations"] == 2
+    # A planner with a like goal is shown A's approach, not its reflector's diagnosis of A's bug.
+    planner_hint = pattern_hints(Context(), "Write average(values); 0 for an empty list.", "python", "probe")
+    assert "Hints from similar solved tasks" in planner_hint
+    assert "approach: average(xs: list[float]) -> float in average.py" in planner_hint
+    assert "Dividing by len(xs)" not in planner_hint
 
     task_b, model_b = _run(
         "memory-b",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,6 +13,7 @@ from agent_graph.memory.signatures import (
     ErrorSignature,
     extract_signature,
     failure_text,
+    is_value_mismatch,
     mask_message,
     normalise_test_name,
 )
@@ -187,3 +189,21 @@ def test_a_plain_failed_assert_is_an_assertion_error_with_its_expression() -> No
     signature = extract_signature(pytest_message, "test_max_sum.py::test_same")
     assert signature.error_type == "AssertionError"
     assert signature.message == "assert None == <n>"  # not the file:line that ends the traceback
+
+
+@pytest.mark.parametrize(
+    ("signature", "mismatch"),
+    [
+        ("AssertionError: assert <n> == <n>", True),
+        ("assert None == <n>", True),
+        ("AssertionError", True),
+        ("AssertionError: Expected values to be strictly equal: <n> !== <n>", True),
+        ("Failed: DID NOT RAISE <class <str>>", True),
+        ("ZeroDivisionError: division by zero", False),
+        ("TypeError: unsupported operand type(s) for +: <str> and <str>", False),
+        ("Failed: Timeout >5.0s", False),
+        ("AssertionErrorish: not an assertion", False),
+    ],
+)
+def test_value_mismatches_are_told_apart_from_errors_that_say_why(signature: str, mismatch: bool) -> None:
+    assert is_value_mismatch(signature) is mismatch
