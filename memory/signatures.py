@@ -79,8 +79,9 @@ def mask_message(message: str) -> str:
     text = _SPACES.sub(" ", message).strip()
     text = _QUOTED.sub(LITERAL, text)
     text = _URL.sub(URL, text)
-    text = _HEX.sub(ADDRESS, text)
+    # Paths before addresses: a folder named like a hex id (`/tmp/0000000a/x.py`) is part of a path.
     text = _PATH.sub(PATH, text)
+    text = _HEX.sub(ADDRESS, text)
     text = _NUMBER.sub(NUMBER, text)
     # `[1, 2, 3]` says no more than `[<n>]`.
     text = _REPEATS.sub(r"\1", text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import string
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from agent_graph.memory.diffs import short_diff
@@ -56,6 +56,7 @@ def test_numbers_do_not_change_the_signature(a: int, b: int) -> None:
 
 
 @given(segments, st.sampled_from(["py", "js", "txt"]), st.integers(min_value=1, max_value=10_000))
+@example(["0000000a"], "py", 1)  # a folder that looks like a hex address
 def test_paths_and_line_numbers_are_masked(parts: list[str], ext: str, line: int) -> None:
     path = "/tmp/" + "/".join(parts) + f".{ext}"
     assert mask_message(f"cannot open {path}:{line} for reading") == "cannot open <path> for reading"
