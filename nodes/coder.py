@@ -37,7 +37,9 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
 
     After a failure, up to `samples_per_iteration` versions are written (the first at the usual
     temperature, the rest hotter, for diversity) and the one the existing tests like best is kept;
-    the first version that passes them all ends the sampling.
+    the first version that passes them all ends the sampling. The last of them is a fresh start:
+    written from the goal and plan alone, without the failed code and its diagnosis, which can
+    hold the coder to a wrong approach (or a wrong reading of a wrong test).
     """
     context = context_of(runtime)
     iteration = state.get("iteration", 0) + 1
@@ -52,7 +54,9 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     chosen: Candidate | None = None
     tried: list[Candidate] = []
     for number in range(samples):
-        files, used = write_version(state, runtime, None if number == 0 else context.sample_temperature)
+        fresh = samples > 1 and number == samples - 1
+        temperature = None if number == 0 else context.sample_temperature
+        files, used = write_version(state, runtime, temperature, fresh=fresh)
         spent += used
         if samples == 1:
             chosen = Candidate(files)
@@ -85,18 +89,21 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
 
 
 def write_version(
-    state: AgentState, runtime: Runtime[Context], temperature: float | None
+    state: AgentState, runtime: Runtime[Context], temperature: float | None, *, fresh: bool = False
 ) -> tuple[dict[str, str], Usage]:
-    """One version of every planned source file (files the model fails to write keep their last version)."""
+    """One version of every planned source file (files the model fails to write keep their last version).
+
+    A `fresh` version is written as in the first iteration: from the goal and the plan, seeing only
+    the files of this same version, with no earlier code and no feedback.
+    """
     model = model_for(runtime, "coder")
-    files = dict(state.get("files", {}))
+    previous = dict(state.get("files", {}))
+    files = {} if fresh else dict(previous)
     spent = Usage()
     for spec in state.get("plan", {}).get("files", []):
         path = spec["path"]
-        messages = [
-            SystemMessage(f"{CODER_SYSTEM}\n{guidance(state)}"),
-            HumanMessage(_request(state, files, path, spec.get("purpose", ""))),
-        ]
+        request = _request(state, files, path, spec.get("purpose", ""), with_feedback=not fresh)
+        messages = [SystemMessage(f"{CODER_SYSTEM}\n{guidance(state)}"), HumanMessage(request)]
         for attempt in range(2):
             try:
                 call, used = call_structured(
@@ -108,8 +115,9 @@ def write_version(
                     temperature=temperature,
                 )
             except ModelOutputError:
-                if path not in files:
+                if path not in previous:
                     raise
+                files.setdefault(path, previous[path])
                 break  # keep the previous version; the tests and the reflector go on from there
             spent += used
             content = strip_fences(call.content)
@@ -124,7 +132,7 @@ def write_version(
             # version is kept whatever it is; the tests judge it).
             emit("literal_cases", function=enumerated.function, count=enumerated.count)
             messages = [*messages, HumanMessage(enumerated.feedback(path))]
-    return files, spent
+    return {**previous, **files}, spent
 
 
 # Small models like to append tests to a source file: a top-level test function, property test or
@@ -139,12 +147,14 @@ def source_stops(state: AgentState) -> list[str]:
     return [stop for stop in SOURCE_STOPS if not (testlike_api and "def test_" in stop)]
 
 
-def _request(state: AgentState, files: dict[str, str], path: str, purpose: str) -> str:
+def _request(
+    state: AgentState, files: dict[str, str], path: str, purpose: str, *, with_feedback: bool = True
+) -> str:
     """The coder's request, stable parts first so a local model can reuse its prompt cache."""
     parts = [f"Goal:\n{state.get('task', '')}", render_plan(state.get("plan", {}))]
     if files:
         parts.append(render_files(files, "Current source files"))
-    feedback = _feedback(state)
+    feedback = _feedback(state) if with_feedback else ""
     if feedback:
         parts.append(feedback)
     parts.append(f"Write the complete file `{path}` ({purpose}). Call write_file with path `{path}`.")

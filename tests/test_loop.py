@@ -283,7 +283,12 @@ def test_after_a_failure_fresh_versions_are_chosen_by_the_tests(database_url: st
     outcome = run_task("Write mean(xs).", "python", "library", context, observer=events)
     assert outcome.status == "passed" and outcome.iterations == 2
     assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
-    assert len(model.prompts_for("write_file")) == 5  # code, tests, then three versions
+    prompts = model.prompts_for("write_file")
+    assert len(prompts) == 5  # code, tests, then three versions
+    # The first versions build on the failed code and its diagnosis; the last starts afresh.
+    assert "Current source files" in prompts[2] and "Diagnosis:" in prompts[2]
+    assert "Current source files" not in prompts[4] and "Diagnosis:" not in prompts[4]
+    assert "Goal:" in prompts[4] and "stats.py" in prompts[4]
     (sampled,) = [e for e in events.events if e["event"] == "samples"]
     # tests passed per version: the blocked one never ran (None), the wrong one passed none
     assert sampled["passed"] == [None, 0, 3] and sampled["chosen"] == 3
