@@ -310,3 +310,21 @@ def test_sampling_stops_at_the_first_version_that_passes(database_url: str, agen
     outcome = run_task("Write mean(xs).", "python", "library", Context(model=spec, samples_per_iteration=3))
     assert outcome.status == "passed"
     assert len(model.prompts_for("write_file")) == 3  # code, tests, one passing version
+
+
+def test_an_unusable_test_file_is_asked_for_again_instead_of_failing_the_run(
+    database_url: str, agent_home: Path
+) -> None:
+    script = {
+        "Plan": [{"args": scripts.PLAN}],
+        "write_file": [
+            scripts.write("stats.py", scripts.FIXED_CODE),
+            {"content": "Here are the tests you asked for."},  # no tool call: unusable,
+            {"content": "def test_mean(): ..."},  # and again after being told so
+            scripts.write("test_stats.py", scripts.TESTS),
+        ],
+    }
+    spec, model = _scripted("tester-retry", script)
+    outcome = run_task("Write mean(xs).", "python", "library", Context(model=spec))
+    assert outcome.status == "passed" and outcome.iterations == 1
+    assert len(model.prompts_for("write_file")) == 4
