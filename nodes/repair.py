@@ -182,7 +182,8 @@ def _is_test_function(node: ast.stmt) -> TypeGuard[ast.FunctionDef | ast.AsyncFu
 
 
 def remove_tests(source: str, names: set[str]) -> str:
-    """`source` without the top-level test functions named in `names`."""
+    """`source` without the test functions named in `names`: top-level ones, and methods of test
+    classes (pytest's `TestX::test_y`); a class left with no test method goes as a whole."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -191,6 +192,14 @@ def remove_tests(source: str, names: set[str]) -> str:
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in names:
             drop.update(_span(node))
+        elif isinstance(node, ast.ClassDef):
+            methods = [m for m in node.body if _is_test_function(m)]
+            doomed = [m for m in methods if m.name in names]
+            if methods and len(doomed) == len(methods):
+                drop.update(_span(node))
+            else:
+                for method in doomed:
+                    drop.update(_span(method))
     kept = _without(source, drop)
     return kept if _parses(kept) else source
 

@@ -83,6 +83,23 @@ def test_assert_only_tests_are_split_and_tests_can_be_removed() -> None:
     assert split_assert_only_tests(mixed) == mixed
 
 
+def test_test_methods_of_classes_can_be_removed() -> None:
+    from agent_graph.nodes.repair import remove_tests
+
+    source = (
+        "from m import f\n\n"
+        "class TestF:\n    def test_one(self):\n        assert f(1) == 1\n\n"
+        "    def test_two(self):\n        assert f(2) == 5\n\n"
+        "class TestG:\n    def test_two(self):\n        assert f(2) == 5\n\n"
+        "def test_three():\n    assert f(3) == 3\n"
+    )
+    kept = remove_tests(source, {"test_two"})
+    assert ast.parse(kept)
+    assert "class TestF" in kept and "test_one" in kept and "== 5" not in kept
+    assert "class TestG" not in kept  # no test left in it
+    assert "def test_three" in kept
+
+
 def test_a_looping_test_file_is_cut_to_the_first_tests() -> None:
     from agent_graph.nodes.repair import MAX_GENERATED_TESTS, repair_python_tests
 
