@@ -13,8 +13,9 @@ import re
 from collections.abc import Sequence
 from typing import TypeVar
 
-from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.json import parse_partial_json
 from pydantic import BaseModel, ValidationError
@@ -93,6 +94,7 @@ def call_structured(
     prices: tuple[float, float] | None = None,
     stop: list[str] | None = None,
     temperature: float | None = None,
+    hotter: float | None = None,
 ) -> tuple[T, Usage]:
     """Ask `model` for one `schema` object; return it and the tokens and cost of getting it.
 
@@ -100,21 +102,29 @@ def call_structured(
     times, before `ModelOutputError` is raised. `max_tokens` caps this call's answer (a small
     model stuck in a loop otherwise runs to the model-wide limit on every try). `stop` ends the
     answer at any of these strings; the arguments cut there are closed like a truncated answer.
-    `temperature` overrides the model's own for this call.
+    `temperature` overrides the model's own for this call. With `hotter`, the last retry runs at
+    that temperature: a small model tends to repeat a malformed answer (often one that ran to the
+    token limit) at its usual temperature, and a hotter try usually gets out of it.
     """
     name = schema.__name__
-    # BaseChatModel types tool_choice as str, but providers (and llama.cpp) take the dict form.
-    bound = model.bind_tools(
-        [convert_to_openai_tool(schema)],
-        tool_choice=forced_tool_choice(name),  # type: ignore[arg-type]
-        **({"max_tokens": max_tokens} if max_tokens else {}),
-        **({"stop": stop} if stop else {}),
-        **({"temperature": temperature} if temperature is not None else {}),
-    )
+
+    def bind(at: float | None) -> Runnable[LanguageModelInput, BaseMessage]:
+        # BaseChatModel types tool_choice as str, but providers (and llama.cpp) take the dict form.
+        return model.bind_tools(
+            [convert_to_openai_tool(schema)],
+            tool_choice=forced_tool_choice(name),  # type: ignore[arg-type]
+            **({"max_tokens": max_tokens} if max_tokens else {}),
+            **({"stop": stop} if stop else {}),
+            **({"temperature": at} if at is not None else {}),
+        )
+
+    bound = bind(temperature)
     spent = Usage()
     conversation = list(messages)
     problem = ""
-    for _ in range(retries + 1):
+    for attempt in range(retries + 1):
+        if hotter is not None and attempt == retries and attempt > 0:
+            bound = bind(hotter)
         reply = bound.invoke(conversation)
         assert isinstance(reply, AIMessage)
         spent += count_usage(reply, conversation, model, prices)

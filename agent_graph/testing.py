@@ -91,7 +91,13 @@ class ScriptedChatModel(BaseChatModel):
         answer = self._next_answer(tool)
         if answer.get("delay"):
             time.sleep(float(answer["delay"]))
-        self.calls.append({"tool": tool, "messages": [m.content for m in messages]})
+        self.calls.append(
+            {
+                "tool": tool,
+                "messages": [m.content for m in messages],
+                "temperature": kwargs.get("temperature"),
+            }
+        )
         prompt_tokens = sum(len(str(m.content)) for m in messages) // 4
         if "args" in answer:
             name = answer.get("name", tool or "tool")

@@ -113,6 +113,7 @@ def write_version(
                     prices=context_of(runtime).prices(),
                     stop=source_stops(state) if path.endswith(".py") else None,
                     temperature=temperature,
+                    hotter=context_of(runtime).sample_temperature,
                 )
             except ModelOutputError:
                 if path not in previous:

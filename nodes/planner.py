@@ -43,7 +43,12 @@ def plan(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         HumanMessage(prompt),
     ]
     result, usage = call_structured(
-        model_for(runtime, "planner"), Plan, messages, max_tokens=700, prices=context.prices()
+        model_for(runtime, "planner"),
+        Plan,
+        messages,
+        max_tokens=700,
+        prices=context.prices(),
+        hotter=context.sample_temperature,
     )
     result = normalise_plan(result, language, goal)
     emit("plan", subtasks=result.subtasks, files=[f.path for f in result.files])

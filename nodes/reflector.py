@@ -94,7 +94,12 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         HumanMessage("\n\n".join(p for p in parts if p)),
     ]
     result, usage = call_structured(
-        model_for(runtime, "reflector"), Reflection, messages, max_tokens=500, prices=context.prices()
+        model_for(runtime, "reflector"),
+        Reflection,
+        messages,
+        max_tokens=500,
+        prices=context.prices(),
+        hotter=context.sample_temperature,
     )
     rewrites = sum(1 for r in state.get("reflections", []) if r.get("tests_are_wrong"))
     quarantined = suspect_tests(state)

@@ -155,22 +155,19 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
     )
     previous = state.get("tests", {}).get(path)
     spent = Usage()
-    temperature: float | None = None
-    for _ in range(2):  # an unusable answer, or a file with no test in it, gets one more try
+    context = context_of(runtime)
+    for _ in range(2):  # a file with no test in it gets one more try
         try:
             call, used = call_structured(
                 model_for(runtime, "tester"),
                 write_file,
                 messages,
                 max_tokens=1000,
-                prices=context_of(runtime).prices(),
-                temperature=temperature,
+                prices=context.prices(),
+                hotter=context.sample_temperature,
             )
         except ModelOutputError:
-            # A small model tends to repeat a malformed answer (often one that ran to the token
-            # limit) at the same temperature; a hotter try usually gets out of it.
-            temperature = context_of(runtime).sample_temperature
-            continue
+            break
         spent += used
         content = strip_fences(call.content)
         if language != "python":

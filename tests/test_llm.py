@@ -26,6 +26,15 @@ def test_an_invalid_answer_is_retried_with_the_error_then_given_up() -> None:
     assert "unusable" in str(model.calls[1]["messages"][-1])
 
 
+def test_the_retry_runs_hotter_when_asked() -> None:
+    bad = {"content": "I think the bug is in line 3."}  # no tool call at all
+    good = {"args": {"hypothesis": "h", "fix_plan": ["a"]}}
+    model = ScriptedChatModel(script={"Reflection": [bad, good]})
+    result, _ = call_structured(model, Reflection, [HumanMessage("why?")], temperature=0.2, hotter=0.8)
+    assert result.hypothesis == "h"
+    assert [call["temperature"] for call in model.calls] == [0.2, 0.8]
+
+
 def test_a_truncated_tool_call_is_recovered() -> None:
     cut = '{"path": "t.py", "content": "def test_a():\\n    assert 1\\n\\ndef test_b(:'
     message = AIMessage(
