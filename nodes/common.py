@@ -80,6 +80,12 @@ def render_report(report: dict[str, Any], limit: int = 6) -> str:
         trace = failure.get("traceback", "").strip()
         if trace:
             lines.append("\n".join(trace.splitlines()[-12:]))
+    if report.get("status") == "timeout":
+        # No report survives a run killed at the limit; the output's stack dump shows where it hung.
+        lines.append(
+            "The tests were stopped at the time limit: some code never returned (often an endless loop, "
+            "or far too slow). A stack dump in the output shows the test and the line it hung on."
+        )
     if not report.get("failures") and report.get("output"):
         lines.append("Output (tail):\n" + "\n".join(str(report["output"]).splitlines()[-25:]))
     return "\n".join(lines)

@@ -289,7 +289,9 @@ class DockerSandbox:
     ) -> TestReport:
         """Run pytest or node --test on a fresh copy of `workspace` and parse the report."""
         try:
-            run = self._run(test_command(language), workspace, REPORT_PATH, timeout_seconds, REPORT_LIMIT)
+            deadline = timeout_seconds if timeout_seconds is not None else self.settings.timeout_seconds
+            command = test_command(language, timeout_seconds=deadline)
+            run = self._run(command, workspace, REPORT_PATH, deadline, REPORT_LIMIT)
         except WorkspaceTooLargeError as exc:
             return TestReport(status="error", output=str(exc), backend=self.name)
         report_text = run.stdout.text() if run.stdout.total else None

@@ -153,7 +153,9 @@ class LocalSandbox:
         except WorkspaceTooLargeError as exc:
             return TestReport(status="error", output=str(exc), backend=self.name)
         timeout = self._timeout(timeout_seconds)
-        run = self._spawn(test_command(language), archive, REPORT_PATH, timeout, REPORT_LIMIT)
+        run = self._spawn(
+            test_command(language, timeout_seconds=timeout), archive, REPORT_PATH, timeout, REPORT_LIMIT
+        )
         notes = [f"[sandbox] killed after the {timeout:g} s wall-clock limit"] if run.timed_out else []
         return build_report(
             language,

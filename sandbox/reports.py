@@ -301,6 +301,19 @@ def parse_report(language: Language, text: str) -> ParsedRun:
     return parse_junit_xml(text) if language == "python" else parse_node_tap(text)
 
 
+# A stack frame of the test runner or a library (pytest, pluggy, hypothesis, runpy) rather than of
+# the code under test, in a traceback or a faulthandler dump.
+_RUNNER_FRAME = re.compile(
+    r'^\s*File "(?:/usr/lib/|/usr/local/lib/|<frozen |.*[/\\](?:site|dist)-packages[/\\])'
+)
+
+
+def without_runner_frames(output: str) -> str:
+    """`output` without the runner's and libraries' stack frames: a hung test's stack dump is some
+    40 frames of pytest below the two or three that matter, which a tail would otherwise keep."""
+    return "\n".join(line for line in output.splitlines() if not _RUNNER_FRAME.match(line))
+
+
 def build_report(
     language: Language,
     *,
@@ -313,7 +326,7 @@ def build_report(
     backend: str = "",
 ) -> TestReport:
     """Decide a run's status from its report, its exit code and whether it timed out."""
-    tail = tail_text(output, OUTPUT_TAIL)
+    tail = tail_text(without_runner_frames(output) if timed_out else output, OUTPUT_TAIL)
     base: dict[str, Any] = {
         "duration_seconds": round(duration_seconds, 3),
         "truncated": truncated,

@@ -52,14 +52,25 @@ TEST_FRAMEWORKS: dict[Language, frozenset[str]] = {
 }
 
 
-def test_command(language: Language, report_path: str = REPORT_PATH) -> list[str]:
-    """The command that runs every test in the workspace and writes a machine-readable report."""
+def test_command(
+    language: Language, report_path: str = REPORT_PATH, timeout_seconds: float | None = None
+) -> list[str]:
+    """The command that runs every test in the workspace and writes a machine-readable report.
+
+    With `timeout_seconds` (the run's wall-clock limit), a Python test still running at half of it
+    gets its stack dumped to the output (pytest's faulthandler_timeout): a run killed at the limit
+    writes no report, and the dump is what tells the reflector which test hung, and on which line.
+    """
     if language == "python":
+        hang_dump = (
+            ["-o", f"faulthandler_timeout={max(1, int(timeout_seconds / 2))}"] if timeout_seconds else []
+        )
         return [
             "python3", "-m", "pytest", "-q", "--color=no",
             "-p", "no:cacheprovider",  # the workspace is thrown away; a cache would only cost time
             f"--junitxml={report_path}",
             "-o", "junit_family=xunit2",
+            *hang_dump,
         ]  # fmt: skip
     if language == "node":
         return [

@@ -9,6 +9,7 @@ expected values, reaches the report.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -437,6 +438,18 @@ def test_hanging_test_is_status_timeout(sandbox: Sandbox, tmp_path: Path) -> Non
     report = sandbox.run_tests(tmp_path, "python", 2)
     assert report.status == "timeout"
     assert "wall-clock limit" in report.output
+
+
+def test_a_hanging_test_says_where_it_hung(sandbox: Sandbox, tmp_path: Path) -> None:
+    spin = "def spin(n):\n    while n > 0:\n        n += 1\n    return n\n"
+    test = "from spin import spin\n\n\ndef test_spin_ends():\n    assert spin(1) == 0\n"
+    write_files(tmp_path, {"spin.py": spin, "test_spin.py": test})
+    report = sandbox.run_tests(tmp_path, "python", 6)
+    assert report.status == "timeout"
+    # pytest's faulthandler dumps the stack at half the limit, before the run is killed.
+    assert re.search(r'spin\.py", line [23] in spin', report.output), report.output
+    assert "in test_spin_ends" in report.output
+    assert "_pytest" not in report.output  # the runner's own frames are left out
 
 
 # --------------------------------------------------------------------------- the CLI
