@@ -27,7 +27,7 @@ from agent_graph.memory.effectiveness import HitLog
 from agent_graph.memory.embeddings import Embedder, get_embedder
 from agent_graph.memory.failures import FailureMemory
 from agent_graph.memory.patterns import PatternMemory
-from agent_graph.memory.signatures import extract_signature, failure_text
+from agent_graph.memory.signatures import extract_signature, failure_text, make_signature
 from agent_graph.state import AgentState
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,12 @@ def failure_query(state: AgentState) -> tuple[str, str, str, str]:
     failures = report.get("failures") or []
     if state.get("safety_feedback"):
         signature = extract_signature(state["safety_feedback"])
+    elif report.get("status") == "timeout":
+        # A killed run has no exception, only a stack dump: its last test frame names the hung test.
+        hung = _HUNG_TEST.findall(str(report.get("output", "")))
+        signature = make_signature(
+            "Timeout", "the tests did not finish within the time limit", "::".join(hung[-1]) if hung else ""
+        )
     elif failures:
         first = failures[0]
         text = f"{first.get('message', '')}\n{first.get('traceback', '')}"
@@ -141,10 +147,15 @@ def failure_query(state: AgentState) -> tuple[str, str, str, str]:
     )
 
 
+# A test's frame in a faulthandler dump: `File "/workspace/test_spin.py", line 5 in test_spin_ends`.
+_HUNG_TEST = re.compile(r'File "(?:[^"]*/)?(test[^/"]*\.py)", line \d+ in (test\w*)')
+
+
 def code_excerpt(state: AgentState, _test: str = "") -> str:
     """A few lines of code around the failure: the line a traceback names in a source file, else the top."""
     report = state.get("report") or {}
     trace = "\n".join(f.get("traceback", "") for f in report.get("failures", []))
+    trace = trace or str(report.get("output", ""))  # a hung run's stack dump
     for path, content in state.get("files", {}).items():
         found = re.findall(rf"{re.escape(path)}\"?,? (?:line |:)?(\d+)", trace)
         lines = content.splitlines()

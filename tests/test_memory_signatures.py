@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from typing import Any
 
 import pytest
 from hypothesis import example, given, settings
@@ -208,3 +209,20 @@ def test_a_plain_failed_assert_is_an_assertion_error_with_its_expression() -> No
 )
 def test_value_mismatches_are_told_apart_from_errors_that_say_why(signature: str, mismatch: bool) -> None:
     assert is_value_mismatch(signature) is mismatch
+
+
+def test_a_hung_run_is_remembered_as_a_timeout_of_its_test_at_the_line_it_hung_on() -> None:
+    from agent_graph.nodes.hints import code_excerpt, failure_query
+
+    spin = "def spin(n):\n    while n > 0:\n        n += 1\n    return n\n"
+    dump = (
+        "[sandbox] killed after the 6 s wall-clock limit\nTimeout (0:00:03)!\n"
+        "Thread 0x00007fecded9e040 (most recent call first):\n"
+        '  File "/workspace/spin.py", line 3 in spin\n'
+        '  File "/workspace/test_spin.py", line 5 in test_spin_ends\n'
+    )
+    state: Any = {"files": {"spin.py": spin}, "report": {"status": "timeout", "output": dump, "failures": []}}
+    _, error_type, signature, failing_test = failure_query(state)
+    assert (error_type, failing_test) == ("Timeout", "test_spin.py::test_spin_ends")
+    assert signature == "Timeout: the tests did not finish within the time limit"
+    assert "n += 1" in code_excerpt(state)
