@@ -25,7 +25,7 @@ from agent_graph.context import Context
 from agent_graph.memory.diffs import short_diff
 from agent_graph.memory.effectiveness import HitLog
 from agent_graph.memory.embeddings import Embedder, get_embedder
-from agent_graph.memory.failures import FailureMemory
+from agent_graph.memory.failures import FailureHit, FailureMemory
 from agent_graph.memory.patterns import PatternMemory
 from agent_graph.memory.signatures import extract_signature, failure_text, make_signature
 from agent_graph.state import AgentState
@@ -177,9 +177,14 @@ def failure_hints(context: Context, state: AgentState) -> tuple[str, list[int]]:
         "failure search",
         [],
         lambda: found.failures.search(
-            query, state.get("language"), k=FAILURE_HINTS, exclude_task=task_id, goal=state.get("task", "")
+            query,
+            state.get("language"),
+            k=2 * FAILURE_HINTS,
+            exclude_task=task_id,
+            goal=state.get("task", ""),
         ),
     )
+    hits = distinct_lessons(hits)[:FAILURE_HINTS]
     ids = [h.id for h in hits]
     _safely(
         "recording hits",
@@ -198,6 +203,19 @@ def failure_hints(context: Context, state: AgentState) -> tuple[str, list[int]]:
                 "  fixed by:\n" + "\n".join(f"    {line}" for line in hit.fix_diff.splitlines()[:20])
             )
     return "\n".join(lines), ids
+
+
+def distinct_lessons(hits: list[FailureHit]) -> list[FailureHit]:
+    """The most similar hit of each lesson: a failure stored again at a later iteration, or by
+    another task whose reflector wrote the same diagnosis, would only crowd out other hints."""
+    seen: set[tuple[str, str, str | None]] = set()
+    kept = []
+    for hit in hits:
+        lesson = (hit.signature, hit.hypothesis.strip(), hit.fix_diff)
+        if lesson not in seen:
+            seen.add(lesson)
+            kept.append(hit)
+    return kept
 
 
 def remember_failure(context: Context, state: AgentState, hypothesis: str) -> None:

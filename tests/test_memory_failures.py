@@ -282,3 +282,21 @@ def test_an_error_that_says_why_ignores_other_goals_value_mismatches(
         query_for(TRACEBACK_B, EXCERPT_B), "python", threshold=0.0, goal="Average star rating of reviews."
     )
     assert [(hit.task_id, hit.iteration) for hit in hits] == [("stats", 1)]
+
+
+def test_a_lesson_stored_twice_is_shown_once() -> None:
+    from agent_graph.memory.failures import FailureHit
+    from agent_graph.nodes.hints import distinct_lessons
+
+    def hit(id_: int, task: str, hypothesis: str) -> FailureHit:
+        signature = "IndexError: list index out of range"
+        return FailureHit(
+            id_, 0.8 - id_ / 100, task, 1, "python", "IndexError", signature, "", "", hypothesis, None
+        )
+
+    hits = [
+        hit(1, "a", "xs[i] runs past the end"),
+        hit(2, "a", "xs[i] runs past the end "),
+        hit(3, "b", "off by one"),
+    ]
+    assert [h.id for h in distinct_lessons(hits)] == [1, 3]
