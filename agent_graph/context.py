@@ -9,9 +9,9 @@ every field.
 from __future__ import annotations
 
 import os
-from dataclasses import MISSING, dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, make_dataclass, replace
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args, get_type_hints
 
 import yaml
 
@@ -345,3 +345,26 @@ def load_context(
     values.update(load_env(environ))
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     return replace(Context(), **values).validated()
+
+
+def context_with_settings_defaults(
+    name: str,
+    module: str,
+    config_path: Path | None = None,
+    environ: dict[str, str] | None = None,
+) -> type[Context]:
+    """A `Context` subclass whose defaults are the settings file's and the environment's values.
+
+    For LangGraph's server: Studio builds a run's `Context` from the fields it was given and the
+    class defaults for the rest, so the CLI's precedence (defaults < settings file < environment)
+    holds there only if the class itself carries it. Bind the result to `name` in `module`, so
+    that it pickles by reference like any class.
+    """
+    loaded = load_context(config_path, environ=environ)
+    types = get_type_hints(Context)  # real types: pydantic renders Studio's form from them
+    specs = [
+        (f.name, types[f.name], field(default=getattr(loaded, f.name), metadata=f.metadata))
+        for f in fields(Context)
+    ]
+    schema = make_dataclass(name, specs, bases=(Context,), frozen=True, namespace={"__module__": module})
+    return cast(type[Context], schema)

@@ -48,9 +48,11 @@ def after_test(state: AgentState) -> Literal["finish", "reflect"]:
     return "reflect"
 
 
-def build() -> StateGraph[AgentState, Context, InputState, OutputState]:
+def build(
+    context_schema: type[Context] = Context,
+) -> StateGraph[AgentState, Context, InputState, OutputState]:
     builder = StateGraph(
-        AgentState, context_schema=Context, input_schema=InputState, output_schema=OutputState
+        AgentState, context_schema=context_schema, input_schema=InputState, output_schema=OutputState
     )
     builder.add_node("plan", plan, retry_policy=MODEL_RETRY)
     builder.add_node("code", code, retry_policy=MODEL_RETRY)

@@ -35,6 +35,7 @@ pytestmark = pytest.mark.studio
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_SECONDS = 60
+MAX_ITERATIONS = 5  # set in the server's settings file, not in the project's defaults
 # Switches that keep the CLI and the server from calling home (see langgraph_cli.analytics,
 # langgraph_api.cli._check_newer_version, langgraph_api.config and langgraph_api.metadata).
 QUIET_ENV = {
@@ -100,10 +101,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
         (folder / name).symlink_to(ROOT / name, target_is_directory=True)
     (folder / "home").mkdir()
     (folder / "no-models").mkdir()
+    settings = folder / "settings.yaml"  # the CLI's settings apply to the server's runs too
+    settings.write_text(
+        (ROOT / "config" / "settings.yaml").read_text() + f"\nmax_iterations: {MAX_ITERATIONS}\n"
+    )
     env = {k: v for k, v in os.environ.items() if k not in DROPPED_ENV}
     env |= QUIET_ENV | {
         "AGENT_GRAPH_HOME": str(folder / "home"),
         "AGENT_GRAPH_MODELS": str(folder / "no-models"),  # never a local model by default
+        "AGENT_GRAPH_CONFIG": str(settings),
     }
     port = _free_port()
     log = (folder / "server.log").open("wb")
@@ -161,6 +167,7 @@ def test_studio_sees_the_input_form_and_every_context_field(server: httpx.Client
     assert {"model", "max_iterations", "memory_enabled", "sandbox_backend"} <= set(context)
     assert context["model"]["description"].startswith("Chat model spec")
     assert context["sandbox_backend"]["enum"] == ["docker", "local", "auto"]
+    assert context["max_iterations"]["default"] == MAX_ITERATIONS  # from the settings file
 
 
 def test_a_thread_runs_to_the_end(server: httpx.Client, tmp_path: Path) -> None:
