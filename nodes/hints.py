@@ -167,7 +167,7 @@ def code_excerpt(state: AgentState, _test: str = "") -> str:
 
 
 def failure_hints(context: Context, state: AgentState) -> tuple[str, list[int]]:
-    """Similar past failures of other tasks with their fixes, rendered for the reflector."""
+    """Similar past failures of other tasks and the fixes that resolved them, for the reflector."""
     found = memory(context)
     if found is None:
         return "", []
@@ -176,11 +176,14 @@ def failure_hints(context: Context, state: AgentState) -> tuple[str, list[int]]:
     hits = _safely(
         "failure search",
         [],
+        # Only failures a later iteration fixed: an unfixed one carries nothing but a small model's
+        # guess, and reflectors copied such guesses as their own diagnosis.
         lambda: found.failures.search(
             query,
             state.get("language"),
             k=2 * FAILURE_HINTS,
             exclude_task=task_id,
+            resolved_only=True,
             goal=state.get("task", ""),
         ),
     )

@@ -11,7 +11,7 @@ from typing import Any
 from agent_graph.checkpoints.database import connection
 from agent_graph.context import Context
 from agent_graph.models import register_model
-from agent_graph.nodes.hints import pattern_hints
+from agent_graph.nodes.hints import failure_hints, memory, pattern_hints
 from agent_graph.runner import run_task
 from agent_graph.testing import ScriptedChatModel
 from tests.scripts import write
@@ -131,3 +131,33 @@ def test_a_fixed_failure_reaches_a_similar_tasks_reflector(database_url: str, ag
             (task_b.task_id,),
         ).fetchone()
     assert shown is not None and shown["n"] == 1
+
+
+def test_the_reflector_is_shown_fixed_failures_only(database_url: str, agent_home: Path) -> None:
+    found = memory(Context())
+    assert found is not None
+    code = "def mean(xs):\n    return sum(xs) / len(xs)\n"
+    for task, hypothesis in (("unfixed", "GUESS: xs holds strings"), ("fixed", "LESSON: xs can be empty")):
+        found.failures.record(
+            task, 1, "python", "ZeroDivisionError", "ZeroDivisionError: division by zero",
+            "test_stats.py::test_empty", code, hypothesis,
+        )  # fmt: skip
+    found.failures.resolve(
+        "fixed", "-    return sum(xs) / len(xs)\n+    return sum(xs) / len(xs) if xs else 0.0"
+    )
+    failure = {
+        "test": "test_stats.py::test_empty",
+        "message": "ZeroDivisionError: division by zero",
+        "traceback": "stats.py:2: in mean\n    return sum(xs) / len(xs)\nE   ZeroDivisionError: division by zero",
+    }
+    state: Any = {
+        "task_id": "probe",
+        "iteration": 1,
+        "language": "python",
+        "task": "Write mean(xs).",
+        "files": {"stats.py": code},
+        "report": {"status": "failed", "failures": [failure]},
+    }
+    hints, ids = failure_hints(Context(), state)
+    assert "LESSON: xs can be empty" in hints and "if xs else 0.0" in hints
+    assert "GUESS" not in hints and ids
