@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import psycopg
@@ -148,14 +149,35 @@ def _print_pattern(hit: dict[str, Any]) -> None:
 
 
 @memory_app.command("stats")
-def stats_command(json_out: JsonFlag = False) -> None:
+def stats_command(
+    since: Annotated[
+        str,
+        typer.Option(
+            "--since",
+            help="Count only the searches from this time on, e.g. 2026-11-26T10:52 (UTC unless given).",
+        ),
+    ] = "",
+    json_out: JsonFlag = False,
+) -> None:
     """What is stored, how often a search found something, and how often that was followed by a pass."""
+    start = _moment(since) if since else None
     with _database() as conn:
-        numbers = stats(conn)
+        numbers = stats(conn, start)
     if json_out:
         print(json.dumps(numbers))
         return
     _print_stats(numbers)
+
+
+def _moment(text: str) -> datetime:
+    """An ISO date or date-time; without an offset, UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UserInputError(
+            f"--since {text!r} is not a date or time; use ISO form, e.g. 2026-11-26 or 2026-11-26T10:52."
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _percent(value: float | None) -> str:

@@ -11,6 +11,7 @@ pass rate of retrievals that showed nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Literal, TypedDict, get_args
 
 from psycopg import sql
@@ -176,12 +177,17 @@ _RETRIEVAL_COUNTS = """
     FROM memory_retrievals r
     LEFT JOIN (SELECT retrieval_id, count(*) AS n FROM memory_hits GROUP BY retrieval_id) h
            ON h.retrieval_id = r.id
+    WHERE r.created_at >= %(since)s
     GROUP BY ROLLUP (r.kind)
 """
 
 
-def stats(conn: Connection) -> MemoryStats:
-    """What is stored and how well it was used; plain JSON-ready values."""
+def stats(conn: Connection, since: datetime | None = None) -> MemoryStats:
+    """What is stored and how well it was used; plain JSON-ready values.
+
+    `since` counts only the searches made from then on (e.g. one benchmark run's); what is stored
+    is always counted in full.
+    """
     with conn.transaction():  # one snapshot, so the numbers agree with each other
         counts = conn.execute(
             """
@@ -200,7 +206,8 @@ def stats(conn: Connection) -> MemoryStats:
             ORDER BY kind, model, dim
             """
         ).fetchall()
-        by_kind = {row["kind"]: row for row in conn.execute(_RETRIEVAL_COUNTS).fetchall()}
+        searches = conn.execute(_RETRIEVAL_COUNTS, {"since": since or datetime.min.replace(tzinfo=UTC)})
+        by_kind = {row["kind"]: row for row in searches.fetchall()}
     assert counts is not None
     return MemoryStats(
         failures_stored=int(counts["failures_stored"]),

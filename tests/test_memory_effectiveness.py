@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -87,6 +88,23 @@ def test_stats_count_retrievals_hits_and_passes(conn: Connection, embedder: Loca
     assert after["pattern"]["with_hits"] == 0
 
 
+def test_stats_since_count_only_the_later_searches(conn: Connection, embedder: LocalEmbedder) -> None:
+    f1, _, _ = _store(conn, embedder)
+    log = HitLog(conn)
+    log.record_hits("early", 1, "failure", [f1])
+    conn.execute("UPDATE memory_retrievals SET created_at = now() - interval '1 day'")
+    log.record_hits("late", 1, "failure", [])
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    assert stats(conn)["failure"]["retrievals"] == 2
+    recent = stats(conn, since=an_hour_ago)
+    assert (recent["failure"]["retrievals"], recent["failure"]["with_hits"]) == (1, 0)
+    assert recent["failures_stored"] == 2  # what is stored counts in full
+
+    result = runner.invoke(memory_app, ["stats", "--since", an_hour_ago.isoformat(), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["failure"]["retrievals"] == 1
+
+
 def test_empty_stats_have_no_rates(conn: Connection) -> None:
     numbers = stats(conn)
     assert numbers["overall"]["retrievals"] == 0
@@ -134,6 +152,7 @@ def test_cli_search_stats_and_forget(conn: Connection, embedder: LocalEmbedder) 
         (["search", "x", "--kind", "lessons"], "--kind 'lessons' is unknown"),
         (["search", "x", "--embedder", "word2vec"], "embedder spec 'word2vec' is not known"),
         (["forget", "no-such-task"], "task 'no-such-task' has no stored memory"),
+        (["stats", "--since", "yesterday"], "--since 'yesterday' is not a date or time"),
     ],
 )
 def test_cli_bad_input_is_one_sentence_and_exit_code_2(
