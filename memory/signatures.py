@@ -163,8 +163,8 @@ def is_value_mismatch(signature: str) -> bool:
     """True for a failure that says *what* was wrong (a value the test did not expect), not *why*.
 
     Such a failure is about one task's behaviour: another task's `assert <n> == <n>` is no evidence
-    about this one, however alike the masked texts are. On the first MBPP runs every cross-task hint
-    of this kind named an unrelated function, and reflectors copied them as their own diagnosis.
+    about this one, however alike the masked texts are. On the first MBPP runs such hints came from
+    unrelated tasks, and reflectors copied their diagnoses as their own.
     """
     return _VALUE_MISMATCH.match(signature.strip()) is not None
 

@@ -209,8 +209,8 @@ def failure_hints(context: Context, state: AgentState) -> tuple[str, list[int]]:
 
 
 def distinct_lessons(hits: list[FailureHit]) -> list[FailureHit]:
-    """The most similar hit of each lesson: a failure stored again at a later iteration, or by
-    another task whose reflector wrote the same diagnosis, would only crowd out other hints."""
+    """The most similar hit of each lesson (signature, diagnosis, fix): the same failure stored at
+    several iterations, or by several tasks, would only crowd out other hints."""
     seen: set[tuple[str, str, str | None]] = set()
     kept = []
     for hit in hits:
