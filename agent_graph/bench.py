@@ -229,4 +229,11 @@ def summarise(out: Path) -> dict[str, Any]:
             sum(r["baseline_passed"] for r in with_base) / len(with_base), 3
         )
         summary["median_baseline_tokens"] = statistics.median(r["baseline_tokens"] or 0 for r in with_base)
+        # Where the loop made the difference, either way: the problems to read first.
+        summary["agent_only"] = [
+            r["task_id"] for r in with_base if r["agent_passed"] and not r["baseline_passed"]
+        ]
+        summary["baseline_only"] = [
+            r["task_id"] for r in with_base if r["baseline_passed"] and not r["agent_passed"]
+        ]
     return summary

@@ -417,12 +417,20 @@ def bench(
     if json_out:
         print(json.dumps(summary))
         return
+    lists = {
+        "agent_failed": "failed",
+        "agent_only": "only the agent passed",
+        "baseline_only": "only the baseline passed",
+    }
     table = Table("measure", "value")
     for key, value in summary.items():
-        if key != "agent_failed":
+        if key not in lists:
             table.add_row(key, str(value))
     console.print(table)
-    console.print(f"failed: {', '.join(summary.get('agent_failed', [])) or 'none'}; results in {out}")
+    for key, label in lists.items():
+        if key in summary:
+            console.print(f"{label}: {', '.join(summary[key]) or 'none'}")
+    console.print(f"results in {out}")
 
 
 RESUME_HINT = "continue with `agent-graph resume TASK_ID` (the task is in `agent-graph history`)"

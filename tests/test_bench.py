@@ -70,6 +70,7 @@ def test_bench_grades_agent_and_baseline_and_resumes(
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["problems"] == 1
     assert summary["agent_pass_at_1"] == 1.0 and summary["baseline_pass_at_1"] == 0.0
+    assert summary["agent_only"] == ["demo_volume_cube"] and summary["baseline_only"] == []
     (row,) = [json.loads(line) for line in out.read_text().splitlines()]
     assert row["task_id"] == "demo_volume_cube" and row["iterations"] == 1 and row["tokens"] > 0
 
