@@ -237,6 +237,11 @@ class DockerSandbox:
         assert self._container is not None
         with contextlib.suppress(Exception):
             self._container.kill()
+        # `kill` returns once the signal is sent. Started again while the old processes still exit
+        # (a fork bomb's hundreds, on a loaded machine), the next run would share their pids budget
+        # and could fail to fork, so wait until the container has really stopped.
+        with contextlib.suppress(Exception):
+            self._container.wait(timeout=30)
         self._container.start()
 
     def close(self) -> None:
