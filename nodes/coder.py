@@ -10,13 +10,13 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 
 from agent_graph.context import Context
-from agent_graph.llm import ModelOutputError, call_structured
+from agent_graph.llm import ModelOutputError
 from agent_graph.nodes.common import (
     api_names,
+    ask_role,
     context_of,
     emit,
     guidance,
-    model_for,
     render_files,
     render_plan,
     render_report,
@@ -96,7 +96,6 @@ def write_version(
     A `fresh` version is written as in the first iteration: from the goal and the plan, seeing only
     the files of this same version, with no earlier code and no feedback.
     """
-    model = model_for(runtime, "coder")
     previous = dict(state.get("files", {}))
     files = {} if fresh else dict(previous)
     spent = Usage()
@@ -106,14 +105,13 @@ def write_version(
         messages = [SystemMessage(f"{CODER_SYSTEM}\n{guidance(state)}"), HumanMessage(request)]
         for attempt in range(2):
             try:
-                call, used = call_structured(
-                    model,
+                call, used = ask_role(
+                    runtime,
+                    "coder",
                     write_file,
                     messages,
-                    prices=context_of(runtime).prices(),
                     stop=source_stops(state) if path.endswith(".py") else None,
                     temperature=temperature,
-                    hotter=context_of(runtime).sample_temperature,
                 )
             except ModelOutputError:
                 if path not in previous:

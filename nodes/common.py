@@ -7,11 +7,14 @@ import re
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from agent_graph.context import Context
+from agent_graph.llm import T, call_structured
 from agent_graph.models import get_chat_model
+from agent_graph.pricing import Usage
 from agent_graph.prompts import LANGUAGE_GUIDANCE, PROFILE_GUIDANCE
 from agent_graph.state import AgentState
 
@@ -27,6 +30,25 @@ def context_of(runtime: Runtime[Context] | None) -> Context:
 def model_for(runtime: Runtime[Context] | None, role: str) -> BaseChatModel:
     context = context_of(runtime)
     return get_chat_model(context.model_for(role), context)
+
+
+def ask_role(
+    runtime: Runtime[Context] | None, role: str, schema: type[T], messages: list[BaseMessage], **options: Any
+) -> tuple[T, Usage]:
+    """`call_structured` with the role's model, the run's prices, and a retry at the run's
+    `sample_temperature` (a small model repeats a malformed answer at its usual one).
+
+    `options` are `call_structured`'s: `max_tokens`, `stop`, `temperature`.
+    """
+    context = context_of(runtime)
+    return call_structured(
+        model_for(runtime, role),
+        schema,
+        messages,
+        prices=context.prices(),
+        hotter=context.sample_temperature,
+        **options,
+    )
 
 
 def emit(event: str, **data: Any) -> None:

@@ -12,8 +12,7 @@ from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
 from agent_graph.context import Context
-from agent_graph.llm import call_structured
-from agent_graph.nodes.common import context_of, emit, guidance, model_for
+from agent_graph.nodes.common import ask_role, context_of, emit, guidance
 from agent_graph.nodes.hints import pattern_hints
 from agent_graph.paths import workspaces_dir
 from agent_graph.prompts import PLANNER_SYSTEM
@@ -42,14 +41,7 @@ def plan(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         SystemMessage(f"{PLANNER_SYSTEM}\n{guidance({'language': language, 'profile': profile})}"),
         HumanMessage(prompt),
     ]
-    result, usage = call_structured(
-        model_for(runtime, "planner"),
-        Plan,
-        messages,
-        max_tokens=700,
-        prices=context.prices(),
-        hotter=context.sample_temperature,
-    )
+    result, usage = ask_role(runtime, "planner", Plan, messages, max_tokens=700)
     result = normalise_plan(result, language, goal)
     emit("plan", subtasks=result.subtasks, files=[f.path for f in result.files])
     return {

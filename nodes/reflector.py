@@ -8,8 +8,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 
 from agent_graph.context import Context
-from agent_graph.llm import call_structured
-from agent_graph.nodes.common import context_of, emit, guidance, model_for, render_files, render_report
+from agent_graph.nodes.common import ask_role, context_of, emit, guidance, render_files, render_report
 from agent_graph.nodes.hints import failure_hints, remember_failure
 from agent_graph.nodes.repair import remove_tests
 from agent_graph.prompts import CIRCUIT_BREAKER_WARNING, REFLECTOR_SYSTEM
@@ -93,14 +92,7 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         SystemMessage(f"{REFLECTOR_SYSTEM}\n{guidance(state)}"),
         HumanMessage("\n\n".join(p for p in parts if p)),
     ]
-    result, usage = call_structured(
-        model_for(runtime, "reflector"),
-        Reflection,
-        messages,
-        max_tokens=500,
-        prices=context.prices(),
-        hotter=context.sample_temperature,
-    )
+    result, usage = ask_role(runtime, "reflector", Reflection, messages, max_tokens=500)
     rewrites = sum(1 for r in state.get("reflections", []) if r.get("tests_are_wrong"))
     quarantined = suspect_tests(state)
     doubt_tests = (

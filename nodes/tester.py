@@ -12,13 +12,13 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 
 from agent_graph.context import Context
-from agent_graph.llm import ModelOutputError, call_structured
+from agent_graph.llm import ModelOutputError
 from agent_graph.nodes.common import (
     api_names,
+    ask_role,
     context_of,
     emit,
     guidance,
-    model_for,
     render_plan,
     strip_fences,
 )
@@ -155,17 +155,9 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
     )
     previous = state.get("tests", {}).get(path)
     spent = Usage()
-    context = context_of(runtime)
     for _ in range(2):  # a file with no test in it gets one more try
         try:
-            call, used = call_structured(
-                model_for(runtime, "tester"),
-                write_file,
-                messages,
-                max_tokens=1000,
-                prices=context.prices(),
-                hotter=context.sample_temperature,
-            )
+            call, used = ask_role(runtime, "tester", write_file, messages, max_tokens=1000)
         except ModelOutputError:
             break
         spent += used
