@@ -264,8 +264,13 @@ def test_a_value_mismatch_only_finds_failures_of_the_same_goal(
     assert "cubes-1" in [hit.task_id for hit in memory.search(query, "python", threshold=0.0)]
     # With one, nothing of another goal counts for a failed assertion; the same goal's failures do.
     assert memory.search(query, "python", threshold=0.0, goal="Sum the digits of n.") == []
+    # cubes-2, a later run of the same goal, finds the first run's failed assertion.
     again = memory.search(
-        query_for(MISMATCH_SUM, SUM_CODE), "python", threshold=0.0, goal="Sum the cubes of 1..n."
+        query_for(MISMATCH_SUM, SUM_CODE),
+        "python",
+        threshold=0.0,
+        exclude_task="cubes-2",
+        goal="Sum the cubes of 1..n.",
     )
     assert [hit.task_id for hit in again] == ["cubes-1"]
 
