@@ -213,6 +213,11 @@ def run_suite(
 def summarise(out: Path) -> dict[str, Any]:
     """Totals over every result in `out`."""
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return summarise_rows(rows)
+
+
+def summarise_rows(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Totals over result rows (as `summarise` reads them from a results file)."""
     if not rows:
         return {"problems": 0}
     with_base = [r for r in rows if r.get("baseline_passed") is not None]

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 from pathlib import Path
 from typing import Any
+
+from agent_graph.bench import summarise_rows
 
 
 def load(path: Path) -> dict[str, dict[str, Any]]:
@@ -20,13 +21,13 @@ def load(path: Path) -> dict[str, dict[str, Any]]:
     return {row["task_id"]: row for row in rows}
 
 
-def totals(rows: list[dict[str, Any]]) -> dict[str, float]:
-    return {
-        "pass@1": sum(r["agent_passed"] for r in rows) / len(rows),
-        "median iterations": statistics.median(r["iterations"] for r in rows),
-        "median tokens": statistics.median(r["tokens"] for r in rows),
-        "median wall s": statistics.median(r["wall_seconds"] for r in rows),
-    }
+# What to show of `bench.summarise_rows`, and how to label it.
+SHOWN = {
+    "agent_pass_at_1": "pass@1",
+    "median_iterations": "median iterations",
+    "median_tokens": "median tokens",
+    "median_wall_seconds": "median wall s",
+}
 
 
 def main() -> None:
@@ -45,10 +46,10 @@ def main() -> None:
         parser.error("the two files have no finished problem in common; let the runs go on first.")
     print(f"{len(common)} problems in both")
     print(f"{'':20} {labels[0]:>16} {labels[1]:>16}")
-    a, b = totals([first[t] for t in common]), totals([second[t] for t in common])
-    for name in a:
-        shown = (f"{a[name]:.0%}", f"{b[name]:.0%}") if name == "pass@1" else (f"{a[name]:g}", f"{b[name]:g}")
-        print(f"{name:20} {shown[0]:>16} {shown[1]:>16}")
+    a, b = summarise_rows([first[t] for t in common]), summarise_rows([second[t] for t in common])
+    for key, name in SHOWN.items():
+        form = ".0%" if key == "agent_pass_at_1" else "g"
+        print(f"{name:20} {a[key]:>16{form}} {b[key]:>16{form}}")
     for task in common:
         if first[task]["agent_passed"] != second[task]["agent_passed"]:
             winner = labels[0] if first[task]["agent_passed"] else labels[1]
