@@ -144,7 +144,12 @@ class EventLog:
             self.write("phase_started")
         elif kind == "tests":
             self.write("test_execution_complete", **data)
-        elif kind in ("safety_blocked", "circuit_breaker_warning", "tests_quarantined"):
+        elif kind in (
+            "safety_blocked",
+            "circuit_breaker_warning",
+            "tests_quarantined",
+            "tests_contradict_signature",
+        ):
             self.write(kind, logging.WARNING, **data)
         elif kind:
             self.write(kind, **data)

@@ -161,6 +161,10 @@ class LiveObserver:
             view.row(iteration).note = "set aside tests that contradict the goal: " + ", ".join(
                 event.get("tests", [])
             )
+        elif kind == "tests_contradict_signature":
+            view.row(iteration).note = "dropped tests that contradict the goal's signature: " + ", ".join(
+                event.get("tests", [])
+            )
         elif kind == "samples":
             counts = ", ".join("blocked" if n is None else str(n) for n in event.get("passed", []))
             view.row(iteration).note = f"kept version {event.get('chosen')} (tests passed: {counts})"

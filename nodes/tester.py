@@ -25,6 +25,7 @@ from agent_graph.nodes.common import (
 from agent_graph.nodes.examples import examples_test_file, goal_examples
 from agent_graph.nodes.hints import remember_outcome
 from agent_graph.nodes.repair import has_python_tests, repair_python_tests
+from agent_graph.nodes.signature_check import Contradiction, goal_signatures, without_contradicting_tests
 from agent_graph.pricing import Usage
 from agent_graph.prompts import TESTER_SYSTEM
 from agent_graph.sandbox_pool import sandbox_for
@@ -154,6 +155,7 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
         else {}
     )
     previous = state.get("tests", {}).get(path)
+    signatures = goal_signatures(state.get("task", ""))
     spent = Usage()
     for _ in range(2):  # a file with no test in it gets one more try
         try:
@@ -164,17 +166,29 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
         content = strip_fences(call.content)
         if language != "python":
             return {path: content} | tests, spent
-        content = repair_python_tests(content, _module_stem(state), names)
+        content, contradicted = without_contradicting_tests(
+            repair_python_tests(content, _module_stem(state), names), signatures
+        )
+        if contradicted:
+            emit("tests_contradict_signature", tests=[c.test for c in contradicted])
         if has_python_tests(content):
             return {path: content} | tests, spent
-        messages = [
-            *messages,
-            HumanMessage(f"`{path}` had no test functions. Write test functions named test_... this time."),
-        ]
+        messages = [*messages, HumanMessage(_retry_request(path, contradicted))]
     # No usable test file this time: keep the previous one, or test the goal's examples alone.
     if previous is None and not tests:
         raise ModelOutputError(f"the tester wrote no usable tests for {path}")
     return ({path: previous} if previous is not None else {}) | tests, spent
+
+
+def _retry_request(path: str, contradicted: list[Contradiction]) -> str:
+    """Why the last test file was unusable: no tests in it, or only tests the signature rules out."""
+    if not contradicted:
+        return f"`{path}` had no test functions. Write test functions named test_... this time."
+    reasons = "\n".join(f"- {c.test}: {c.reason}" for c in contradicted[:4])
+    return (
+        f"Every test in `{path}` contradicted the signature the goal declares:\n{reasons}\n"
+        "Write tests again: pass arguments of the declared types and expect values of the declared return type."
+    )
 
 
 def _summary(report: dict[str, Any]) -> str:

@@ -1,0 +1,265 @@
+"""Generated tests that contradict the goal's own signature are wrong before they run.
+
+When the goal declares a typed Python function (`def and_tuples(a: Tuple[int, int, int, int], ...)
+-> Tuple[int, int, int, int]`), a test that calls it with `()` or floats, or expects an 8-tuple
+back, tests a function the user never asked for. A small model writes such tests often, and the
+loop then spends its iterations bending correct code towards them. These checks are static and
+conservative: only literal arguments and literal expected values are judged, only against
+annotations this module understands, and anything unclear counts as consistent.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from agent_graph.nodes.repair import remove_tests
+
+# Type names that accept anything here: too loose (or too rich) to judge a literal by.
+_NUMBER_NAMES = {"float": (int, float), "complex": (int, float, complex)}
+_SCALARS: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "str": (str,),
+    "bytes": (bytes,),
+    "bool": (bool,),
+    **_NUMBER_NAMES,
+}
+_SEQUENCES = {
+    "List": list,
+    "list": list,
+    "Set": set,
+    "set": set,
+    "FrozenSet": frozenset,
+    "frozenset": frozenset,
+}
+_TUPLES = {"Tuple", "tuple"}
+_DICTS = {"Dict", "dict"}
+_UNIONS = {"Union", "Optional"}
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A goal's function: its parameters' annotations (None: not annotated) and its return's."""
+
+    name: str
+    parameters: tuple[tuple[str, ast.expr | None], ...]
+    returns: ast.expr | None
+
+
+@dataclass(frozen=True)
+class Contradiction:
+    """Why one test contradicts the signature, in words a tester can act on."""
+
+    test: str
+    reason: str
+
+
+def goal_signatures(goal: str) -> dict[str, Signature]:
+    """The typed `def`s the goal states, by name (the goal as a whole, or each `def` line in it)."""
+    sources = [goal, *re.findall(r"```(?:python|py)?\n(.*?)```", goal, re.S)]
+    sources += [
+        f"{line}\n    ..." for line in re.findall(r"\bdef\s+\w+\s*\([^\n]*?\)\s*(?:->[^:\n]+)?:", goal)
+    ]
+    found: dict[str, Signature] = {}
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and node.name not in found:
+                arguments = [*node.args.posonlyargs, *node.args.args]
+                found[node.name] = Signature(
+                    node.name,
+                    tuple((a.arg, _annotation(a.annotation)) for a in arguments),
+                    _annotation(node.returns),
+                )
+    return found
+
+
+def _annotation(node: ast.expr | None) -> ast.expr | None:
+    """An annotation as an expression (a string annotation is parsed; an unparsable one is None)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            return ast.parse(node.value, mode="eval").body
+        except SyntaxError:
+            return None
+    return node
+
+
+def _type_name(node: ast.expr) -> str:
+    """`List` for `List`, `typing.List` and `t.List`; '' for anything else."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return ""
+
+
+def conforms(value: object, annotation: ast.expr | None) -> bool:
+    """Whether a literal value can be (or, compared with ==, equal) a value of the annotated type.
+
+    Lenient on purpose: an int fits a float, a whole float fits an int (1.0 == 1), 0 and 1 fit a
+    bool, and an annotation not understood here accepts everything.
+    """
+    if annotation is None:
+        return True
+    if isinstance(annotation, ast.Constant) and annotation.value is None:
+        return value is None
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        return conforms(value, annotation.left) or conforms(value, annotation.right)
+    if isinstance(annotation, ast.Subscript):
+        return _conforms_generic(value, _type_name(annotation.value), annotation.slice)
+    name = _type_name(annotation)
+    if name == "None":
+        return value is None
+    if name in _SCALARS:
+        return _conforms_scalar(value, name)
+    if name in _SEQUENCES:
+        return isinstance(value, _SEQUENCES[name])
+    if name in _TUPLES:
+        return isinstance(value, tuple)
+    if name in _DICTS:
+        return isinstance(value, dict)
+    return True
+
+
+def _conforms_scalar(value: object, name: str) -> bool:
+    if name == "int" and isinstance(value, float):
+        return value.is_integer()
+    if name == "bool" and isinstance(value, int):
+        return value in (0, 1)
+    if name in ("int", "float", "complex") and isinstance(value, bool):
+        return True  # True == 1: a comparison with a bool still holds
+    return isinstance(value, _SCALARS[name])
+
+
+def _conforms_generic(value: object, name: str, arguments: ast.expr) -> bool:
+    parts = list(arguments.elts) if isinstance(arguments, ast.Tuple) else [arguments]
+    if name in _UNIONS:
+        return any(conforms(value, part) for part in parts) or (name == "Optional" and value is None)
+    if name in _SEQUENCES:
+        container = _SEQUENCES[name]
+        return isinstance(value, container) and all(conforms(item, parts[0]) for item in value)
+    if name in _TUPLES:
+        if not isinstance(value, tuple):
+            return False
+        if len(parts) == 2 and isinstance(parts[1], ast.Constant) and parts[1].value is Ellipsis:
+            return all(conforms(item, parts[0]) for item in value)
+        if len(parts) == 1 and isinstance(parts[0], ast.Tuple) and not parts[0].elts:
+            return value == ()  # Tuple[()]
+        return len(value) == len(parts) and all(conforms(v, p) for v, p in zip(value, parts, strict=True))
+    if name in _DICTS and len(parts) == 2:
+        return isinstance(value, dict) and all(
+            conforms(k, parts[0]) and conforms(v, parts[1]) for k, v in value.items()
+        )
+    return True  # Callable[...], Iterable[...], a user's own generic: not judged
+
+
+def _literal(node: ast.expr) -> tuple[bool, object]:
+    """(True, value) when `node` is a literal (`pytest.approx(literal)` counts as the literal)."""
+    if isinstance(node, ast.Call) and _type_name(node.func) == "approx" and len(node.args) == 1:
+        node = node.args[0]
+    try:
+        return True, ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False, None
+
+
+def _test_functions(tree: ast.Module) -> Iterator[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """Every test pytest would collect, top-level or in a `Test*` class, with its name."""
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
+            yield node.name, node
+        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            for method in node.body:
+                if isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef) and method.name.startswith(
+                    "test"
+                ):
+                    yield method.name, method
+
+
+def _inside_raises(function: ast.AST) -> set[int]:
+    """ids of the nodes inside `with pytest.raises(...)` blocks: a deliberately bad call is not
+    judged here (whether the goal asks for that error is the reflector's question)."""
+    inside: set[int] = set()
+    for node in ast.walk(function):
+        if isinstance(node, ast.With | ast.AsyncWith) and any(
+            isinstance(item.context_expr, ast.Call) and _type_name(item.context_expr.func) == "raises"
+            for item in node.items
+        ):
+            for statement in node.body:
+                inside.update(id(n) for n in ast.walk(statement))
+    return inside
+
+
+def _call_contradiction(call: ast.Call, signature: Signature) -> str:
+    """Why the literal arguments of `call` do not fit the signature ('' when they do, or are unknown)."""
+    declared = dict(signature.parameters)
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        return ""
+    if len(call.args) > len(signature.parameters):
+        return f"`{ast.unparse(call)}` passes {len(call.args)} arguments; `{signature.name}` takes {len(signature.parameters)}"
+    pairs = [(name, arg) for (name, _), arg in zip(signature.parameters, call.args, strict=False)]
+    pairs += [(k.arg, k.value) for k in call.keywords if k.arg in declared]
+    for name, argument in pairs:
+        is_literal, value = _literal(argument)
+        annotation = declared[name]
+        if is_literal and not conforms(value, annotation):
+            assert annotation is not None
+            return f"`{ast.unparse(call)}` passes {ast.unparse(argument)[:60]} as `{name}`, declared `{ast.unparse(annotation)}`"
+    return ""
+
+
+def _expected_contradiction(compare: ast.Compare, signatures: dict[str, Signature]) -> str:
+    """Why `f(...) == literal` (either way round) expects what `f`'s return type cannot equal."""
+    if len(compare.ops) != 1 or not isinstance(compare.ops[0], ast.Eq):
+        return ""
+    for call_side, other in ((compare.left, compare.comparators[0]), (compare.comparators[0], compare.left)):
+        if isinstance(call_side, ast.Call) and isinstance(call_side.func, ast.Name):
+            signature = signatures.get(call_side.func.id)
+            is_literal, value = _literal(other)
+            if signature and is_literal and not conforms(value, signature.returns):
+                assert signature.returns is not None
+                return (
+                    f"`{ast.unparse(compare)[:120]}` expects {ast.unparse(other)[:60]}; "
+                    f"`{signature.name}` returns `{ast.unparse(signature.returns)}`"
+                )
+    return ""
+
+
+def contradictions(source: str, signatures: dict[str, Signature]) -> list[Contradiction]:
+    """The tests in a pytest file that contradict the goal's signatures, one reason each."""
+    if not signatures:
+        return []
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found: list[Contradiction] = []
+    for name, function in _test_functions(tree):
+        excused = _inside_raises(function)
+        for node in ast.walk(function):
+            reason = ""
+            if id(node) in excused:
+                continue
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in signatures:
+                reason = _call_contradiction(node, signatures[node.func.id])
+            elif isinstance(node, ast.Compare):
+                reason = _expected_contradiction(node, signatures)
+            if reason:
+                found.append(Contradiction(name, reason))
+                break
+    return found
+
+
+def without_contradicting_tests(
+    source: str, signatures: dict[str, Signature]
+) -> tuple[str, list[Contradiction]]:
+    """`source` without its tests that contradict the signatures, and why each one went."""
+    found = contradictions(source, signatures)
+    if not found:
+        return source, []
+    return remove_tests(source, {c.test for c in found}), found
