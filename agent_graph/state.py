@@ -122,6 +122,15 @@ class Attempt(TypedDict):
     code_hash: str  # of the source files tested, to tell whether the code changed between attempts
 
 
+class Version(TypedDict):
+    """One version of the source files the coder wrote, chosen or not."""
+
+    iteration: int
+    sample: int  # 1-based, within its iteration
+    fresh: bool  # written from the goal and plan alone
+    files: dict[str, str]
+
+
 class InputState(TypedDict, total=False):
     """What a caller provides."""
 
@@ -146,6 +155,8 @@ class AgentState(InputState, total=False):
     iteration_started: float  # wall clock when the current iteration's coding began
     regenerate_tests: bool
     best: dict[str, Any]  # {"iteration", "passed", "failed", "files"}: the best attempt seen
+    # every version written, chosen or not: a stopped run picks its answer among them by the final tests
+    versions: Annotated[list[Version], operator.add]
     # "ecosystem:package" -> approved | denied (by a human or policy) | uninstallable (approved, install failed)
     approvals: dict[str, str]
     installed_dependencies: list[str]  # "python:toolz", in the task's dependency folder the tests mount

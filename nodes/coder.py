@@ -27,7 +27,7 @@ from agent_graph.nodes.repair import salvage_python, strip_tests_from_source
 from agent_graph.nodes.sampling import Candidate, try_candidate, wanted_samples
 from agent_graph.pricing import Usage
 from agent_graph.prompts import CODER_SYSTEM
-from agent_graph.state import AgentState
+from agent_graph.state import AgentState, Version
 from agent_graph.tools import run_file_tool, write_file
 from agent_graph.workspace import PathRefusedError, Workspace
 
@@ -53,11 +53,13 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     spent = Usage()
     chosen: Candidate | None = None
     tried: list[Candidate] = []
+    versions: list[Version] = []
     for number in range(samples):
         fresh = samples > 1 and number == samples - 1
         temperature = None if number == 0 else context.sample_temperature
         files, used = write_version(state, runtime, temperature, fresh=fresh)
         spent += used
+        versions.append({"iteration": iteration, "sample": number + 1, "fresh": fresh, "files": files})
         if samples == 1:
             chosen = Candidate(files)
             break
@@ -82,6 +84,7 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         "iteration": iteration,
         "iteration_started": started,
         "files": chosen.files,
+        "versions": versions,
         "safety_feedback": "",
         "tokens": {"code": spent.total},
         "cost_usd": {"code": spent.cost_usd},

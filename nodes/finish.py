@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from langgraph.runtime import Runtime
 
 from agent_graph.context import Context
 from agent_graph.nodes.common import context_of, emit
+from agent_graph.nodes.final_choice import choose_final
 from agent_graph.nodes.hints import remember_pattern
 from agent_graph.sandbox_pool import release_sandbox
 from agent_graph.state import AgentState
@@ -16,17 +17,35 @@ from agent_graph.workspace import Workspace
 
 
 def finish(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    context = context_of(runtime)
     passed = state.get("report", {}).get("status") == "passed"
-    update: dict[str, Any] = {"status": "passed" if passed else "stopped"}
+    update: dict[str, Any] = {}
     if not passed:
-        update["stop_reason"] = state.get("stop_reason") or "ended without passing tests"
-        best = state.get("best") or {}
-        if best.get("files") and best.get("iteration") != state.get("iteration"):
-            # The last attempt is not the best one: put the best back.
-            Workspace(Path(state["workspace"])).sync(best["files"])
-            update["files"] = best["files"]
+        update = _best_version(state, context)
+        passed = update.get("report", {}).get("status") == "passed"
+    update["status"] = "passed" if passed else "stopped"
+    # passed: no reason, even if the loop ran out (a version written earlier passes the final tests)
+    update["stop_reason"] = "" if passed else state.get("stop_reason") or "ended without passing tests"
     if passed:
-        remember_pattern(context_of(runtime), state)
+        remember_pattern(context, cast(AgentState, {**state, **update}))
     release_sandbox(state.get("task_id", ""))
     emit("finished", status=update["status"], iteration=state.get("iteration", 0))
     return update
+
+
+def _best_version(state: AgentState, context: Context) -> dict[str, Any]:
+    """Put the best version seen back in the workspace: of every version written, the one the
+    final tests like best; without versions to compare, the attempt that passed the most tests."""
+    choice = choose_final(state, context)
+    if choice is not None and choice.report is not None:
+        emit("final_choice", versions=len(state.get("versions") or []), passed=choice.report.passed)
+        files, update = choice.files, {"report": choice.report.to_dict()}
+    else:
+        best = state.get("best") or {}
+        if not best.get("files") or best.get("iteration") == state.get("iteration"):
+            return {}
+        files, update = best["files"], {}
+    if files == state.get("files"):
+        return update
+    Workspace(Path(state["workspace"])).sync(files)
+    return {**update, "files": files}

@@ -1,0 +1,107 @@
+"""A stopped run answers with the version the final tests like best, among every version written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from agent_graph.context import Context
+from agent_graph.models import register_model
+from agent_graph.nodes.final_choice import choose_final
+from agent_graph.runner import run_task
+from agent_graph.sandbox_pool import release_sandbox
+from agent_graph.state import AgentState
+from agent_graph.testing import ScriptedChatModel
+from tests import scripts
+from tests.test_loop import EventRecorder
+
+SQUARE_TESTS = (
+    "from square import square\n\n"
+    "def test_one():\n    assert square(1) == 1\n\n"
+    "def test_two():\n    assert square(2) == 4\n\n"
+    "def test_zero():\n    assert square(0) == 0\n"
+)
+
+
+def _version(iteration: int, body: str) -> dict[str, Any]:
+    return {
+        "iteration": iteration,
+        "sample": 1,
+        "fresh": False,
+        "files": {"square.py": f"def square(x):\n    {body}\n"},
+    }
+
+
+def test_among_equal_scores_the_behaviour_most_versions_share_wins(tmp_path: Path) -> None:
+    # Each version passes two of the three tests. Two of them fail the same test (they agree);
+    # the latest one fails another test, alone.
+    state: AgentState = {
+        "task_id": "final-choice-agreement",
+        "workspace": str(tmp_path / "workspace"),
+        "language": "python",
+        "tests": {"test_square.py": SQUARE_TESTS},
+        "versions": [
+            _version(1, "return x"),
+            _version(2, "return abs(x)"),
+            _version(3, "return 5 if x == 1 else x * x"),
+        ],
+    }
+    try:
+        chosen = choose_final(state, Context())
+    finally:
+        release_sandbox("final-choice-agreement")
+    assert chosen is not None and chosen.report is not None
+    assert chosen.report.passed == 2
+    assert chosen.files["square.py"] == "def square(x):\n    return abs(x)\n"
+
+
+def test_nothing_to_choose_between_gives_none(tmp_path: Path) -> None:
+    state: AgentState = {
+        "task_id": "final-choice-single",
+        "workspace": str(tmp_path / "workspace"),
+        "language": "python",
+        "tests": {"test_square.py": SQUARE_TESTS},
+        "versions": [_version(1, "return x * x"), _version(2, "return x * x")],  # the same code twice
+    }
+    assert choose_final(state, Context()) is None
+
+
+WRONG_TESTS = (
+    "import pytest\n"
+    "from stats import mean\n\n"
+    "def test_mean_of_three():\n    assert mean([1, 2, 3]) == 3\n\n"  # wrong: the mean is 2
+    "def test_empty_raises():\n    with pytest.raises(ValueError):\n        mean([])\n"
+)
+
+
+def test_a_version_judged_by_wrong_tests_is_judged_again_by_the_final_ones(
+    database_url: str, agent_home: Path
+) -> None:
+    """Iteration 1's correct code failed a wrong test; the tests were rewritten, and iteration 2's
+    code is wrong. At the end the first version passes every final test: that is the answer."""
+    doubting = {
+        **scripts.REFLECTION,
+        "tests_are_wrong": True,
+        "hypothesis": "The mean of [1, 2, 3] is 2, not 3.",
+    }
+    model = ScriptedChatModel(
+        script={
+            "Plan": [{"args": scripts.PLAN}],
+            "write_file": [
+                scripts.write("stats.py", scripts.FIXED_CODE),
+                scripts.write("test_stats.py", WRONG_TESTS),
+                scripts.write("stats.py", scripts.BUGGY_CODE),
+                scripts.write("test_stats.py", scripts.TESTS),
+            ],
+            "Reflection": [{"args": doubting}],
+        }
+    )
+    register_model("scripted:final-choice", model)
+    events = EventRecorder()
+    context = Context(model="scripted:final-choice", max_iterations=2, samples_per_iteration=1)
+    outcome = run_task("Write mean(xs).", "python", "library", context, observer=events)
+
+    assert outcome.status == "passed" and outcome.iterations == 2 and outcome.stop_reason == ""
+    assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
+    (choice,) = [e for e in events.events if e["event"] == "final_choice"]
+    assert choice["versions"] == 2 and choice["passed"] == 3
