@@ -3,9 +3,10 @@
     AGENT_GRAPH_HOME=... .venv/bin/python scripts/bench_iterations.py --suite SUITE.jsonl --results OUT.jsonl
 
 For each problem it prints the hidden verdict of the code each iteration chose (from the run's
-checkpoints) and of the final answer, e.g. `F P P F -> F`; then counts the problems the agent
-solved at some iteration but did not end with (a selection loss), and those its first version
-solved (the loop's own gain is the rest).
+checkpoints) and of the final answer, e.g. `F P P F -> F`, and, for runs that recorded every
+version written, how many of them solve it. Then it counts the problems the agent solved at some
+iteration but did not end with (a selection loss), those its first version solved (the loop's own
+gain is the rest), and those some version solved (the most a better choice could reach).
 """
 
 from __future__ import annotations
@@ -15,26 +16,38 @@ import json
 import tempfile
 from pathlib import Path
 
-from agent_graph.bench import grade, load_suite
+from agent_graph.bench import Problem, grade, load_suite
 from agent_graph.checkpoints.database import database_url
 from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.context import Context
+from agent_graph.sandbox.base import Sandbox
 from agent_graph.sandbox_pool import release_sandbox, sandbox_for
 from agent_graph.workflow import builder
 
 
-def iteration_versions(task_id: str) -> list[tuple[int, dict[str, str]]]:
-    """(iteration, source files) of each iteration's chosen code, in order, from the checkpoints."""
-    versions: dict[int, dict[str, str]] = {}
+def run_versions(task_id: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """The source files each iteration chose, in order, and every version the coder wrote (runs
+    recorded before `versions` existed have none), from the run's checkpoints."""
+    chosen: dict[int, dict[str, str]] = {}
+    written: list[dict[str, str]] = []
     with open_checkpointer(database_url()) as saver:
         graph = builder.compile(checkpointer=saver)
         for snapshot in graph.get_state_history({"configurable": {"thread_id": task_id}}):
             values = snapshot.values
             iteration = values.get("iteration", 0)
-            if iteration and values.get("files") and iteration not in versions:
-                # history runs newest first; an iteration's last snapshot holds what it chose
-                versions[iteration] = dict(values["files"])
-    return sorted(versions.items())
+            if not written:  # history runs newest first: the first snapshot has them all
+                written = [v["files"] for v in values.get("versions") or []]
+            if iteration and values.get("files") and iteration not in chosen:
+                # an iteration's last snapshot holds what it chose
+                chosen[iteration] = dict(values["files"])
+    return [files for _, files in sorted(chosen.items())], written
+
+
+def solves(sandbox: Sandbox, problem: Problem, files: dict[str, str]) -> bool:
+    with tempfile.TemporaryDirectory(prefix="agent-graph-iteration-") as folder:
+        for name, content in files.items():
+            (Path(folder) / name).write_text(content, encoding="utf-8")
+        return grade(sandbox, problem, Path(folder)).passed
 
 
 def main() -> None:
@@ -45,18 +58,22 @@ def main() -> None:
     problems = {p.task_id: p for p in load_suite(args.suite)}
     rows = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
     sandbox = sandbox_for("bench-iterations", Context().sandbox_settings())
-    lost, first_solved, some_solved = [], 0, 0
+    lost: list[str] = []
+    first_solved = some_solved = any_version_solved = with_versions = 0
     try:
         for row in rows:
-            verdicts = []
-            for _, files in iteration_versions(row["agent_task"]):
-                with tempfile.TemporaryDirectory(prefix="agent-graph-iteration-") as folder:
-                    for name, content in files.items():
-                        (Path(folder) / name).write_text(content, encoding="utf-8")
-                    verdicts.append(grade(sandbox, problems[row["task_id"]], Path(folder)).passed)
+            problem = problems[row["task_id"]]
+            chosen, written = run_versions(row["agent_task"])
+            verdicts = [solves(sandbox, problem, files) for files in chosen]
             final = bool(row["agent_passed"])
-            marks = " ".join("P" if v else "F" for v in verdicts)
-            print(f"{row['task_id']}: {marks} -> {'P' if final else 'F'}")
+            line = f"{row['task_id']}: {' '.join('P' if v else 'F' for v in verdicts)} -> {'P' if final else 'F'}"
+            if written:
+                unique = list({json.dumps(files, sort_keys=True): files for files in written}.values())
+                solved_by = sum(solves(sandbox, problem, files) for files in unique)
+                line += f"; {solved_by} of {len(unique)} distinct versions written solve it"
+                with_versions += 1
+                any_version_solved += solved_by > 0
+            print(line)
             first_solved += bool(verdicts and verdicts[0])
             some_solved += any(verdicts)
             if any(verdicts) and not final:
@@ -64,10 +81,14 @@ def main() -> None:
     finally:
         release_sandbox("bench-iterations")
     print(
-        f"\n{len(rows)} problems: first version solved {first_solved}, some iteration solved {some_solved}, "
-        f"final answer solved {sum(bool(r['agent_passed']) for r in rows)}; "
-        f"solved at some iteration but not at the end: {len(lost)} {lost}"
+        f"\n{len(rows)} problems: first version solved {first_solved}, some iteration's choice solved "
+        f"{some_solved}, final answer solved {sum(bool(r['agent_passed']) for r in rows)}; "
+        f"chosen at some iteration but not at the end: {len(lost)} {lost}"
     )
+    if with_versions:
+        print(
+            f"of the {with_versions} runs that recorded every version, some version solved {any_version_solved}"
+        )
 
 
 if __name__ == "__main__":
