@@ -148,7 +148,7 @@ class EventLog:
             "safety_blocked",
             "circuit_breaker_warning",
             "tests_quarantined",
-            "tests_contradict_signature",
+            "tests_dropped",
         ):
             self.write(kind, logging.WARNING, **data)
         elif kind:

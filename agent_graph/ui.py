@@ -161,8 +161,8 @@ class LiveObserver:
             view.row(iteration).note = "set aside tests that contradict the goal: " + ", ".join(
                 event.get("tests", [])
             )
-        elif kind == "tests_contradict_signature":
-            view.row(iteration).note = "dropped tests that contradict the goal's signature: " + ", ".join(
+        elif kind == "tests_dropped":
+            view.row(iteration).note = "dropped tests that cannot be right: " + ", ".join(
                 event.get("tests", [])
             )
         elif kind == "samples":

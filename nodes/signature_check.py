@@ -15,8 +15,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from agent_graph.nodes.repair import remove_tests
-
 # Type names that accept anything here: too loose (or too rich) to judge a literal by.
 _NUMBER_NAMES = {"float": (int, float), "complex": (int, float, complex)}
 _SCALARS: dict[str, tuple[type, ...]] = {
@@ -89,7 +87,7 @@ def _annotation(node: ast.expr | None) -> ast.expr | None:
     return node
 
 
-def _type_name(node: ast.expr) -> str:
+def type_name(node: ast.expr) -> str:
     """`List` for `List`, `typing.List` and `t.List`; '' for anything else."""
     if isinstance(node, ast.Name):
         return node.id
@@ -111,8 +109,8 @@ def conforms(value: object, annotation: ast.expr | None) -> bool:
     if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
         return conforms(value, annotation.left) or conforms(value, annotation.right)
     if isinstance(annotation, ast.Subscript):
-        return _conforms_generic(value, _type_name(annotation.value), annotation.slice)
-    name = _type_name(annotation)
+        return _conforms_generic(value, type_name(annotation.value), annotation.slice)
+    name = type_name(annotation)
     if name == "None":
         return value is None
     if name in _SCALARS:
@@ -160,7 +158,7 @@ def _conforms_generic(value: object, name: str, arguments: ast.expr) -> bool:
 
 def _literal(node: ast.expr) -> tuple[bool, object]:
     """(True, value) when `node` is a literal (`pytest.approx(literal)` counts as the literal)."""
-    if isinstance(node, ast.Call) and _type_name(node.func) == "approx" and len(node.args) == 1:
+    if isinstance(node, ast.Call) and type_name(node.func) == "approx" and len(node.args) == 1:
         node = node.args[0]
     try:
         return True, ast.literal_eval(node)
@@ -168,7 +166,7 @@ def _literal(node: ast.expr) -> tuple[bool, object]:
         return False, None
 
 
-def _test_functions(tree: ast.Module) -> Iterator[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+def collected_tests(tree: ast.Module) -> Iterator[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
     """Every test pytest would collect, top-level or in a `Test*` class, with its name."""
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
@@ -181,18 +179,22 @@ def _test_functions(tree: ast.Module) -> Iterator[tuple[str, ast.FunctionDef | a
                     yield method.name, method
 
 
-def _inside_raises(function: ast.AST) -> set[int]:
-    """ids of the nodes inside `with pytest.raises(...)` blocks: a deliberately bad call is not
-    judged here (whether the goal asks for that error is the reflector's question)."""
-    inside: set[int] = set()
+def raises_blocks(function: ast.AST) -> Iterator[ast.With | ast.AsyncWith]:
+    """The `with pytest.raises(...)` blocks in a test."""
     for node in ast.walk(function):
         if isinstance(node, ast.With | ast.AsyncWith) and any(
-            isinstance(item.context_expr, ast.Call) and _type_name(item.context_expr.func) == "raises"
+            isinstance(item.context_expr, ast.Call) and type_name(item.context_expr.func) == "raises"
             for item in node.items
         ):
-            for statement in node.body:
-                inside.update(id(n) for n in ast.walk(statement))
-    return inside
+            yield node
+
+
+def _inside_raises(function: ast.AST) -> set[int]:
+    """ids of the nodes inside `pytest.raises` blocks: a deliberately bad call is not judged here
+    (whether the goal asks for that error is the reflector's question)."""
+    return {
+        id(n) for block in raises_blocks(function) for statement in block.body for n in ast.walk(statement)
+    }
 
 
 def _call_contradiction(call: ast.Call, signature: Signature) -> str:
@@ -239,7 +241,7 @@ def contradictions(source: str, signatures: dict[str, Signature]) -> list[Contra
     except SyntaxError:
         return []
     found: list[Contradiction] = []
-    for name, function in _test_functions(tree):
+    for name, function in collected_tests(tree):
         excused = _inside_raises(function)
         for node in ast.walk(function):
             reason = ""
@@ -253,13 +255,3 @@ def contradictions(source: str, signatures: dict[str, Signature]) -> list[Contra
                 found.append(Contradiction(name, reason))
                 break
     return found
-
-
-def without_contradicting_tests(
-    source: str, signatures: dict[str, Signature]
-) -> tuple[str, list[Contradiction]]:
-    """`source` without its tests that contradict the signatures, and why each one went."""
-    found = contradictions(source, signatures)
-    if not found:
-        return source, []
-    return remove_tests(source, {c.test for c in found}), found

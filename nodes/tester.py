@@ -22,10 +22,11 @@ from agent_graph.nodes.common import (
     render_plan,
     strip_fences,
 )
+from agent_graph.nodes.conflicting_tests import conflicting_tests, errors_asked
 from agent_graph.nodes.examples import examples_test_file, goal_examples
 from agent_graph.nodes.hints import remember_outcome
-from agent_graph.nodes.repair import has_python_tests, repair_python_tests
-from agent_graph.nodes.signature_check import Contradiction, goal_signatures, without_contradicting_tests
+from agent_graph.nodes.repair import has_python_tests, remove_tests, repair_python_tests
+from agent_graph.nodes.signature_check import Contradiction, contradictions, goal_signatures
 from agent_graph.pricing import Usage
 from agent_graph.prompts import TESTER_SYSTEM
 from agent_graph.sandbox_pool import sandbox_for
@@ -155,7 +156,6 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
         else {}
     )
     previous = state.get("tests", {}).get(path)
-    signatures = goal_signatures(state.get("task", ""))
     spent = Usage()
     for _ in range(2):  # a file with no test in it gets one more try
         try:
@@ -166,28 +166,40 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
         content = strip_fences(call.content)
         if language != "python":
             return {path: content} | tests, spent
-        content, contradicted = without_contradicting_tests(
-            repair_python_tests(content, _module_stem(state), names), signatures
-        )
-        if contradicted:
-            emit("tests_contradict_signature", tests=[c.test for c in contradicted])
+        content = repair_python_tests(content, _module_stem(state), names)
+        wrong = certainly_wrong_tests(content, state.get("task", ""), names)
+        if wrong:
+            emit("tests_dropped", tests=[c.test for c in wrong], reasons=[c.reason for c in wrong])
+            content = remove_tests(content, {c.test for c in wrong})
         if has_python_tests(content):
             return {path: content} | tests, spent
-        messages = [*messages, HumanMessage(_retry_request(path, contradicted))]
+        messages = [*messages, HumanMessage(_retry_request(path, wrong))]
     # No usable test file this time: keep the previous one, or test the goal's examples alone.
     if previous is None and not tests:
         raise ModelOutputError(f"the tester wrote no usable tests for {path}")
     return ({path: previous} if previous is not None else {}) | tests, spent
 
 
-def _retry_request(path: str, contradicted: list[Contradiction]) -> str:
-    """Why the last test file was unusable: no tests in it, or only tests the signature rules out."""
-    if not contradicted:
+def certainly_wrong_tests(source: str, goal: str, names: set[str]) -> list[Contradiction]:
+    """Tests no correct code can pass: against the goal's typed signature, its examples, or each
+    other (one reason per test)."""
+    found = contradictions(source, goal_signatures(goal))
+    found += conflicting_tests(source, names, goal_examples(goal, names), errors_asked(goal))
+    first: dict[str, Contradiction] = {}
+    for contradiction in found:
+        first.setdefault(contradiction.test, contradiction)
+    return list(first.values())
+
+
+def _retry_request(path: str, wrong: list[Contradiction]) -> str:
+    """Why the last test file was unusable: no tests in it, or only tests that cannot be right."""
+    if not wrong:
         return f"`{path}` had no test functions. Write test functions named test_... this time."
-    reasons = "\n".join(f"- {c.test}: {c.reason}" for c in contradicted[:4])
+    reasons = "\n".join(f"- {c.test}: {c.reason}" for c in wrong[:4])
     return (
-        f"Every test in `{path}` contradicted the signature the goal declares:\n{reasons}\n"
-        "Write tests again: pass arguments of the declared types and expect values of the declared return type."
+        f"Every test in `{path}` was certainly wrong:\n{reasons}\n"
+        "Write tests again: pass arguments of the declared types, expect values of the declared return "
+        "type, agree with the goal's examples, and never expect two outcomes for the same call."
     )
 
 

@@ -1,0 +1,111 @@
+"""Generated tests that contradict each other, or the goal's own examples, cannot all be right.
+
+A small model's test file often asks the same call for two different things: `f([]) == 0` in one
+test and `pytest.raises(ValueError)` around `f([])` in another, or `f(5) == 3` and `f(5) == 0`.
+No code passes both, and the loop would spend every iteration chasing them. The rules:
+- a test that expects another value than an example stated in the goal for the same call goes;
+- a call expected both to return and to raise: the raising side goes when the goal asks for no
+  error (the agent adds no unasked validation), the returning side when it does;
+- a call expected to return two different values: every test involved goes, as nobody can tell
+  which one is right.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections import defaultdict
+
+from agent_graph.nodes.signature_check import Contradiction, collected_tests, raises_blocks
+
+_ASKS_FOR_ERRORS = re.compile(r"\b(raises?|raised|error|exception|invalid|reject\w*)\b", re.IGNORECASE)
+_RAISES = "raises"  # the outcome of a call inside `with pytest.raises(...)`
+
+
+def errors_asked(goal: str) -> bool:
+    """Whether the goal says anything about errors, so that a test may expect one."""
+    return bool(_ASKS_FOR_ERRORS.search(goal))
+
+
+def _normal(call: str) -> str:
+    """A call's canonical spelling, so that `f( [1,2] )` and `f([1, 2])` are the same call."""
+    try:
+        return ast.unparse(ast.parse(call.strip(), mode="eval").body)
+    except SyntaxError:
+        return call.strip()
+
+
+def _spelling(value: object) -> str:
+    """A literal's spelling, the same for values that compare equal as numbers (2, 2.0, and 1, True)."""
+    if isinstance(value, bool):
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return repr(value)
+
+
+def _outcomes(source: str, names: set[str]) -> dict[str, dict[str, set[str]]]:
+    """call -> expected outcome (a literal's repr, or `raises`) -> the tests that expect it."""
+    found: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for test, function in collected_tests(ast.parse(source)):
+        if function.decorator_list:
+            continue  # a parametrised or property test: its calls are not one fixed call
+        for block in raises_blocks(function):
+            for inner in (n for statement in block.body for n in ast.walk(statement)):
+                if (
+                    isinstance(inner, ast.Call)
+                    and isinstance(inner.func, ast.Name)
+                    and inner.func.id in names
+                ):
+                    found[ast.unparse(inner)][_RAISES].add(test)
+        for node in ast.walk(function):
+            if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq):
+                for call, other in ((node.left, node.comparators[0]), (node.comparators[0], node.left)):
+                    if (
+                        isinstance(call, ast.Call)
+                        and isinstance(call.func, ast.Name)
+                        and call.func.id in names
+                    ):
+                        try:
+                            value = ast.literal_eval(other)
+                        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                            continue
+                        found[ast.unparse(call)][_spelling(value)].add(test)
+    return found
+
+
+def conflicting_tests(
+    source: str, names: set[str], examples: list[tuple[str, str]], goal_asks_for_errors: bool
+) -> list[Contradiction]:
+    """The tests in a pytest file that conflict with the goal's examples or with each other."""
+    try:
+        outcomes = _outcomes(source, names)
+    except SyntaxError:
+        return []
+    trusted: dict[str, str] = {}
+    for call, expected in examples:
+        try:
+            trusted[_normal(call)] = _spelling(ast.literal_eval(expected))
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            continue
+    doomed: dict[str, str] = {}
+    for call, by_outcome in outcomes.items():
+        if call in trusted:
+            for outcome, tests in by_outcome.items():
+                if outcome != trusted[call]:
+                    for test in tests:
+                        doomed.setdefault(
+                            test, f"`{call}` is {trusted[call]} by the goal's own example, not {outcome}"
+                        )
+            continue
+        values = [outcome for outcome in by_outcome if outcome != _RAISES]
+        if _RAISES in by_outcome and values:
+            side = values if goal_asks_for_errors else [_RAISES]
+            for outcome in side:
+                for test in by_outcome[outcome]:
+                    doomed.setdefault(test, f"`{call}` is expected both to return {values[0]} and to raise")
+        if len(values) > 1:
+            for outcome in values:
+                for test in by_outcome[outcome]:
+                    doomed.setdefault(test, f"`{call}` is expected to return both {' and '.join(values[:2])}")
+    return [Contradiction(test, reason) for test, reason in doomed.items()]

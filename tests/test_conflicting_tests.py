@@ -1,0 +1,87 @@
+"""Generated tests that conflict with each other or with the goal's examples are dropped before they run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent_graph.context import Context
+from agent_graph.models import register_model
+from agent_graph.nodes.conflicting_tests import conflicting_tests, errors_asked
+from agent_graph.runner import run_task
+from agent_graph.testing import ScriptedChatModel
+from tests import scripts
+
+SUM_TESTS = (
+    "import pytest\n"
+    "from hypothesis import given, strategies as st\n"
+    "from m import total\n\n"
+    "def test_empty():\n    assert total([]) == 0\n\n"
+    "def test_empty_raises():\n    with pytest.raises(ValueError):\n        total([])\n\n"
+    "def test_two():\n    assert total([1, 2]) == 3\n\n"
+    "def test_two_again():\n    assert total( [1,2] ) == 4\n\n"
+    "def test_three():\n    assert total([1, 2, 3]) == 6.0\n\n"
+    "def test_three_as_int():\n    assert 6 == total([1, 2, 3])\n\n"
+    "@given(st.lists(st.integers()))\n"
+    "def test_property(xs):\n    assert total(xs) == 0\n"
+)
+
+
+def _dropped(goal_asks_for_errors: bool, examples: list[tuple[str, str]] | None = None) -> dict[str, str]:
+    found = conflicting_tests(SUM_TESTS, {"total"}, examples or [], goal_asks_for_errors)
+    return {c.test: c.reason for c in found}
+
+
+def test_an_unasked_error_gives_way_to_the_value() -> None:
+    dropped = _dropped(goal_asks_for_errors=False)
+    assert "test_empty_raises" in dropped and "test_empty" not in dropped
+    assert dropped["test_empty_raises"] == "`total([])` is expected both to return 0 and to raise"
+
+
+def test_an_asked_for_error_wins_over_the_value() -> None:
+    dropped = _dropped(goal_asks_for_errors=True)
+    assert "test_empty" in dropped and "test_empty_raises" not in dropped
+
+
+def test_two_values_for_one_call_both_go_and_equal_numbers_do_not_conflict() -> None:
+    dropped = _dropped(goal_asks_for_errors=False)
+    # the same call spelled differently, expected to give 3 and 4: nobody can tell which is right
+    assert (
+        dropped["test_two"]
+        == dropped["test_two_again"]
+        == "`total([1, 2])` is expected to return both 3 and 4"
+    )
+    # 6.0 == 6, and a property test is not one fixed call
+    assert not {"test_three", "test_three_as_int", "test_property"} & set(dropped)
+
+
+def test_the_goals_own_example_decides() -> None:
+    dropped = _dropped(goal_asks_for_errors=False, examples=[("total([1,2])", "3")])
+    assert "test_two" not in dropped
+    assert dropped["test_two_again"] == "`total([1, 2])` is 3 by the goal's own example, not 4"
+
+
+def test_errors_are_asked_for_only_when_the_goal_says_so() -> None:
+    assert errors_asked("Write mean(xs). Raise ValueError on an empty list.")
+    assert errors_asked("Return None for invalid input.")
+    assert not errors_asked("Write a function to find the sum of even numbers at even positions of a list.")
+
+
+def test_a_test_conflicting_with_the_goal_never_runs(database_url: str, agent_home: Path) -> None:
+    conflicting = scripts.TESTS + "\n\ndef test_empty_is_zero():\n    assert mean([]) == 0\n"
+    model = ScriptedChatModel(
+        script={
+            "Plan": [{"args": scripts.PLAN}],
+            "write_file": [
+                scripts.write("stats.py", scripts.FIXED_CODE),
+                scripts.write("test_stats.py", conflicting),
+            ],
+        }
+    )
+    register_model("scripted:conflicting-tests", model)
+    goal = "Write mean(xs) for a list of numbers; raise ValueError on an empty list."
+    outcome = run_task(goal, "python", "library", Context(model="scripted:conflicting-tests"))
+
+    # Run as written, test_empty_is_zero would fail against the correct code.
+    assert outcome.status == "passed" and outcome.iterations == 1
+    kept = Path(outcome.workspace, "test_stats.py").read_text()
+    assert "test_empty_raises" in kept and "test_empty_is_zero" not in kept
