@@ -15,14 +15,14 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-# Type names that accept anything here: too loose (or too rich) to judge a literal by.
-_NUMBER_NAMES = {"float": (int, float), "complex": (int, float, complex)}
+# The types a literal is judged by; anything else (Callable, Iterable, a user's own class) is not.
 _SCALARS: dict[str, tuple[type, ...]] = {
     "int": (int,),
+    "float": (int, float),
+    "complex": (int, float, complex),
     "str": (str,),
     "bytes": (bytes,),
     "bool": (bool,),
-    **_NUMBER_NAMES,
 }
 _SEQUENCES = {
     "List": list,
@@ -44,11 +44,12 @@ class Signature:
     name: str
     parameters: tuple[tuple[str, ast.expr | None], ...]
     returns: ast.expr | None
+    variadic: bool = False  # takes *args: any number of positional arguments
 
 
 @dataclass(frozen=True)
 class Contradiction:
-    """Why one test contradicts the signature, in words a tester can act on."""
+    """Why one generated test cannot be right, in words a tester can act on."""
 
     test: str
     reason: str
@@ -66,13 +67,16 @@ def goal_signatures(goal: str) -> dict[str, Signature]:
             tree = ast.parse(source)
         except SyntaxError:
             continue
-        for node in ast.walk(tree):
+        for node in tree.body:  # top-level functions only: a method's `self` would shift every argument
             if isinstance(node, ast.FunctionDef) and node.name not in found:
                 arguments = [*node.args.posonlyargs, *node.args.args]
+                if arguments and arguments[0].arg in ("self", "cls"):
+                    continue  # a method's line, found on its own
                 found[node.name] = Signature(
                     node.name,
                     tuple((a.arg, _annotation(a.annotation)) for a in arguments),
                     _annotation(node.returns),
+                    variadic=node.args.vararg is not None,
                 )
     return found
 
@@ -202,7 +206,7 @@ def _call_contradiction(call: ast.Call, signature: Signature) -> str:
     declared = dict(signature.parameters)
     if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
         return ""
-    if len(call.args) > len(signature.parameters):
+    if len(call.args) > len(signature.parameters) and not signature.variadic:
         return f"`{ast.unparse(call)}` passes {len(call.args)} arguments; `{signature.name}` takes {len(signature.parameters)}"
     pairs = [(name, arg) for (name, _), arg in zip(signature.parameters, call.args, strict=False)]
     pairs += [(k.arg, k.value) for k in call.keywords if k.arg in declared]

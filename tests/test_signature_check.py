@@ -76,6 +76,8 @@ def test_consistent_or_unjudgeable_tests_are_kept(body: str) -> None:
         ("def f(x: int) -> bool:", "f(3) == 2", True),
         ("def f(cb: Callable[[int], int]) -> Any:", "f(1) == 'x'", False),  # not understood: kept
         ("def f(x) -> Thing:", "f('a') == 3", False),  # unannotated, a user's own type: kept
+        ("def f(*xs: int) -> int:", "f(1, 2, 3) == 6", False),  # any number of arguments
+        ("def f(x: int, *, y: int = 0) -> int:", "f(1, y=2) == 3", False),
     ],
 )
 def test_annotations_are_read_leniently(signature: str, call: str, contradicts: bool) -> None:
@@ -94,6 +96,8 @@ def test_signatures_are_found_in_prose_goals_and_code_blocks() -> None:
     assert set(signatures) == {"top_words", "helper"}
     assert [name for name, _ in signatures["top_words"].parameters] == ["text", "n"]
     assert goal_signatures("Build a CLI tool for managing TODO items stored in JSON.") == {}
+    # a method is not a function the tests call by name (and its `self` would shift the arguments)
+    assert goal_signatures("class Stack:\n    def push(self, x: int) -> None:\n        ...\n") == {}
 
 
 def test_only_the_contradicting_tests_are_removed() -> None:
