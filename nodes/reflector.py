@@ -11,7 +11,9 @@ from agent_graph.context import Context
 from agent_graph.nodes.common import ask_role, context_of, emit, guidance, render_files, render_report
 from agent_graph.nodes.hints import failure_hints, remember_failure
 from agent_graph.nodes.repair import remove_tests
+from agent_graph.nodes.tester import RETURN_CHECK_FILE
 from agent_graph.prompts import CIRCUIT_BREAKER_WARNING, REFLECTOR_SYSTEM
+from agent_graph.sandbox.return_types_conftest import RETURN_TYPE_FAILURE
 from agent_graph.state import AgentState, Reflection
 
 EXAMPLES_FILE = "test_goal_examples.py"
@@ -61,8 +63,16 @@ def suspect_tests(state: AgentState) -> set[str]:
     return {
         name
         for name, message in now.items()
-        if before.get(name) == message and (examples or message.startswith(("assert ", "AssertionError")))
+        if before.get(name) == message
+        and (examples or message.startswith(("assert ", "AssertionError")))
+        and RETURN_TYPE_FAILURE not in message  # the goal's own signature, not a generated expectation
     }
+
+
+def _written_tests(state: AgentState) -> dict[str, str]:
+    """The test files worth showing: not the generated conftest that checks return types (its
+    failures say everything it knows)."""
+    return {path: content for path, content in state.get("tests", {}).items() if path != RETURN_CHECK_FILE}
 
 
 def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -73,7 +83,7 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     parts = [
         f"Goal:\n{state.get('task', '')}",
         render_files(state.get("files", {}), "Source files"),
-        render_files(state.get("tests", {}), "Test files"),
+        render_files(_written_tests(state), "Test files"),
         f"Failures:\n{report_text}",
     ]
     earlier = [r.get("hypothesis", "") for r in state.get("reflections", [])][-3:]

@@ -15,26 +15,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-# The types a literal is judged by; anything else (Callable, Iterable, a user's own class) is not.
-_SCALARS: dict[str, tuple[type, ...]] = {
-    "int": (int,),
-    "float": (int, float),
-    "complex": (int, float, complex),
-    "str": (str,),
-    "bytes": (bytes,),
-    "bool": (bool,),
-}
-_SEQUENCES = {
-    "List": list,
-    "list": list,
-    "Set": set,
-    "set": set,
-    "FrozenSet": frozenset,
-    "frozenset": frozenset,
-}
-_TUPLES = {"Tuple", "tuple"}
-_DICTS = {"Dict", "dict"}
-_UNIONS = {"Union", "Optional"}
+from agent_graph.sandbox.return_types_conftest import conforms, type_name
 
 
 @dataclass(frozen=True)
@@ -89,75 +70,6 @@ def _annotation(node: ast.expr | None) -> ast.expr | None:
         except SyntaxError:
             return None
     return node
-
-
-def type_name(node: ast.expr) -> str:
-    """`List` for `List`, `typing.List` and `t.List`; '' for anything else."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return ""
-
-
-def conforms(value: object, annotation: ast.expr | None) -> bool:
-    """Whether a literal value can be (or, compared with ==, equal) a value of the annotated type.
-
-    Lenient on purpose: an int fits a float, a whole float fits an int (1.0 == 1), 0 and 1 fit a
-    bool, and an annotation not understood here accepts everything.
-    """
-    if annotation is None:
-        return True
-    if isinstance(annotation, ast.Constant) and annotation.value is None:
-        return value is None
-    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
-        return conforms(value, annotation.left) or conforms(value, annotation.right)
-    if isinstance(annotation, ast.Subscript):
-        return _conforms_generic(value, type_name(annotation.value), annotation.slice)
-    name = type_name(annotation)
-    if name == "None":
-        return value is None
-    if name in _SCALARS:
-        return _conforms_scalar(value, name)
-    if name in _SEQUENCES:
-        return isinstance(value, _SEQUENCES[name])
-    if name in _TUPLES:
-        return isinstance(value, tuple)
-    if name in _DICTS:
-        return isinstance(value, dict)
-    return True
-
-
-def _conforms_scalar(value: object, name: str) -> bool:
-    if name == "int" and isinstance(value, float):
-        return value.is_integer()
-    if name == "bool" and isinstance(value, int):
-        return value in (0, 1)
-    if name in ("int", "float", "complex") and isinstance(value, bool):
-        return True  # True == 1: a comparison with a bool still holds
-    return isinstance(value, _SCALARS[name])
-
-
-def _conforms_generic(value: object, name: str, arguments: ast.expr) -> bool:
-    parts = list(arguments.elts) if isinstance(arguments, ast.Tuple) else [arguments]
-    if name in _UNIONS:
-        return any(conforms(value, part) for part in parts) or (name == "Optional" and value is None)
-    if name in _SEQUENCES:
-        container = _SEQUENCES[name]
-        return isinstance(value, container) and all(conforms(item, parts[0]) for item in value)
-    if name in _TUPLES:
-        if not isinstance(value, tuple):
-            return False
-        if len(parts) == 2 and isinstance(parts[1], ast.Constant) and parts[1].value is Ellipsis:
-            return all(conforms(item, parts[0]) for item in value)
-        if len(parts) == 1 and isinstance(parts[0], ast.Tuple) and not parts[0].elts:
-            return value == ()  # Tuple[()]
-        return len(value) == len(parts) and all(conforms(v, p) for v, p in zip(value, parts, strict=True))
-    if name in _DICTS and len(parts) == 2:
-        return isinstance(value, dict) and all(
-            conforms(k, parts[0]) and conforms(v, parts[1]) for k, v in value.items()
-        )
-    return True  # Callable[...], Iterable[...], a user's own generic: not judged
 
 
 def _literal(node: ast.expr) -> tuple[bool, object]:

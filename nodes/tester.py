@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import time
@@ -29,10 +30,13 @@ from agent_graph.nodes.repair import has_python_tests, remove_tests, repair_pyth
 from agent_graph.nodes.signature_check import Contradiction, contradictions, goal_signatures
 from agent_graph.pricing import Usage
 from agent_graph.prompts import TESTER_SYSTEM
+from agent_graph.sandbox.return_types_conftest import conftest_source
 from agent_graph.sandbox_pool import sandbox_for
 from agent_graph.state import AgentState, Attempt, merge_counts
 from agent_graph.tools import write_file
 from agent_graph.workspace import Workspace
+
+RETURN_CHECK_FILE = "conftest.py"
 
 
 def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -145,15 +149,11 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
         request += f"\n\nThe previous tests were judged wrong: {reflections[-1].get('hypothesis', '')}"
     messages = [SystemMessage(f"{TESTER_SYSTEM}\n{guidance(state)}"), HumanMessage(request)]
     language = state.get("language", "python")
-    # Examples stated in the goal are tested by a file of their own, which no rewrite replaces.
-    tests = (
-        dict([examples])
-        if (
-            examples := examples_test_file(
-                goal_examples(state.get("task", ""), names), _module_stem(state), language
-            )
-        )
-        else {}
+    # Examples stated in the goal are tested by a file of their own, which no rewrite replaces; the
+    # return types the goal declares are checked on every call by a conftest.py.
+    examples = examples_test_file(goal_examples(state.get("task", ""), names), _module_stem(state), language)
+    tests = (dict([examples]) if examples else {}) | return_type_check(
+        state.get("task", ""), _module_stem(state), language
     )
     previous = state.get("tests", {}).get(path)
     spent = Usage()
@@ -175,9 +175,20 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
             return {path: content} | tests, spent
         messages = [*messages, HumanMessage(_retry_request(path, wrong))]
     # No usable test file this time: keep the previous one, or test the goal's examples alone.
-    if previous is None and not tests:
+    if previous is None and not examples:
         raise ModelOutputError(f"the tester wrote no usable tests for {path}")
     return ({path: previous} if previous is not None else {}) | tests, spent
+
+
+def return_type_check(goal: str, module: str, language: str) -> dict[str, str]:
+    """`conftest.py` that fails any call returning another type than the goal's signature declares
+    (Python goals whose functions have return annotations; nothing otherwise)."""
+    if language != "python":
+        return {}
+    returns = {
+        name: ast.unparse(s.returns) for name, s in goal_signatures(goal).items() if s.returns is not None
+    }
+    return {RETURN_CHECK_FILE: conftest_source(module, returns)} if returns else {}
 
 
 def certainly_wrong_tests(source: str, goal: str, names: set[str]) -> list[Contradiction]:
