@@ -6,6 +6,7 @@ import ast
 import hashlib
 import json
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -152,8 +153,9 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
     # Examples stated in the goal are tested by a file of their own, which no rewrite replaces; the
     # return types the goal declares are checked on every call by a conftest.py.
     examples = examples_test_file(goal_examples(state.get("task", ""), names), _module_stem(state), language)
+    planned = [f["path"] for f in state.get("plan", {}).get("files", [])]
     tests = (dict([examples]) if examples else {}) | return_type_check(
-        state.get("task", ""), _module_stem(state), language
+        state.get("task", ""), _module_stem(state), language, planned
     )
     previous = state.get("tests", {}).get(path)
     spent = Usage()
@@ -180,10 +182,11 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
     return ({path: previous} if previous is not None else {}) | tests, spent
 
 
-def return_type_check(goal: str, module: str, language: str) -> dict[str, str]:
+def return_type_check(goal: str, module: str, language: str, planned: Iterable[str] = ()) -> dict[str, str]:
     """`conftest.py` that fails any call returning another type than the goal's signature declares
-    (Python goals whose functions have return annotations; nothing otherwise)."""
-    if language != "python":
+    (Python goals whose functions have return annotations; nothing otherwise, nor when the plan
+    has a `conftest.py` of its own, which this one would overwrite)."""
+    if language != "python" or RETURN_CHECK_FILE in planned:
         return {}
     returns = {
         name: ast.unparse(s.returns) for name, s in goal_signatures(goal).items() if s.returns is not None

@@ -77,6 +77,9 @@ def test_only_python_goals_with_return_annotations_get_the_check() -> None:
     assert return_type_check(SORT_GOAL, "sorting", "node") == {}
     assert return_type_check("def f(x):\n    pass\n", "m", "python") == {}
     assert return_type_check("Build a CLI tool for TODO items.", "todo", "python") == {}
+    assert (
+        return_type_check(SORT_GOAL, "sorting", "python", ["sorting.py", "conftest.py"]) == {}
+    )  # the plan's own
     (source,) = return_type_check(SORT_GOAL, "sorting", "python").values()
     assert source.endswith("MODULE = 'sorting'\nRETURNS = {'sort_numeric_strings': 'List[int]'}\n")
 
