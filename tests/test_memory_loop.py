@@ -84,6 +84,9 @@ def test_a_fixed_failure_reaches_a_similar_tasks_reflector(database_url: str, ag
     assert "Hints from similar solved tasks" in planner_hint
     assert "approach: average(xs: list[float]) -> float in average.py" in planner_hint
     assert "Dividing by len(xs)" not in planner_hint
+    # A merely related goal (similarity about 0.62) is not shown A's approach: such hints made
+    # the planner's first versions worse on MBPP.
+    assert pattern_hints(Context(), "Write median(xs) for a list of numbers.", "python", "probe") == ""
 
     task_b, model_b = _run(
         "memory-b",
