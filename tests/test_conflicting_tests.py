@@ -10,6 +10,7 @@ from agent_graph.nodes.conflicting_tests import conflicting_tests, errors_asked
 from agent_graph.runner import run_task
 from agent_graph.testing import ScriptedChatModel
 from tests import scripts
+from tests.test_loop import EventRecorder
 
 SUM_TESTS = (
     "import pytest\n"
@@ -79,9 +80,15 @@ def test_a_test_conflicting_with_the_goal_never_runs(database_url: str, agent_ho
     )
     register_model("scripted:conflicting-tests", model)
     goal = "Write mean(xs) for a list of numbers; raise ValueError on an empty list."
-    outcome = run_task(goal, "python", "library", Context(model="scripted:conflicting-tests"))
+    events = EventRecorder()
+    outcome = run_task(
+        goal, "python", "library", Context(model="scripted:conflicting-tests"), observer=events
+    )
 
     # Run as written, test_empty_is_zero would fail against the correct code.
     assert outcome.status == "passed" and outcome.iterations == 1
     kept = Path(outcome.workspace, "test_stats.py").read_text()
     assert "test_empty_raises" in kept and "test_empty_is_zero" not in kept
+    (dropped,) = [e for e in events.events if e["event"] == "tests_dropped"]
+    assert dropped["tests"] == ["test_empty_is_zero"]
+    assert dropped["reasons"] == ["`mean([])` is expected both to return 0 and to raise"]
