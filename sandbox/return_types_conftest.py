@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-# The types a literal is judged by; anything else (Callable, Iterable, a user's own class) is not.
+# The types a value is judged by; anything else (Callable, Iterable, a user's own class) is not.
 _SCALARS: dict[str, tuple[type, ...]] = {
     "int": (int,),
     "float": (int, float),
@@ -58,7 +58,7 @@ def type_name(node: ast.expr) -> str:
 
 
 def conforms(value: object, annotation: ast.expr | None) -> bool:
-    """Whether a literal value can be (or, compared with ==, equal) a value of the annotated type.
+    """Whether a value (a test's literal, or what a call returned) can be, or equal, one of the annotated type.
 
     Lenient on purpose: an int fits a float, a whole float fits an int (1.0 == 1), 0 and 1 fit a
     bool, and an annotation not understood here accepts everything.
