@@ -161,14 +161,13 @@ def baseline(problem: Problem, context: Context, workspace: Path) -> tuple[int, 
     return tokens, time.monotonic() - started
 
 
+def load_results(out: Path) -> list[dict[str, Any]]:
+    """The result rows of a results file (JSON lines), in order."""
+    return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def done_ids(out: Path) -> set[str]:
-    if not out.is_file():
-        return set()
-    ids = set()
-    for line in out.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            ids.add(json.loads(line)["task_id"])
-    return ids
+    return {row["task_id"] for row in load_results(out)} if out.is_file() else set()
 
 
 def run_suite(
@@ -212,8 +211,7 @@ def run_suite(
 
 def summarise(out: Path) -> dict[str, Any]:
     """Totals over every result in `out`."""
-    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return summarise_rows(rows)
+    return summarise_rows(load_results(out))
 
 
 def summarise_rows(rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -9,16 +9,14 @@ problems on which the two disagree. Either file may still be growing: only finis
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
-from agent_graph.bench import summarise_rows
+from agent_graph.bench import load_results, summarise_rows
 
 
 def load(path: Path) -> dict[str, dict[str, Any]]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return {row["task_id"]: row for row in rows}
+    return {row["task_id"]: row for row in load_results(path)}
 
 
 # What to show of `bench.summarise_rows`, and how to label it.

@@ -8,10 +8,9 @@ Rows written before `agent_grade` existed are graded again from the agent's fina
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from agent_graph.bench import grade, load_suite
+from agent_graph.bench import grade, load_results, load_suite
 from agent_graph.context import Context
 from agent_graph.paths import workspaces_dir
 from agent_graph.sandbox_pool import release_sandbox, sandbox_for
@@ -23,7 +22,7 @@ def main() -> None:
     parser.add_argument("--results", type=Path, required=True)
     args = parser.parse_args()
     problems = {p.task_id: p for p in load_suite(args.suite)}
-    rows = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
+    rows = load_results(args.results)
     sandbox = sandbox_for("bench-failures", Context().sandbox_settings())
     try:
         for row in rows:

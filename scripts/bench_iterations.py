@@ -16,7 +16,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from agent_graph.bench import Problem, grade, load_suite
+from agent_graph.bench import Problem, grade, load_results, load_suite
 from agent_graph.checkpoints.database import database_url
 from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.context import Context
@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--results", type=Path, required=True)
     args = parser.parse_args()
     problems = {p.task_id: p for p in load_suite(args.suite)}
-    rows = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
+    rows = load_results(args.results)
     sandbox = sandbox_for("bench-iterations", Context().sandbox_settings())
     lost: list[str] = []
     first_solved = some_solved = any_version_solved = with_versions = 0
