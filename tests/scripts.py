@@ -4,6 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent_graph.models import register_model
+from agent_graph.testing import ScriptedChatModel
+
+
+def scripted(name: str, script: Any, repeat_last: bool = False) -> tuple[str, ScriptedChatModel]:
+    """A scripted model registered as `scripted:<name>`: its model spec, and the model (for its calls)."""
+    model = ScriptedChatModel(script=script, repeat_last=repeat_last)
+    spec = f"scripted:{name}"
+    register_model(spec, model)
+    return spec, model
+
+
 PLAN: dict[str, Any] = {
     "summary": "A mean function.",
     "subtasks": ["Write mean(xs)", "Raise ValueError on an empty list"],

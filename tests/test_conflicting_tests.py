@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent_graph.context import Context
-from agent_graph.models import register_model
 from agent_graph.nodes.conflicting_tests import conflicting_tests, errors_asked
 from agent_graph.runner import run_task
-from agent_graph.testing import ScriptedChatModel
 from tests import scripts
 from tests.test_loop import EventRecorder
 
@@ -69,21 +67,19 @@ def test_errors_are_asked_for_only_when_the_goal_says_so() -> None:
 
 def test_a_test_conflicting_with_the_goal_never_runs(database_url: str, agent_home: Path) -> None:
     conflicting = scripts.TESTS + "\n\ndef test_empty_is_zero():\n    assert mean([]) == 0\n"
-    model = ScriptedChatModel(
-        script={
+    spec, _ = scripts.scripted(
+        "conflicting-tests",
+        {
             "Plan": [{"args": scripts.PLAN}],
             "write_file": [
                 scripts.write("stats.py", scripts.FIXED_CODE),
                 scripts.write("test_stats.py", conflicting),
             ],
-        }
+        },
     )
-    register_model("scripted:conflicting-tests", model)
     goal = "Write mean(xs) for a list of numbers; raise ValueError on an empty list."
     events = EventRecorder()
-    outcome = run_task(
-        goal, "python", "library", Context(model="scripted:conflicting-tests"), observer=events
-    )
+    outcome = run_task(goal, "python", "library", Context(model=spec), observer=events)
 
     # Run as written, test_empty_is_zero would fail against the correct code.
     assert outcome.status == "passed" and outcome.iterations == 1

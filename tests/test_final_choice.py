@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from agent_graph.context import Context
-from agent_graph.models import register_model
 from agent_graph.nodes.final_choice import choose_final
 from agent_graph.runner import run_task
 from agent_graph.sandbox_pool import release_sandbox
-from agent_graph.state import AgentState
-from agent_graph.testing import ScriptedChatModel
+from agent_graph.state import AgentState, Version
 from tests import scripts
 from tests.test_loop import EventRecorder
 
@@ -23,7 +20,7 @@ SQUARE_TESTS = (
 )
 
 
-def _version(iteration: int, body: str) -> dict[str, Any]:
+def _version(iteration: int, body: str) -> Version:
     return {
         "iteration": iteration,
         "sample": 1,
@@ -32,20 +29,26 @@ def _version(iteration: int, body: str) -> dict[str, Any]:
     }
 
 
-def test_among_equal_scores_the_behaviour_most_versions_share_wins(tmp_path: Path) -> None:
-    # Each version passes two of the three tests. Two of them fail the same test (they agree);
-    # the latest one fails another test, alone.
-    state: AgentState = {
-        "task_id": "final-choice-agreement",
+def _square_task(task_id: str, tmp_path: Path, versions: list[Version]) -> AgentState:
+    """A finished `square` task's state: its final tests and the versions written."""
+    return {
+        "task_id": task_id,
         "workspace": str(tmp_path / "workspace"),
         "language": "python",
         "tests": {"test_square.py": SQUARE_TESTS},
-        "versions": [
-            _version(1, "return x"),
-            _version(2, "return abs(x)"),
-            _version(3, "return 5 if x == 1 else x * x"),
-        ],
+        "versions": versions,
     }
+
+
+def test_among_equal_scores_the_behaviour_most_versions_share_wins(tmp_path: Path) -> None:
+    # Each version passes two of the three tests. Two of them fail the same test (they agree);
+    # the latest one fails another test, alone.
+    versions = [
+        _version(1, "return x"),
+        _version(2, "return abs(x)"),
+        _version(3, "return 5 if x == 1 else x * x"),
+    ]
+    state = _square_task("final-choice-agreement", tmp_path, versions)
     try:
         chosen = choose_final(state, Context())
     finally:
@@ -56,13 +59,8 @@ def test_among_equal_scores_the_behaviour_most_versions_share_wins(tmp_path: Pat
 
 
 def test_nothing_to_choose_between_gives_none(tmp_path: Path) -> None:
-    state: AgentState = {
-        "task_id": "final-choice-single",
-        "workspace": str(tmp_path / "workspace"),
-        "language": "python",
-        "tests": {"test_square.py": SQUARE_TESTS},
-        "versions": [_version(1, "return x * x"), _version(2, "return x * x")],  # the same code twice
-    }
+    same_code_twice = [_version(1, "return x * x"), _version(2, "return x * x")]
+    state = _square_task("final-choice-single", tmp_path, same_code_twice)
     assert choose_final(state, Context()) is None
 
 
@@ -84,8 +82,9 @@ def test_a_version_judged_by_wrong_tests_is_judged_again_by_the_final_ones(
         "tests_are_wrong": True,
         "hypothesis": "The mean of [1, 2, 3] is 2, not 3.",
     }
-    model = ScriptedChatModel(
-        script={
+    spec, _ = scripts.scripted(
+        "final-choice",
+        {
             "Plan": [{"args": scripts.PLAN}],
             "write_file": [
                 scripts.write("stats.py", scripts.FIXED_CODE),
@@ -94,11 +93,10 @@ def test_a_version_judged_by_wrong_tests_is_judged_again_by_the_final_ones(
                 scripts.write("test_stats.py", scripts.TESTS),
             ],
             "Reflection": [{"args": doubting}],
-        }
+        },
     )
-    register_model("scripted:final-choice", model)
     events = EventRecorder()
-    context = Context(model="scripted:final-choice", max_iterations=2, samples_per_iteration=1)
+    context = Context(model=spec, max_iterations=2, samples_per_iteration=1)
     outcome = run_task("Write mean(xs).", "python", "library", context, observer=events)
 
     assert outcome.status == "passed" and outcome.iterations == 2 and outcome.stop_reason == ""

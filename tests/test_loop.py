@@ -11,10 +11,8 @@ from agent_graph.checkpoints.database import connection
 from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.context import Context
 from agent_graph.memory import history
-from agent_graph.models import register_model
 from agent_graph.nodes.reflector import stuck
 from agent_graph.runner import run_task
-from agent_graph.testing import ScriptedChatModel
 from agent_graph.workflow import builder
 from tests import scripts
 
@@ -22,15 +20,8 @@ from tests import scripts
 # version per iteration (samples_per_iteration=1); sampling has its own tests.
 
 
-def _scripted(name: str, script: Any, repeat_last: bool = False) -> tuple[str, ScriptedChatModel]:
-    model = ScriptedChatModel(script=script, repeat_last=repeat_last)
-    spec = f"scripted:{name}"
-    register_model(spec, model)
-    return spec, model
-
-
 def test_fails_once_reflects_then_passes(database_url: str, agent_home: Path) -> None:
-    spec, model = _scripted("fail-then-pass", scripts.fail_then_pass())
+    spec, model = scripts.scripted("fail-then-pass", scripts.fail_then_pass())
     outcome = run_task("Write mean(xs) for a list of numbers.", "python", "library", Context(model=spec))
 
     assert outcome.status == "passed"
@@ -80,7 +71,7 @@ def test_fails_once_reflects_then_passes(database_url: str, agent_home: Path) ->
 
 
 def test_circuit_breaker_stops_at_the_hard_limit(database_url: str, agent_home: Path) -> None:
-    spec, model = _scripted("never-fixed", scripts.never_fixed())
+    spec, model = scripts.scripted("never-fixed", scripts.never_fixed())
     context = Context(model=spec, max_iterations=3, warn_iterations=2, samples_per_iteration=1)
     outcome = run_task("Write mean(xs) for a list of numbers.", "python", "library", context)
 
@@ -112,7 +103,7 @@ def test_best_attempt_is_kept_when_stopped(database_url: str, agent_home: Path) 
         ],
         "Reflection": [{"args": scripts.REFLECTION}],
     }
-    spec, _ = _scripted("best-attempt", script)
+    spec, _ = scripts.scripted("best-attempt", script)
     outcome = run_task(
         "Write mean(xs).", "python", "library", Context(model=spec, max_iterations=2, samples_per_iteration=1)
     )
@@ -155,7 +146,7 @@ def test_a_generated_test_contradicting_the_goal_examples_is_set_aside(
         ],
         "Reflection": [{"args": scripts.REFLECTION}, {"args": scripts.REFLECTION}],
     }
-    spec, _ = _scripted("quarantine", script)
+    spec, _ = scripts.scripted("quarantine", script)
     goal = "Write mean(xs), the arithmetic mean. Example: mean([4, 6]) == 5."
     outcome = run_task(
         goal, "python", "library", Context(model=spec, max_iterations=4, samples_per_iteration=1)
@@ -194,7 +185,7 @@ def test_without_goal_examples_two_agreeing_versions_set_a_test_aside(
         ],
         "Reflection": [{"args": scripts.REFLECTION}] * 3,
     }
-    spec, _ = _scripted("agreement", script)
+    spec, _ = scripts.scripted("agreement", script)
     outcome = run_task(
         "Write mean(xs), the arithmetic mean.",
         "python",
@@ -213,7 +204,7 @@ def test_without_goal_examples_two_agreeing_versions_set_a_test_aside(
 
 
 def test_token_budget_stops_the_run(database_url: str, agent_home: Path) -> None:
-    spec, _ = _scripted("budget", scripts.never_fixed())
+    spec, _ = scripts.scripted("budget", scripts.never_fixed())
     outcome = run_task("Write mean(xs).", "python", "library", Context(model=spec, max_tokens=50))
     assert outcome.status == "stopped"
     assert outcome.iterations == 1
@@ -235,7 +226,7 @@ def test_small_model_slips_in_code_and_tests_cost_no_iteration(database_url: str
             scripts.write("test_stats.py", scripts.TESTS),
         ],
     }
-    spec, model = _scripted("slips", script)
+    spec, model = scripts.scripted("slips", script)
     outcome = run_task("Write mean(xs) for a list of numbers.", "python", "library", Context(model=spec))
     assert outcome.status == "passed" and outcome.iterations == 1
     assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
@@ -255,7 +246,7 @@ def test_a_test_run_where_no_test_ran_makes_the_tests_suspect() -> None:
 def test_an_iterations_duration_includes_its_coding(database_url: str, agent_home: Path) -> None:
     script = scripts.fail_then_pass()
     script["write_file"][2]["delay"] = 5  # the coder of iteration 2 "thinks" for five seconds
-    spec, _ = _scripted("slow-coder", script)
+    spec, _ = scripts.scripted("slow-coder", script)
     outcome = run_task("Write mean(xs).", "python", "library", Context(model=spec))
     with connection(database_url) as conn:
         rows = history.get_iterations(conn, outcome.task_id)
@@ -277,7 +268,7 @@ def test_after_a_failure_fresh_versions_are_chosen_by_the_tests(database_url: st
         ],
         "Reflection": [{"args": scripts.REFLECTION}],
     }
-    spec, model = _scripted("samples", script)
+    spec, model = scripts.scripted("samples", script)
     events = EventRecorder()
     context = Context(model=spec, samples_per_iteration=3)
     outcome = run_task("Write mean(xs).", "python", "library", context, observer=events)
@@ -306,7 +297,7 @@ class EventRecorder:
 
 
 def test_sampling_stops_at_the_first_version_that_passes(database_url: str, agent_home: Path) -> None:
-    spec, model = _scripted("samples-early", scripts.fail_then_pass())
+    spec, model = scripts.scripted("samples-early", scripts.fail_then_pass())
     outcome = run_task("Write mean(xs).", "python", "library", Context(model=spec, samples_per_iteration=3))
     assert outcome.status == "passed"
     assert len(model.prompts_for("write_file")) == 3  # code, tests, one passing version
@@ -321,7 +312,7 @@ def test_an_unusable_test_file_is_asked_for_again_hotter(database_url: str, agen
             scripts.write("test_stats.py", scripts.TESTS),
         ],
     }
-    spec, model = _scripted("tester-retry", script)
+    spec, model = scripts.scripted("tester-retry", script)
     outcome = run_task("Write mean(xs).", "python", "library", Context(model=spec, sample_temperature=0.9))
     assert outcome.status == "passed" and outcome.iterations == 1
     tester_calls = [call for call in model.calls if call["tool"] == "write_file"][1:]

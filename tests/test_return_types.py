@@ -8,12 +8,10 @@ from pathlib import Path
 import pytest
 
 from agent_graph.context import Context
-from agent_graph.models import register_model
 from agent_graph.nodes.reflector import suspect_tests
 from agent_graph.nodes.tester import return_type_check
 from agent_graph.runner import run_task
 from agent_graph.sandbox.base import Sandbox
-from agent_graph.testing import ScriptedChatModel
 from tests import scripts
 from tests.sandbox_support import BACKENDS, sandbox_fixture, write_files
 
@@ -86,8 +84,9 @@ def test_only_python_goals_with_return_annotations_get_the_check() -> None:
 
 def test_the_reflector_hears_of_a_wrong_return_type(database_url: str, agent_home: Path) -> None:
     plan = {**scripts.PLAN, "files": [{"path": "sorting.py", "purpose": "The sort."}], "public_api": []}
-    model = ScriptedChatModel(
-        script={
+    spec, model = scripts.scripted(
+        "return-types",
+        {
             "Plan": [{"args": plan}],
             "write_file": [
                 scripts.write("sorting.py", AS_STRINGS),
@@ -97,10 +96,9 @@ def test_the_reflector_hears_of_a_wrong_return_type(database_url: str, agent_hom
                 scripts.write("sorting.py", AS_NUMBERS),
             ],
             "Reflection": [{"args": scripts.REFLECTION}],
-        }
+        },
     )
-    register_model("scripted:return-types", model)
-    context = Context(model="scripted:return-types", max_iterations=2, samples_per_iteration=1)
+    context = Context(model=spec, max_iterations=2, samples_per_iteration=1)
     outcome = run_task(SORT_GOAL, "python", "library", context)
 
     # Without the check, the strings would have passed the tests written from the same misreading.

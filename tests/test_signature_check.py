@@ -7,11 +7,9 @@ from pathlib import Path
 import pytest
 
 from agent_graph.context import Context
-from agent_graph.models import register_model
 from agent_graph.nodes.repair import remove_tests
 from agent_graph.nodes.signature_check import contradictions, goal_signatures
 from agent_graph.runner import run_task
-from agent_graph.testing import ScriptedChatModel
 from tests import scripts
 
 AND_TUPLES_GOAL = '''from typing import Tuple
@@ -125,18 +123,18 @@ CONTRADICTING_TESTS = (
 def test_a_test_file_that_only_contradicts_the_signature_is_asked_for_again(
     database_url: str, agent_home: Path
 ) -> None:
-    model = ScriptedChatModel(
-        script={
+    spec, model = scripts.scripted(
+        "signature-retry",
+        {
             "Plan": [{"args": scripts.PLAN}],
             "write_file": [
                 scripts.write("stats.py", scripts.FIXED_CODE),
                 scripts.write("test_stats.py", CONTRADICTING_TESTS),
                 scripts.write("test_stats.py", scripts.TESTS),
             ],
-        }
+        },
     )
-    register_model("scripted:signature-retry", model)
-    outcome = run_task(MEAN_GOAL, "python", "library", Context(model="scripted:signature-retry"))
+    outcome = run_task(MEAN_GOAL, "python", "library", Context(model=spec))
 
     # Run as written, the first file would fail both tests against correct code.
     assert outcome.status == "passed" and outcome.iterations == 1
