@@ -71,6 +71,15 @@ class Context:
             "models",
         ),
     )
+    threads: int = field(
+        default=0,
+        metadata=_meta(
+            "CPU threads for local llama.cpp models (0: every core). Two runs side by side on a small "
+            "machine go faster with 1 each than sharing every core.",
+            "models",
+            "AGENT_GRAPH_THREADS",
+        ),
+    )
     seed: int = field(
         default=-1,
         metadata=_meta("Sampling seed for local models (-1: random).", "models", "AGENT_GRAPH_SEED"),
@@ -237,6 +246,8 @@ class Context:
             raise UserInputError(
                 f"samples_per_iteration must be at least 1, not {self.samples_per_iteration}."
             )
+        if self.threads < 0:
+            raise UserInputError(f"threads must be 0 (every core) or more, not {self.threads}.")
         if self.max_tokens < 0:
             raise UserInputError(f"max_tokens must be 0 (unlimited) or more, not {self.max_tokens}.")
         return self

@@ -81,6 +81,7 @@ def get_chat_model(spec: str, context: Context) -> BaseChatModel:
         context.max_output_tokens,
         context.seed,
         context.prompt_cache_mb,
+        context.threads,
     )
     with _lock:
         if key not in _cache:
@@ -142,7 +143,7 @@ def _llamacpp(path: Path, context: Context) -> BaseChatModel:
         model_path=str(path),
         n_ctx=context.context_size,
         n_batch=256,  # larger batches are slower on 2-core machines and gain nothing
-        n_threads=os.cpu_count() or 2,
+        n_threads=context.threads or os.cpu_count() or 2,
         rope_freq_base=0.0,  # 0 keeps the GGUF's own value; ChatLlamaCpp's default breaks Qwen
         repeat_penalty=1.0,  # code repeats tokens legitimately; a penalty corrupts it
         temperature=context.temperature,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 from dataclasses import fields
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from agent_graph.context import Context, context_with_settings_defaults
 from agent_graph.errors import UserInputError
+from agent_graph.models import get_chat_model, release_models
 
 StudioLike = context_with_settings_defaults(
     "StudioLike", __name__, environ={"AGENT_GRAPH_MAX_ITERATIONS": "9"}
@@ -42,3 +44,26 @@ def test_a_bad_settings_file_is_the_clis_one_sentence_error(tmp_path: Path) -> N
     settings.write_text("loop:\n  max_iterations: many\n")
     with pytest.raises(UserInputError, match="max_iterations"):
         context_with_settings_defaults("Probe", __name__, settings)
+
+
+def test_local_model_threads_come_from_the_environment_and_must_not_be_negative() -> None:
+    schema = context_with_settings_defaults("Probe", __name__, environ={"AGENT_GRAPH_THREADS": "1"})
+    assert schema().threads == 1
+    assert Context().threads == 0  # every core
+    with pytest.raises(UserInputError, match="threads must be 0"):
+        Context(threads=-1).validated()
+
+
+@pytest.mark.e2e
+def test_a_local_model_runs_on_the_configured_number_of_threads() -> None:
+    model_file = os.environ.get("AGENT_GRAPH_E2E_MODEL", "")
+    if not model_file or not Path(model_file).is_file():
+        pytest.fail("AGENT_GRAPH_E2E_MODEL must name the 0.5B GGUF file (scripts/test.sh sets it).")
+    spec = f"llamacpp:{model_file}"
+    one = get_chat_model(spec, Context(threads=1, max_output_tokens=8))
+    every = get_chat_model(spec, Context(max_output_tokens=8))
+    try:
+        assert one.client.n_threads == 1  # type: ignore[attr-defined]
+        assert every.client.n_threads == os.cpu_count()  # type: ignore[attr-defined]
+    finally:
+        release_models()
