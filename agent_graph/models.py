@@ -10,6 +10,7 @@ prefix for exactly that reason).
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,16 @@ def _build(provider: str, name: str, context: Context) -> BaseChatModel:
         raise UserInputError(f"model spec {provider}:{name} was refused: {exc}") from None
 
 
+def _sampling_seed(seed: int) -> int:
+    """The seed llama.cpp gets: the configured one, or a fresh random one for -1.
+
+    llama-cpp-python draws each call's seed from `random.Random(seed)`, so its own "-1: random"
+    is a fixed sequence: every process would repeat the same samples, and running a failed goal
+    again would fail the same way.
+    """
+    return seed if seed >= 0 else secrets.randbelow(2**31)
+
+
 def _llamacpp(path: Path, context: Context) -> BaseChatModel:
     if not path.is_file():
         raise UserInputError(
@@ -148,7 +159,7 @@ def _llamacpp(path: Path, context: Context) -> BaseChatModel:
         repeat_penalty=1.0,  # code repeats tokens legitimately; a penalty corrupts it
         temperature=context.temperature,
         max_tokens=context.max_output_tokens,
-        seed=context.seed,
+        seed=_sampling_seed(context.seed),
         verbose=False,
     )
     if context.prompt_cache_mb > 0:

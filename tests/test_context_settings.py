@@ -67,3 +67,21 @@ def test_a_local_model_runs_on_the_configured_number_of_threads() -> None:
         assert every.client.n_threads == os.cpu_count()  # type: ignore[attr-defined]
     finally:
         release_models()
+
+
+@pytest.mark.e2e
+def test_seed_minus_one_samples_differently_in_each_process_and_a_set_seed_repeats() -> None:
+    model_file = os.environ.get("AGENT_GRAPH_E2E_MODEL", "")
+    if not model_file or not Path(model_file).is_file():
+        pytest.fail("AGENT_GRAPH_E2E_MODEL must name the 0.5B GGUF file (scripts/test.sh sets it).")
+    spec = f"llamacpp:{model_file}"
+    seeds = []
+    for seed in (-1, -1, 7, 7):
+        try:  # released each time: a new process builds its model afresh
+            seeds.append(get_chat_model(spec, Context(seed=seed, max_output_tokens=8)).client._seed)  # type: ignore[attr-defined]
+        finally:
+            release_models()
+    random_one, random_two, fixed_one, fixed_two = seeds
+    assert random_one != random_two  # llama-cpp-python's own -1 would give -1 twice: the same samples
+    assert random_one >= 0 and random_two >= 0
+    assert fixed_one == fixed_two == 7
