@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent_graph.models import register_model
+from agent_graph.runner import Approver
 from agent_graph.testing import ScriptedChatModel
 
 
@@ -112,3 +113,13 @@ def needs_a_package(second_code: bool) -> dict[str, list[dict[str, Any]]]:
             {"args": {"hypothesis": "sortedcontainers was denied.", "fix_plan": ["Use sorted(set(xs))"]}}
         ],
     }
+
+
+def approving(asked: list[str]) -> Approver:
+    """An approver that says yes as the user and records which packages it was asked about."""
+
+    def approve(request: dict[str, Any]) -> tuple[bool, str]:
+        asked.append(request["package"])
+        return True, "user"
+
+    return approve

@@ -17,7 +17,7 @@ from agent_graph.memory import history
 from agent_graph.models import register_model
 from agent_graph.runner import resume_task, run_task
 from agent_graph.testing import ScriptedChatModel
-from tests.scripts import needs_a_package
+from tests.scripts import approving, needs_a_package
 
 
 def _model(name: str, second_code: bool) -> str:
@@ -86,9 +86,7 @@ def test_a_run_stopped_at_the_question_asks_again_on_resume(database_url: str, a
     assert task is not None and task["status"] == "interrupted"
     assert _decisions(database_url, "approval-resume") == []
 
-    outcome = resume_task(
-        "approval-resume", approver=lambda request: (asked.append(request["package"]) or True, "user")
-    )
+    outcome = resume_task("approval-resume", approver=approving(asked))
     assert asked == ["sortedcontainers", "sortedcontainers"]
     assert outcome.status == "passed"
     assert _decisions(database_url, "approval-resume") == [("sortedcontainers", "approved", "user")]

@@ -7,13 +7,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from agent_graph.bench import Problem, grade
 from agent_graph.context import Context
 from agent_graph.sandbox_pool import release_sandbox, sandbox_for
 from tests.scripts import write
 
-PROBLEM = {
+PROBLEM: dict[str, Any] = {
     "task_id": "demo_volume_cube",
     "language": "python",
     "prompt": 'def volume_cube(l: int) -> int:\n    """Find the volume of a cube given its side length."""\n',
@@ -94,7 +95,7 @@ def test_a_bad_suite_line_is_exit_2(tmp_path: Path) -> None:
 
 
 def test_a_failed_grade_says_which_hidden_assertion_failed(tmp_path: Path) -> None:
-    problem = Problem(**PROBLEM)  # type: ignore[arg-type]
+    problem = Problem(**PROBLEM)
     (tmp_path / "volume_cube.py").write_text("def volume_cube(l):\n    return l * 3\n")
     sandbox = sandbox_for("bench-grade-test", Context().sandbox_settings())
     try:

@@ -35,7 +35,7 @@ from agent_graph.sandbox.dependency_install import (
 )
 from agent_graph.testing import ScriptedChatModel
 from tests.sandbox_support import BACKENDS, NETWORK_PROBE, TEST_SETTINGS, open_or_skip, probe, write_files
-from tests.scripts import write
+from tests.scripts import approving, write
 
 PACKAGE = "toolz"
 IMPORTS_IT = "import toolz\n\n\ndef test_unique():\n    assert list(toolz.unique([3, 1, 3])) == [3, 1]\n"
@@ -302,7 +302,7 @@ def test_an_approved_package_is_installed_and_the_tests_pass(database_url: str, 
         "python",
         "library",
         Context(model=_model("deps-approve", [write("uniq.py", WITH_TOOLZ), write("test_uniq.py", TESTS)])),
-        approver=lambda request: (asked.append(request["package"]) or True, "user"),
+        approver=approving(asked),
     )
     assert asked == [PACKAGE]
     assert (outcome.status, outcome.iterations) == ("passed", 1)
@@ -328,7 +328,7 @@ def test_an_allowlisted_package_is_installed_without_asking(
             ),
             allowed_deps_file=str(allowlist),
         ),
-        approver=lambda request: (asked.append(request["package"]) or True, "user"),
+        approver=approving(asked),
     )
     assert asked == []  # allowlisted: no question
     assert (outcome.status, outcome.iterations) == ("passed", 1)

@@ -47,7 +47,7 @@ def test_fails_once_reflects_then_passes(database_url: str, agent_home: Path) ->
     with open_checkpointer(database_url) as saver:
         graph = builder.compile(checkpointer=saver)
         config: Any = {"configurable": {"thread_id": outcome.task_id}}
-        steps = [s.metadata.get("step") for s in graph.get_state_history(config)]
+        steps = [(s.metadata or {})["step"] for s in graph.get_state_history(config)]
         next_nodes = [s.next for s in graph.get_state_history(config)][::-1]
         final = graph.get_state(config)
     assert steps == sorted(steps, reverse=True)

@@ -67,7 +67,8 @@ def test_two_agents_record_and_search_the_same_memory(memory_url: str, embedder:
         with connect(memory_url) as conn:
             memory = FailureMemory(conn, Renamed(embedder))
             log = HitLog(conn)
-            shared_ids, seen = [], set()
+            shared_ids: list[int] = []
+            seen: set[str] = set()
             for i, message in enumerate(MESSAGES):
                 # Both agents record the same failures of a shared task (same key) and their own task's.
                 shared_ids.append(memory.record("shared", i, "python", message.split(":")[0], message))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,7 +117,7 @@ def test_a_wrong_return_type_is_never_set_aside_as_a_doubtful_test() -> None:
         for version in ("a", "b")
         for failures in [{"test_m.py::test_type": type_failure, "test_m.py::test_value": "assert 3 == 4"}]
     ]
-    state = {
+    state: Any = {
         "language": "python",
         "tests": {"test_goal_examples.py": "", "test_m.py": ""},
         "attempts": attempts,

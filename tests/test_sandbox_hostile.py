@@ -207,7 +207,8 @@ print(json.dumps({"env": dict(os.environ), "all": environs}))
 """,
     )
     assert result.exit_code == 0, result.stderr
-    assert "OPENAI_API_KEY" not in seen["env"] and "DATABASE_URL" not in seen["env"]
+    env = seen["env"]
+    assert isinstance(env, dict) and "OPENAI_API_KEY" not in env and "DATABASE_URL" not in env
     everything = result.stdout + result.stderr
     for value in SECRETS.values():
         assert value not in everything

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -289,10 +290,10 @@ def test_tap_that_is_not_tap_is_refused() -> None:
 
 
 def test_build_report_decisions() -> None:
-    def make(text: str | None, code: int, **kw: object) -> TestReport:
+    def make(text: str | None, code: int, **kw: Any) -> TestReport:
         return build_report(
             "python", report_text=text, exit_code=code, output="the tail", duration_seconds=0.5, **kw
-        )  # type: ignore[arg-type]
+        )
 
     assert make(JUNIT_MIXED, 1).status == "failed"
     assert make(JUNIT_EMPTY, 5).status == "error" and "no tests were collected" in make(JUNIT_EMPTY, 5).output
