@@ -16,6 +16,7 @@ from agent_graph.llm import T, call_structured
 from agent_graph.models import get_chat_model
 from agent_graph.pricing import Usage
 from agent_graph.prompts import LANGUAGE_GUIDANCE, PROFILE_GUIDANCE
+from agent_graph.sandbox.return_types_conftest import RETURN_TYPE_FAILURE
 from agent_graph.state import AgentState
 
 _FENCE = re.compile(r"^\s*```[\w+-]*\s*\n(.*?)\n?```\s*$", re.DOTALL)
@@ -99,7 +100,7 @@ def render_report(report: dict[str, Any], limit: int = 6) -> str:
     ]
     for failure in report.get("failures", [])[:limit]:
         lines.append(f"FAILED {failure.get('test')}: {failure.get('message', '').strip()[:600]}")
-        trace = failure.get("traceback", "").strip()
+        trace = without_return_check_frames(failure.get("traceback", "").strip())
         if trace:
             lines.append("\n".join(trace.splitlines()[-12:]))
     if report.get("status") == "timeout":
@@ -111,6 +112,23 @@ def render_report(report: dict[str, Any], limit: int = 6) -> str:
     if not report.get("failures") and report.get("output"):
         lines.append("Output (tail):\n" + "\n".join(str(report["output"]).splitlines()[-25:]))
     return "\n".join(lines)
+
+
+def without_return_check_frames(trace: str) -> str:
+    """A traceback without the frames of the generated return-type conftest.
+
+    Its wrapper sits between every test and the goal's functions; its frames and source are noise
+    to the model, which is told the files it may change. A return-type failure keeps only where
+    the test called: the message above it says all there is.
+    """
+    lines = [line for line in trace.splitlines() if not _WRAPPER_FRAME.match(line.strip())]
+    if RETURN_TYPE_FAILURE in trace:
+        lines = [line for line in lines if line.startswith("called from")]
+    return "\n".join(lines)
+
+
+# The conftest wraps each goal function in `checked`; a frame of it reads like this.
+_WRAPPER_FRAME = re.compile(r"called from conftest\.py:\d+: in checked$")
 
 
 def api_names(state: AgentState) -> set[str]:

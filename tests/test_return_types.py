@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from agent_graph.context import Context
+from agent_graph.nodes.common import render_report
 from agent_graph.nodes.reflector import suspect_tests
 from agent_graph.nodes.tester import return_type_check
 from agent_graph.runner import run_task
@@ -60,6 +61,22 @@ def test_every_call_returning_another_type_fails(sandbox: Sandbox, tmp_path: Pat
     assert "returned ['1', '2']" in outcome["test_alias"]  # under another name too
     assert "returned ['1', '2']" in outcome["test_length"]  # even where the test only counts
     assert outcome["passed"] == "0"
+
+
+def test_the_wrapper_leaves_no_trace_in_what_the_model_reads(sandbox: Sandbox, tmp_path: Path) -> None:
+    raising = "def sort_numeric_strings(nums_str):\n    return nums_str[0] // 0\n"
+    for code, kept in ((AS_STRINGS, "returned ['9', '10']"), (raising, "return nums_str[0] // 0")):
+        write_files(
+            tmp_path,
+            {
+                "sorting.py": code,
+                "test_sorting.py": STRING_TESTS,
+                **return_type_check(SORT_GOAL, "sorting", "python"),
+            },
+        )
+        shown = render_report(sandbox.run_tests(tmp_path, "python", 60).to_dict())
+        assert kept in shown and "called from test_sorting.py:5" in shown
+        assert "conftest.py" not in shown and "def checked" not in shown, shown
 
 
 def test_the_declared_type_passes_the_check(sandbox: Sandbox, tmp_path: Path) -> None:
