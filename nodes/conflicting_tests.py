@@ -7,16 +7,23 @@ No code passes both, and the loop would spend every iteration chasing them. The 
 - a call expected both to return and to raise: the raising side goes when the goal asks for no
   error (the agent adds no unasked validation), the returning side when it does;
 - a call expected to return two different values: every test involved goes, as nobody can tell
-  which one is right.
+  which one is right;
+- a property test expecting a call to equal a value hypothesis draws for it, which the call never
+  sees (`@given(st.lists(...), st.integers())` then `f(xs) == expected`): different draws expect
+  different results from the same call;
+- a test expecting a goal function to raise, when the goal asks for no error at all: the agent adds
+  no validation the goal does not ask for, so such a test either passes by accident (`f("a")`
+  raising TypeError) or fails correct code (`volume_cube(-1)` expected to raise ValueError).
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from agent_graph.nodes.signature_check import Contradiction, collected_tests, raises_blocks
+from agent_graph.sandbox.return_types_conftest import type_name
 
 _ASKS_FOR_ERRORS = re.compile(r"\b(raises?|raised|error|exception|invalid|reject\w*)\b", re.IGNORECASE)
 _RAISES = "raises"  # the outcome of a call inside `with pytest.raises(...)`
@@ -109,3 +116,63 @@ def conflicting_tests(
                 for test in by_outcome[outcome]:
                     doomed.setdefault(test, f"`{call}` is expected to return both {' and '.join(values[:2])}")
     return [Contradiction(test, reason) for test, reason in doomed.items()]
+
+
+def unasked_error_tests(source: str, names: set[str]) -> list[Contradiction]:
+    """The tests in a pytest file that expect a goal function to raise (for a goal that asks for no error)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found: list[Contradiction] = []
+    for test, function in collected_tests(tree):
+        calls = (
+            inner
+            for block in raises_blocks(function)
+            for statement in block.body
+            for inner in ast.walk(statement)
+            if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id in names
+        )
+        if (call := next(calls, None)) is not None:
+            found.append(
+                Contradiction(
+                    test, f"`{ast.unparse(call)}` is expected to raise, but the goal asks for no error"
+                )
+            )
+    return found
+
+
+def random_expectation_tests(source: str, names: set[str]) -> list[Contradiction]:
+    """The hypothesis tests in a pytest file that expect a goal function to return a drawn value
+    used nowhere else in the test."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found: list[Contradiction] = []
+    for test, function in collected_tests(tree):
+        decorators = {type_name(d.func if isinstance(d, ast.Call) else d) for d in function.decorator_list}
+        if "given" not in decorators or "parametrize" in decorators:
+            continue  # only hypothesis draws values at random; a parametrize table states them
+        drawn = {a.arg for a in function.args.args + function.args.kwonlyargs} - {"self"}
+        uses = Counter(n.id for n in ast.walk(function) if isinstance(n, ast.Name))
+        for node in ast.walk(function):
+            if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq)):
+                continue
+            for call, other in ((node.left, node.comparators[0]), (node.comparators[0], node.left)):
+                if (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Name)
+                    and call.func.id in names
+                    and isinstance(other, ast.Name)
+                    and other.id in drawn
+                    and uses[other.id] == 1
+                ):
+                    found.append(
+                        Contradiction(
+                            test,
+                            f"`{ast.unparse(call)}` is expected to equal `{other.id}`, a value hypothesis "
+                            "draws at random and the call never sees",
+                        )
+                    )
+    return found

@@ -24,7 +24,12 @@ from agent_graph.nodes.common import (
     render_plan,
     strip_fences,
 )
-from agent_graph.nodes.conflicting_tests import conflicting_tests, errors_asked
+from agent_graph.nodes.conflicting_tests import (
+    conflicting_tests,
+    errors_asked,
+    random_expectation_tests,
+    unasked_error_tests,
+)
 from agent_graph.nodes.examples import examples_test_file, goal_examples
 from agent_graph.nodes.hints import remember_outcome
 from agent_graph.nodes.repair import has_python_tests, remove_tests, repair_python_tests
@@ -196,9 +201,13 @@ def return_type_check(goal: str, module: str, language: str, planned: Iterable[s
 
 def certainly_wrong_tests(source: str, goal: str, names: set[str]) -> list[Contradiction]:
     """Tests no correct code can pass: against the goal's typed signature, its examples, or each
-    other (one reason per test)."""
+    other; and tests of an error the goal does not ask for (one reason per test)."""
     found = contradictions(source, goal_signatures(goal))
-    found += conflicting_tests(source, names, goal_examples(goal, names), errors_asked(goal))
+    asks_for_errors = errors_asked(goal)
+    found += conflicting_tests(source, names, goal_examples(goal, names), asks_for_errors)
+    found += random_expectation_tests(source, names)
+    if not asks_for_errors:
+        found += unasked_error_tests(source, names)
     first: dict[str, Contradiction] = {}
     for contradiction in found:
         first.setdefault(contradiction.test, contradiction)

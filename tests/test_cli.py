@@ -117,7 +117,7 @@ def _start_slow_run(goal: str, script: Path, slow_answer: int) -> subprocess.Pop
 def test_a_terminated_run_is_marked_interrupted_and_says_how_to_resume(
     database_url: str, agent_home: Path, tmp_path: Path
 ) -> None:
-    goal = f"Write mean(xs) ({tmp_path.name})."
+    goal = f"Write mean(xs) ({tmp_path.name}); raise ValueError on an empty list."
     run = _start_slow_run(goal, tmp_path / "script.json", slow_answer=0)  # iteration 1's code: stop there
     try:
         _wait_for(lambda: _task_id_for(database_url, goal) is not None, 120)
@@ -139,7 +139,7 @@ def test_a_terminated_run_is_marked_interrupted_and_says_how_to_resume(
 def test_run_killed_mid_iteration_resumes_without_losing_iterations(
     database_url: str, agent_home: Path, tmp_path: Path
 ) -> None:
-    goal = f"Write mean(xs) ({tmp_path.name})."
+    goal = f"Write mean(xs) ({tmp_path.name}); raise ValueError on an empty list."
     script = tmp_path / "script.json"
     run = _start_slow_run(goal, script, slow_answer=2)  # iteration 2's code: we kill it there
     try:

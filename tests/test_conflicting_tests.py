@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent_graph.context import Context
-from agent_graph.nodes.conflicting_tests import conflicting_tests, errors_asked
+from agent_graph.nodes.conflicting_tests import (
+    conflicting_tests,
+    errors_asked,
+    random_expectation_tests,
+    unasked_error_tests,
+)
+from agent_graph.nodes.tester import certainly_wrong_tests
 from agent_graph.runner import run_task
 from tests import scripts
 from tests.test_loop import EventRecorder
@@ -63,6 +69,60 @@ def test_errors_are_asked_for_only_when_the_goal_says_so() -> None:
     assert errors_asked("Write mean(xs). Raise ValueError on an empty list.")
     assert errors_asked("Return None for invalid input.")
     assert not errors_asked("Write a function to find the sum of even numbers at even positions of a list.")
+
+
+CUBE_TESTS = (
+    "import pytest\n"
+    "from m import volume_cube\n\n"
+    "def test_volume():\n    assert volume_cube(3) == 27\n\n"
+    "def test_negative_side():\n    with pytest.raises(ValueError):\n        volume_cube(-1)\n\n"
+    "class TestBadInput:\n"
+    "    def test_text(self):\n        with pytest.raises(TypeError):\n            volume_cube('a')\n\n"
+    "def test_unrelated_raise():\n    with pytest.raises(KeyError):\n        {}['x']\n"
+)
+
+
+def test_a_test_of_an_error_the_goal_does_not_ask_for_goes() -> None:
+    found = {c.test: c.reason for c in unasked_error_tests(CUBE_TESTS, {"volume_cube"})}
+    assert found == {
+        "test_negative_side": "`volume_cube(-1)` is expected to raise, but the goal asks for no error",
+        "test_text": "`volume_cube('a')` is expected to raise, but the goal asks for no error",
+    }
+
+
+def test_error_tests_stay_when_the_goal_asks_for_errors() -> None:
+    silent = "Write volume_cube(l: int) -> int to find the volume of a cube given its side length."
+    asking = silent + " Raise ValueError for a negative side."
+    assert {c.test for c in certainly_wrong_tests(CUBE_TESTS, silent, {"volume_cube"})} == {
+        "test_negative_side",
+        "test_text",
+    }
+    assert certainly_wrong_tests(CUBE_TESTS, asking, {"volume_cube"}) == []
+
+
+def test_a_property_expecting_a_value_drawn_at_random_goes() -> None:
+    source = (
+        "import pytest\n"
+        "from hypothesis import given, strategies as st\n"
+        "from m import top\n\n"
+        "@given(st.lists(st.integers()), st.integers(min_value=0))\n"
+        "def test_random(nums, expected):\n    assert top(nums) == expected\n\n"
+        "@given(st.integers())\n"
+        "def test_reversed_sides(x):\n    assert x == top([1])\n\n"
+        "@given(st.integers())\n"
+        "def test_repeated(x):\n    assert top([x, x, 1]) == x\n\n"
+        "@given(st.integers())\n"
+        "def test_built_from_the_draw(x):\n    nums = [x] * 3\n    assert top(nums) == x\n\n"
+        "@pytest.mark.parametrize('nums, expected', [([1, 1, 2], 1)])\n"
+        "def test_table(nums, expected):\n    assert top(nums) == expected\n"
+    )
+    found = {c.test: c.reason for c in random_expectation_tests(source, {"top"})}
+    assert found == {
+        "test_random": "`top(nums)` is expected to equal `expected`, a value hypothesis draws at random "
+        "and the call never sees",
+        "test_reversed_sides": "`top([1])` is expected to equal `x`, a value hypothesis draws at random "
+        "and the call never sees",
+    }
 
 
 def test_a_test_conflicting_with_the_goal_never_runs(database_url: str, agent_home: Path) -> None:

@@ -97,7 +97,9 @@ def test_a_version_judged_by_wrong_tests_is_judged_again_by_the_final_ones(
     )
     events = EventRecorder()
     context = Context(model=spec, max_iterations=2, samples_per_iteration=1)
-    outcome = run_task("Write mean(xs).", "python", "library", context, observer=events)
+    outcome = run_task(
+        "Write mean(xs); raise ValueError on an empty list.", "python", "library", context, observer=events
+    )
 
     assert outcome.status == "passed" and outcome.iterations == 2 and outcome.stop_reason == ""
     assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE

@@ -58,7 +58,10 @@ def test_the_coder_is_asked_once_more_and_keeps_the_computed_version(
     model = ScriptedChatModel(script=script)
     register_model("scripted:literal-cases", model)
     outcome = run_task(
-        "Write mean(xs) for a list of numbers.", "python", "library", Context(model="scripted:literal-cases")
+        "Write mean(xs) for a list of numbers; raise ValueError on an empty list.",
+        "python",
+        "library",
+        Context(model="scripted:literal-cases"),
     )
     assert (outcome.status, outcome.iterations) == ("passed", 1)
     assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE

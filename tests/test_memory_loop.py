@@ -157,7 +157,7 @@ def test_the_reflector_is_shown_fixed_failures_only(database_url: str, agent_hom
         "task_id": "probe",
         "iteration": 1,
         "language": "python",
-        "task": "Write mean(xs).",
+        "task": "Write mean(xs); raise ValueError on an empty list.",
         "files": {"stats.py": code},
         "report": {"status": "failed", "failures": [failure]},
     }

@@ -112,7 +112,10 @@ def test_only_the_contradicting_tests_are_removed() -> None:
     assert "def test_good" in kept and "def test_fine" in kept and "test_bad" not in kept
 
 
-MEAN_GOAL = "from typing import List\n\ndef mean(xs: List[float]) -> float:\n    '''The mean of xs.'''\n"
+MEAN_GOAL = (
+    "from typing import List\n\ndef mean(xs: List[float]) -> float:\n"
+    "    '''The mean of xs; raises ValueError on an empty list.'''\n"
+)
 CONTRADICTING_TESTS = (
     "from stats import mean\n\n"
     "def test_mean_of_a_string():\n    assert mean('123') == 2.0\n\n"

@@ -188,7 +188,10 @@ def test_a_thread_runs_to_the_end(server: httpx.Client, tmp_path: Path) -> None:
             f"/threads/{thread}/runs/wait",
             json={
                 "assistant_id": assistant["assistant_id"],
-                "input": {"task": "Write mean(xs) for a list of numbers.", "language": "python"},
+                "input": {
+                    "task": "Write mean(xs) for a list of numbers; raise ValueError on an empty list.",
+                    "language": "python",
+                },
             },
         )
     )

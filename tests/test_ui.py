@@ -21,7 +21,11 @@ def test_live_view_follows_the_run(database_url: str, agent_home: Path) -> None:
     screen = Console(record=True, force_terminal=True, width=120)
     with LiveObserver(screen, max_iterations=5, title="Write mean(xs)") as live:
         outcome = run_task(
-            "Write mean(xs) for a list.", "python", "library", Context(model="scripted:ui"), observer=live
+            "Write mean(xs) for a list; raise ValueError on an empty list.",
+            "python",
+            "library",
+            Context(model="scripted:ui"),
+            observer=live,
         )
     view = live.view
     assert outcome.status == "passed"
@@ -40,7 +44,9 @@ def test_circuit_breaker_warning_is_shown(database_url: str, agent_home: Path) -
     screen = Console(record=True, force_terminal=True, width=120)
     context = Context(model="scripted:ui-stuck", max_iterations=3, warn_iterations=2, samples_per_iteration=1)
     with LiveObserver(screen, max_iterations=3) as live:
-        outcome = run_task("Write mean(xs).", "python", "library", context, observer=live)
+        outcome = run_task(
+            "Write mean(xs); raise ValueError on an empty list.", "python", "library", context, observer=live
+        )
     assert outcome.status == "stopped"
     assert "circuit breaker: 2 of 3 iterations used" in screen.export_text()
 
@@ -50,7 +56,9 @@ def test_no_progress_when_stdout_is_not_a_terminal(
 ) -> None:
     script = tmp_path / "script.json"
     script.write_text(json.dumps(scripts.fail_then_pass()))
-    result = cli("run", "-t", "Write mean(xs).", "--model", f"scripted:{script}")
+    result = cli(
+        "run", "-t", "Write mean(xs); raise ValueError on an empty list.", "--model", f"scripted:{script}"
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 2 and lines[0].startswith("passed after 2 iteration(s)"), result.stdout
