@@ -12,7 +12,7 @@ from agent_graph.nodes.common import ask_role, context_of, emit, guidance, rende
 from agent_graph.nodes.hints import failure_hints, remember_failure
 from agent_graph.nodes.repair import remove_tests
 from agent_graph.nodes.tester import RETURN_CHECK_FILE
-from agent_graph.prompts import CIRCUIT_BREAKER_WARNING, REFLECTOR_SYSTEM
+from agent_graph.prompts import CIRCUIT_BREAKER_WARNING, REFLECTOR_SYSTEM, REPEATED_HYPOTHESIS
 from agent_graph.sandbox.return_types_conftest import RETURN_TYPE_FAILURE
 from agent_graph.state import AgentState, Reflection
 
@@ -69,6 +69,11 @@ def suspect_tests(state: AgentState) -> set[str]:
     }
 
 
+def _normal(hypothesis: str) -> str:
+    """A hypothesis without case, spacing and end punctuation, to tell a copy from a new one."""
+    return " ".join(hypothesis.lower().split()).rstrip(".!")
+
+
 def _written_tests(state: AgentState) -> dict[str, str]:
     """The test files worth showing: not the generated conftest that checks return types (its
     failures say everything it knows)."""
@@ -86,10 +91,10 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         render_files(_written_tests(state), "Test files"),
         f"Failures:\n{report_text}",
     ]
-    earlier = [r.get("hypothesis", "") for r in state.get("reflections", [])][-3:]
-    if earlier:
+    tried = [r.get("hypothesis", "") for r in state.get("reflections", [])]
+    if tried:
         parts.append(
-            "Hypotheses already tried (they did not fix it):\n" + "\n".join(f"- {h}" for h in earlier)
+            "Hypotheses already tried (they did not fix it):\n" + "\n".join(f"- {h}" for h in tried[-3:])
         )
     hints, hint_ids = failure_hints(context, state)
     if hints:
@@ -103,6 +108,15 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         HumanMessage("\n\n".join(p for p in parts if p)),
     ]
     result, usage = ask_role(runtime, "reflector", Reflection, messages, max_tokens=500)
+    if _normal(result.hypothesis) in {_normal(h) for h in tried}:
+        # A small model copies a hypothesis from the list above, even after the failure changed
+        # (10 of 20 later reflections in one MBPP run): ask once more, hotter, for a fresh look.
+        emit("hypothesis_repeated", iteration=iteration, hypothesis=result.hypothesis)
+        messages = [*messages, HumanMessage(REPEATED_HYPOTHESIS.format(hypothesis=result.hypothesis))]
+        result, more = ask_role(
+            runtime, "reflector", Reflection, messages, max_tokens=500, temperature=context.sample_temperature
+        )
+        usage += more
     rewrites = sum(1 for r in state.get("reflections", []) if r.get("tests_are_wrong"))
     quarantined = suspect_tests(state)
     doubt_tests = (

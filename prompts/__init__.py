@@ -83,6 +83,11 @@ PROFILE_GUIDANCE = {
     ),
 }
 
+REPEATED_HYPOTHESIS = (
+    'Your hypothesis, "{hypothesis}", repeats one already tried word for word, and that one did not fix it. '
+    "Read the failures above again, as they are now, and give a different hypothesis and fix plan."
+)
+
 CIRCUIT_BREAKER_WARNING = (
     "WARNING: {iteration} of {limit} iterations are used and the tests still fail. The current approach is not "
     "working: propose a DIFFERENT approach (a different algorithm or structure), not another small patch."

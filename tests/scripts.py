@@ -50,6 +50,12 @@ REFLECTION: dict[str, Any] = {
     "fix_plan": ["Divide by len(xs)", "Raise ValueError for an empty list"],
     "tests_are_wrong": False,
 }
+# A second, different diagnosis: the reflector asks again when one repeats an earlier one.
+REFLECTION_AGAIN: dict[str, Any] = {
+    "hypothesis": "The sum is divided by one too many.",
+    "fix_plan": ["Use len(xs) as the divisor"],
+    "tests_are_wrong": False,
+}
 
 
 def write(path: str, content: str, **extra: Any) -> dict[str, Any]:
@@ -78,7 +84,7 @@ def never_fixed() -> dict[str, list[dict[str, Any]]]:
     return {
         "Plan": [{"args": PLAN}],
         "write_file": [code, tests, code, code, tests],
-        "Reflection": [{"args": REFLECTION}, {"args": REFLECTION}],
+        "Reflection": [{"args": REFLECTION}, {"args": REFLECTION_AGAIN}],
     }
 
 

@@ -22,7 +22,12 @@ from tests import scripts
 
 def test_fails_once_reflects_then_passes(database_url: str, agent_home: Path) -> None:
     spec, model = scripts.scripted("fail-then-pass", scripts.fail_then_pass())
-    outcome = run_task("Write mean(xs) for a list of numbers.", "python", "library", Context(model=spec))
+    outcome = run_task(
+        "Write mean(xs) for a list of numbers; raise ValueError on an empty list.",
+        "python",
+        "library",
+        Context(model=spec),
+    )
 
     assert outcome.status == "passed"
     assert outcome.iterations == 2
@@ -73,7 +78,12 @@ def test_fails_once_reflects_then_passes(database_url: str, agent_home: Path) ->
 def test_circuit_breaker_stops_at_the_hard_limit(database_url: str, agent_home: Path) -> None:
     spec, model = scripts.scripted("never-fixed", scripts.never_fixed())
     context = Context(model=spec, max_iterations=3, warn_iterations=2, samples_per_iteration=1)
-    outcome = run_task("Write mean(xs) for a list of numbers.", "python", "library", context)
+    outcome = run_task(
+        "Write mean(xs) for a list of numbers; raise ValueError on an empty list.",
+        "python",
+        "library",
+        context,
+    )
 
     assert outcome.status == "stopped"
     assert outcome.iterations == 3
@@ -105,7 +115,10 @@ def test_best_attempt_is_kept_when_stopped(database_url: str, agent_home: Path) 
     }
     spec, _ = scripts.scripted("best-attempt", script)
     outcome = run_task(
-        "Write mean(xs).", "python", "library", Context(model=spec, max_iterations=2, samples_per_iteration=1)
+        "Write mean(xs); raise ValueError on an empty list.",
+        "python",
+        "library",
+        Context(model=spec, max_iterations=2, samples_per_iteration=1),
     )
     assert outcome.status == "stopped"
     assert Path(outcome.workspace, "stats.py").read_text() == partly_fixed
@@ -144,7 +157,7 @@ def test_a_generated_test_contradicting_the_goal_examples_is_set_aside(
             scripts.write("stats.py", second),
             scripts.write("stats.py", second),
         ],
-        "Reflection": [{"args": scripts.REFLECTION}, {"args": scripts.REFLECTION}],
+        "Reflection": [{"args": scripts.REFLECTION}, {"args": scripts.REFLECTION_AGAIN}],
     }
     spec, _ = scripts.scripted("quarantine", script)
     goal = "Write mean(xs), the arithmetic mean. Example: mean([4, 6]) == 5."
@@ -183,7 +196,11 @@ def test_without_goal_examples_two_agreeing_versions_set_a_test_aside(
             scripts.write("stats.py", second),
             scripts.write("stats.py", second),
         ],
-        "Reflection": [{"args": scripts.REFLECTION}] * 3,
+        "Reflection": [
+            {"args": scripts.REFLECTION},
+            {"args": scripts.REFLECTION_AGAIN},
+            {"args": {"hypothesis": "mean([2, 2]) is 2, not 3.", "fix_plan": ["Keep the code"]}},
+        ],
     }
     spec, _ = scripts.scripted("agreement", script)
     outcome = run_task(
@@ -205,7 +222,12 @@ def test_without_goal_examples_two_agreeing_versions_set_a_test_aside(
 
 def test_token_budget_stops_the_run(database_url: str, agent_home: Path) -> None:
     spec, _ = scripts.scripted("budget", scripts.never_fixed())
-    outcome = run_task("Write mean(xs).", "python", "library", Context(model=spec, max_tokens=50))
+    outcome = run_task(
+        "Write mean(xs); raise ValueError on an empty list.",
+        "python",
+        "library",
+        Context(model=spec, max_tokens=50),
+    )
     assert outcome.status == "stopped"
     assert outcome.iterations == 1
     assert "token budget of 50" in outcome.stop_reason
@@ -227,7 +249,12 @@ def test_small_model_slips_in_code_and_tests_cost_no_iteration(database_url: str
         ],
     }
     spec, model = scripts.scripted("slips", script)
-    outcome = run_task("Write mean(xs) for a list of numbers.", "python", "library", Context(model=spec))
+    outcome = run_task(
+        "Write mean(xs) for a list of numbers; raise ValueError on an empty list.",
+        "python",
+        "library",
+        Context(model=spec),
+    )
     assert outcome.status == "passed" and outcome.iterations == 1
     assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
     assert outcome.tests == {"passed": 3, "failed": 0}
@@ -247,7 +274,9 @@ def test_an_iterations_duration_includes_its_coding(database_url: str, agent_hom
     script = scripts.fail_then_pass()
     script["write_file"][2]["delay"] = 5  # the coder of iteration 2 "thinks" for five seconds
     spec, _ = scripts.scripted("slow-coder", script)
-    outcome = run_task("Write mean(xs).", "python", "library", Context(model=spec))
+    outcome = run_task(
+        "Write mean(xs); raise ValueError on an empty list.", "python", "library", Context(model=spec)
+    )
     with connection(database_url) as conn:
         rows = history.get_iterations(conn, outcome.task_id)
     assert rows[1]["duration_seconds"] >= 5.0  # more than a warm sandbox run takes on its own
@@ -271,7 +300,9 @@ def test_after_a_failure_fresh_versions_are_chosen_by_the_tests(database_url: st
     spec, model = scripts.scripted("samples", script)
     events = EventRecorder()
     context = Context(model=spec, samples_per_iteration=3)
-    outcome = run_task("Write mean(xs).", "python", "library", context, observer=events)
+    outcome = run_task(
+        "Write mean(xs); raise ValueError on an empty list.", "python", "library", context, observer=events
+    )
     assert outcome.status == "passed" and outcome.iterations == 2
     assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
     prompts = model.prompts_for("write_file")
@@ -298,7 +329,12 @@ class EventRecorder:
 
 def test_sampling_stops_at_the_first_version_that_passes(database_url: str, agent_home: Path) -> None:
     spec, model = scripts.scripted("samples-early", scripts.fail_then_pass())
-    outcome = run_task("Write mean(xs).", "python", "library", Context(model=spec, samples_per_iteration=3))
+    outcome = run_task(
+        "Write mean(xs); raise ValueError on an empty list.",
+        "python",
+        "library",
+        Context(model=spec, samples_per_iteration=3),
+    )
     assert outcome.status == "passed"
     assert len(model.prompts_for("write_file")) == 3  # code, tests, one passing version
 
@@ -313,7 +349,35 @@ def test_an_unusable_test_file_is_asked_for_again_hotter(database_url: str, agen
         ],
     }
     spec, model = scripts.scripted("tester-retry", script)
-    outcome = run_task("Write mean(xs).", "python", "library", Context(model=spec, sample_temperature=0.9))
+    outcome = run_task(
+        "Write mean(xs); raise ValueError on an empty list.",
+        "python",
+        "library",
+        Context(model=spec, sample_temperature=0.9),
+    )
     assert outcome.status == "passed" and outcome.iterations == 1
     tester_calls = [call for call in model.calls if call["tool"] == "write_file"][1:]
     assert [call["temperature"] for call in tester_calls] == [None, 0.9]
+
+
+def test_a_hypothesis_copied_from_those_already_tried_is_asked_for_again_hotter(
+    database_url: str, agent_home: Path
+) -> None:
+    fresh = {"hypothesis": "The divisor is off by one.", "fix_plan": ["Divide by len(xs)"]}
+    code, tests = scripts.write("stats.py", scripts.BUGGY_CODE), scripts.write("test_stats.py", scripts.TESTS)
+    script = {
+        "Plan": [{"args": scripts.PLAN}],
+        "write_file": [code, tests, code, scripts.write("stats.py", scripts.FIXED_CODE), tests],
+        "Reflection": [{"args": scripts.REFLECTION}, {"args": scripts.REFLECTION}, {"args": fresh}],
+    }
+    spec, model = scripts.scripted("repeated-hypothesis", script)
+    context = Context(model=spec, samples_per_iteration=1, sample_temperature=0.9)
+    outcome = run_task("Write mean(xs); raise ValueError on an empty list.", "python", "library", context)
+
+    assert outcome.status == "passed" and outcome.iterations == 3
+    reflections = [call for call in model.calls if call["tool"] == "Reflection"]
+    assert len(reflections) == 3
+    assert reflections[2]["temperature"] == 0.9
+    assert "repeats one already tried" in reflections[2]["messages"][-1]
+    last_code_prompt = model.prompts_for("write_file")[3]
+    assert "Diagnosis: The divisor is off by one." in last_code_prompt
