@@ -11,6 +11,8 @@ No code passes both, and the loop would spend every iteration chasing them. The 
 - a property test expecting a call to equal a value hypothesis draws for it, which the call never
   sees (`@given(st.lists(...), st.integers())` then `f(xs) == expected`): different draws expect
   different results from the same call;
+- a test that assigns to the name of the goal function it calls (`max_length, rest =
+  max_length(xs)`): Python makes the name local to the test, so the call fails whatever the code;
 - a test expecting a goal function to raise, when the goal asks for no error at all: the agent adds
   no validation the goal does not ask for, so such a test either passes by accident (`f("a")`
   raising TypeError) or fails correct code (`volume_cube(-1)` expected to raise ValueError).
@@ -175,4 +177,26 @@ def random_expectation_tests(source: str, names: set[str]) -> list[Contradiction
                             "draws at random and the call never sees",
                         )
                     )
+    return found
+
+
+def shadowing_tests(source: str, names: set[str]) -> list[Contradiction]:
+    """The tests in a pytest file that assign to a goal function's name and call it."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found: list[Contradiction] = []
+    for test, function in collected_tests(tree):
+        nodes = list(ast.walk(function))
+        called = {n.func.id for n in nodes if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+        assigned = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        for name in sorted(called & assigned & names):
+            found.append(
+                Contradiction(
+                    test,
+                    f"the test assigns to `{name}`, the function it calls, so the call fails "
+                    "(UnboundLocalError) whatever the code does; name the result differently",
+                )
+            )
     return found

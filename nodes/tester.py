@@ -28,6 +28,7 @@ from agent_graph.nodes.conflicting_tests import (
     conflicting_tests,
     errors_asked,
     random_expectation_tests,
+    shadowing_tests,
     unasked_error_tests,
 )
 from agent_graph.nodes.examples import examples_test_file, goal_examples
@@ -206,6 +207,7 @@ def certainly_wrong_tests(source: str, goal: str, names: set[str]) -> list[Contr
     asks_for_errors = errors_asked(goal)
     found += conflicting_tests(source, names, goal_examples(goal, names), asks_for_errors)
     found += random_expectation_tests(source, names)
+    found += shadowing_tests(source, names)
     if not asks_for_errors:
         found += unasked_error_tests(source, names)
     first: dict[str, Contradiction] = {}

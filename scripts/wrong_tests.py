@@ -26,6 +26,8 @@ def rule_of(reason: str) -> str:
     """A drop reason's rule, for counting."""
     if "draws at random" in reason:
         return "expects a value drawn at random"
+    if "UnboundLocalError" in reason:
+        return "assigns to the function it calls"
     if "asks for no error" in reason:
         return "expects an error the goal does not ask for"
     if "is expected both" in reason or "expected to return both" in reason:

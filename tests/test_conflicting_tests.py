@@ -9,6 +9,7 @@ from agent_graph.nodes.conflicting_tests import (
     conflicting_tests,
     errors_asked,
     random_expectation_tests,
+    shadowing_tests,
     unasked_error_tests,
 )
 from agent_graph.nodes.tester import certainly_wrong_tests
@@ -122,6 +123,26 @@ def test_a_property_expecting_a_value_drawn_at_random_goes() -> None:
         "and the call never sees",
         "test_reversed_sides": "`top([1])` is expected to equal `x`, a value hypothesis draws at random "
         "and the call never sees",
+    }
+
+
+def test_a_test_that_shadows_the_function_it_calls_goes() -> None:
+    source = (
+        "from m import max_length\n\n"
+        "def test_shadowed():\n"
+        "    max_length, longest = max_length([[1], [2, 3]])\n"
+        "    assert max_length == 2\n\n"
+        "def test_named_apart():\n"
+        "    length, longest = max_length([[1], [2, 3]])\n"
+        "    assert length == 2\n\n"
+        "def test_other_names():\n"
+        "    f = sorted\n"
+        "    assert f([2, 1]) == [1, 2]\n"
+    )
+    found = {c.test: c.reason for c in shadowing_tests(source, {"max_length"})}
+    assert found == {
+        "test_shadowed": "the test assigns to `max_length`, the function it calls, so the call fails "
+        "(UnboundLocalError) whatever the code does; name the result differently"
     }
 
 
