@@ -41,7 +41,7 @@ def scripted_run(tmp_path_factory: pytest.TempPathFactory, database_url: str) ->
     script.write_text(json.dumps(scripts.fail_then_pass()))
     started = datetime.now(UTC).isoformat()
     env = {"AGENT_GRAPH_HOME": str(home)}
-    goal = f"Write mean(xs); the data is at {SECRET_URL}."
+    goal = f"Write mean(xs); raise ValueError on an empty list; the data is at {SECRET_URL}."
     result = cli("run", "-t", goal, "--model", f"scripted:{script}", "--json", env=env)
     assert result.returncode == 0, result.stderr
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
