@@ -46,7 +46,7 @@ def task_ids(since: str) -> list[str]:
     return [row["task_id"] for row in rows]
 
 
-def test_runs(task_id: str) -> list[dict[str, Any]]:
+def iteration_states(task_id: str) -> list[dict[str, Any]]:
     """Each iteration's last state (oldest first): its goal, plan, tests and report."""
     by_iteration: dict[int, dict[str, Any]] = {}
     with open_checkpointer(database_url()) as saver:
@@ -69,7 +69,7 @@ def main() -> None:
     runs_touched: dict[str, set[str]] = {}
     for task_id in task_ids(args.since):
         seen: set[str] = set()
-        for state in test_runs(task_id):
+        for state in iteration_states(task_id):
             failed = {str(f.get("test", "")).split("::")[-1] for f in state["report"].get("failures", [])}
             for content in state.get("tests", {}).values():
                 if content in seen:
