@@ -23,8 +23,10 @@ from __future__ import annotations
 import ast
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from typing import TypeGuard
 
-from agent_graph.nodes.signature_check import Contradiction, collected_tests, raises_blocks
+from agent_graph.nodes.signature_check import Contradiction, parsed_tests, raises_blocks
 from agent_graph.sandbox.return_types_conftest import type_name
 
 _ASKS_FOR_ERRORS = re.compile(r"\b(raises?|raised|error|exception|invalid|reject\w*)\b", re.IGNORECASE)
@@ -53,33 +55,46 @@ def _spelling(value: object) -> str:
     return repr(value)
 
 
+TestFunction = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def _calls_goal(node: ast.AST, names: set[str]) -> TypeGuard[ast.Call]:
+    """Whether `node` is a plain call of one of the goal's functions: `f(...)`, not `obj.f(...)`."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names
+
+
+def _raised_calls(function: TestFunction, names: set[str]) -> Iterator[ast.Call]:
+    """The goal calls inside a test's `pytest.raises` blocks."""
+    for block in raises_blocks(function):
+        for statement in block.body:
+            for node in ast.walk(statement):
+                if _calls_goal(node, names):
+                    yield node
+
+
+def _equalities(function: TestFunction, names: set[str]) -> Iterator[tuple[ast.Call, ast.expr]]:
+    """(goal call, what it must equal) for each `a == b` in a test with a goal call on either side."""
+    for node in ast.walk(function):
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq):
+            for call, other in ((node.left, node.comparators[0]), (node.comparators[0], node.left)):
+                if _calls_goal(call, names):
+                    yield call, other
+
+
 def _outcomes(source: str, names: set[str]) -> dict[str, dict[str, set[str]]]:
     """call -> expected outcome (a literal's repr, or `raises`) -> the tests that expect it."""
     found: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for test, function in collected_tests(ast.parse(source)):
+    for test, function in parsed_tests(source):
         if function.decorator_list:
             continue  # a parametrised or property test: its calls are not one fixed call
-        for block in raises_blocks(function):
-            for inner in (n for statement in block.body for n in ast.walk(statement)):
-                if (
-                    isinstance(inner, ast.Call)
-                    and isinstance(inner.func, ast.Name)
-                    and inner.func.id in names
-                ):
-                    found[ast.unparse(inner)][_RAISES].add(test)
-        for node in ast.walk(function):
-            if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq):
-                for call, other in ((node.left, node.comparators[0]), (node.comparators[0], node.left)):
-                    if (
-                        isinstance(call, ast.Call)
-                        and isinstance(call.func, ast.Name)
-                        and call.func.id in names
-                    ):
-                        try:
-                            value = ast.literal_eval(other)
-                        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                            continue
-                        found[ast.unparse(call)][_spelling(value)].add(test)
+        for call in _raised_calls(function, names):
+            found[ast.unparse(call)][_RAISES].add(test)
+        for call, other in _equalities(function, names):
+            try:
+                value = ast.literal_eval(other)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                continue
+            found[ast.unparse(call)][_spelling(value)].add(test)
     return found
 
 
@@ -87,10 +102,7 @@ def conflicting_tests(
     source: str, names: set[str], examples: list[tuple[str, str]], goal_asks_for_errors: bool
 ) -> list[Contradiction]:
     """The tests in a pytest file that conflict with the goal's examples or with each other."""
-    try:
-        outcomes = _outcomes(source, names)
-    except SyntaxError:
-        return []
+    outcomes = _outcomes(source, names)
     trusted: dict[str, str] = {}
     for call, expected in examples:
         try:
@@ -122,20 +134,9 @@ def conflicting_tests(
 
 def unasked_error_tests(source: str, names: set[str]) -> list[Contradiction]:
     """The tests in a pytest file that expect a goal function to raise (for a goal that asks for no error)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
     found: list[Contradiction] = []
-    for test, function in collected_tests(tree):
-        calls = (
-            inner
-            for block in raises_blocks(function)
-            for statement in block.body
-            for inner in ast.walk(statement)
-            if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id in names
-        )
-        if (call := next(calls, None)) is not None:
+    for test, function in parsed_tests(source):
+        if (call := next(_raised_calls(function, names), None)) is not None:
             found.append(
                 Contradiction(
                     test, f"`{ast.unparse(call)}` is expected to raise, but the goal asks for no error"
@@ -147,51 +148,33 @@ def unasked_error_tests(source: str, names: set[str]) -> list[Contradiction]:
 def random_expectation_tests(source: str, names: set[str]) -> list[Contradiction]:
     """The hypothesis tests in a pytest file that expect a goal function to return a drawn value
     used nowhere else in the test."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
     found: list[Contradiction] = []
-    for test, function in collected_tests(tree):
+    for test, function in parsed_tests(source):
         decorators = {type_name(d.func if isinstance(d, ast.Call) else d) for d in function.decorator_list}
         if "given" not in decorators or "parametrize" in decorators:
             continue  # only hypothesis draws values at random; a parametrize table states them
         drawn = {a.arg for a in function.args.args + function.args.kwonlyargs} - {"self"}
         uses = Counter(n.id for n in ast.walk(function) if isinstance(n, ast.Name))
-        for node in ast.walk(function):
-            if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq)):
-                continue
-            for call, other in ((node.left, node.comparators[0]), (node.comparators[0], node.left)):
-                if (
-                    isinstance(call, ast.Call)
-                    and isinstance(call.func, ast.Name)
-                    and call.func.id in names
-                    and isinstance(other, ast.Name)
-                    and other.id in drawn
-                    and uses[other.id] == 1
-                ):
-                    found.append(
-                        Contradiction(
-                            test,
-                            f"`{ast.unparse(call)}` is expected to equal `{other.id}`, a value hypothesis "
-                            "draws at random and the call never sees",
-                        )
+        for call, other in _equalities(function, names):
+            if isinstance(other, ast.Name) and other.id in drawn and uses[other.id] == 1:
+                found.append(
+                    Contradiction(
+                        test,
+                        f"`{ast.unparse(call)}` is expected to equal `{other.id}`, a value hypothesis "
+                        "draws at random and the call never sees",
                     )
+                )
     return found
 
 
 def shadowing_tests(source: str, names: set[str]) -> list[Contradiction]:
     """The tests in a pytest file that assign to a goal function's name and call it."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
     found: list[Contradiction] = []
-    for test, function in collected_tests(tree):
+    for test, function in parsed_tests(source):
         nodes = list(ast.walk(function))
-        called = {n.func.id for n in nodes if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+        called = {ast.unparse(n.func) for n in nodes if _calls_goal(n, names)}  # a plain name: `f`
         assigned = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-        for name in sorted(called & assigned & names):
+        for name in sorted(called & assigned):
             found.append(
                 Contradiction(
                     test,

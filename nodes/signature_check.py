@@ -95,6 +95,14 @@ def collected_tests(tree: ast.Module) -> Iterator[tuple[str, ast.FunctionDef | a
                     yield method.name, method
 
 
+def parsed_tests(source: str) -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """`collected_tests` of a file's source; none when it does not parse."""
+    try:
+        return list(collected_tests(ast.parse(source)))
+    except SyntaxError:
+        return []
+
+
 def raises_blocks(function: ast.AST) -> Iterator[ast.With | ast.AsyncWith]:
     """The `with pytest.raises(...)` blocks in a test."""
     for node in ast.walk(function):
@@ -152,12 +160,8 @@ def contradictions(source: str, signatures: dict[str, Signature]) -> list[Contra
     """The tests in a pytest file that contradict the goal's signatures, one reason each."""
     if not signatures:
         return []
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
     found: list[Contradiction] = []
-    for name, function in collected_tests(tree):
+    for name, function in parsed_tests(source):
         excused = _inside_raises(function)
         for node in ast.walk(function):
             reason = ""
