@@ -122,6 +122,15 @@ class Context:
             "loop",
         ),
     )
+    first_samples: int = field(
+        default=1,
+        metadata=_meta(
+            "Versions of the code to write in the first iteration, before any test exists; once the "
+            "tests are written they pick one by agreement (CodeT): the versions returning the same "
+            "outputs on the tests' inputs, times the tests they pass (1: one version).",
+            "loop",
+        ),
+    )
     sample_temperature: float = field(
         default=0.8, metadata=_meta("Sampling temperature of the extra versions, for diversity.", "loop")
     )
@@ -242,9 +251,10 @@ class Context:
             raise UserInputError(
                 "logging.log_max_bytes must be positive and logging.log_backup_count 0 or more."
             )
-        if self.samples_per_iteration < 1:
+        if self.samples_per_iteration < 1 or self.first_samples < 1:
             raise UserInputError(
-                f"samples_per_iteration must be at least 1, not {self.samples_per_iteration}."
+                "samples_per_iteration and first_samples must be at least 1, not "
+                f"{self.samples_per_iteration} and {self.first_samples}."
             )
         if self.threads < 0:
             raise UserInputError(f"threads must be 0 (every core) or more, not {self.threads}.")

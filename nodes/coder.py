@@ -35,6 +35,8 @@ from agent_graph.workspace import PathRefusedError, Workspace
 def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Start the next iteration: (re)write the source files, guided by the last reflection.
 
+    In the first iteration `first_samples` versions are written (the first at the usual temperature,
+    the rest hotter); the workspace gets the first, and the tests, once written, choose among them.
     After a failure, up to `samples_per_iteration` versions are written (the first at the usual
     temperature, the rest hotter, for diversity) and the one the existing tests like best is kept;
     the first version that passes them all ends the sampling. The last of them is a fresh start:
@@ -63,6 +65,9 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         if samples == 1:
             chosen = Candidate(files)
             break
+        if not state.get("tests"):  # the first iteration: the tests, once written, choose (agreement.py)
+            chosen = chosen or Candidate(files)
+            continue
         tried.append(try_candidate(files, state, context))
         if chosen is None or tried[-1].rank > chosen.rank:
             chosen = tried[-1]

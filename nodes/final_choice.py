@@ -13,17 +13,8 @@ from collections import Counter
 from collections.abc import Hashable
 
 from agent_graph.context import Context
-from agent_graph.nodes.sampling import Candidate, try_candidate
-from agent_graph.nodes.tester import code_hash
+from agent_graph.nodes.sampling import Candidate, code_hash, try_candidate
 from agent_graph.state import AgentState
-
-
-def behaviour(candidate: Candidate) -> Hashable:
-    """What a version did under the tests: its status and exactly which tests it failed."""
-    report = candidate.report
-    if report is None:
-        return None
-    return report.status, frozenset(f.test for f in report.failures)
 
 
 def choose_final(state: AgentState, context: Context) -> Candidate | None:
@@ -46,9 +37,9 @@ def choose_final(state: AgentState, context: Context) -> Candidate | None:
         return None
     agreement: Counter[Hashable] = Counter()
     for digest, candidate in runnable.items():
-        agreement[behaviour(candidate)] += copies[digest]
+        agreement[candidate.behaviour] += copies[digest]
     best = max(
         runnable,
-        key=lambda d: (runnable[d].rank, agreement[behaviour(runnable[d])], latest[d]),
+        key=lambda d: (runnable[d].rank, agreement[runnable[d].behaviour], latest[d]),
     )
     return runnable[best]

@@ -9,14 +9,17 @@ copy next to the workspace, so the workspace only ever holds the chosen version.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tempfile
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent_graph.context import Context
 from agent_graph.nodes.install import approval_key
 from agent_graph.nodes.safety import rules_from
-from agent_graph.sandbox.base import TestReport
+from agent_graph.sandbox.base import Sandbox, TestReport
 from agent_graph.sandbox.safety import scan_files
 from agent_graph.sandbox_pool import sandbox_for
 from agent_graph.state import AgentState
@@ -27,6 +30,7 @@ from agent_graph.workspace import Workspace
 class Candidate:
     files: dict[str, str]
     report: TestReport | None = None  # None: blocked by the safety gate, so never run
+    outputs: tuple[str, ...] | None = None  # what it returned on the probed inputs (see agreement.py)
 
     @property
     def rank(self) -> tuple[int, int, int]:
@@ -40,18 +44,39 @@ class Candidate:
     def passed_all(self) -> bool:
         return self.report is not None and self.report.status == "passed"
 
+    @property
+    def behaviour(self) -> Hashable:
+        """What the version did under the tests: its status and exactly which tests it failed."""
+        if self.report is None:
+            return None
+        return self.report.status, frozenset(f.test for f in self.report.failures)
+
+
+def code_hash(files: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
+
 
 def wanted_samples(state: AgentState, context: Context) -> int:
-    """How many versions to write this iteration: several only when there are trusted tests to
-    choose by (not in iteration 1, which has none yet, nor when the tests are about to be rewritten)."""
-    if state.get("iteration", 0) < 1 or not state.get("tests") or state.get("regenerate_tests"):
+    """How many versions to write this iteration. In the first, `first_samples`: the tests written
+    next choose among them (agreement.py). Later, after a failure, several only when there are
+    trusted tests to choose by (not when the tests are about to be rewritten)."""
+    if state.get("iteration", 0) < 1:
+        return max(1, context.first_samples)
+    if not state.get("tests") or state.get("regenerate_tests"):
         return 1
     return max(1, context.samples_per_iteration)
 
 
-def try_candidate(files: dict[str, str], state: AgentState, context: Context) -> Candidate:
-    """Scan the candidate with its tests and, if nothing blocks it, run the tests against it."""
-    tests = state.get("tests", {})
+def try_candidate(
+    files: dict[str, str],
+    state: AgentState,
+    context: Context,
+    tests: dict[str, str] | None = None,
+    probe: Probe | None = None,
+) -> Candidate:
+    """Scan the candidate with its tests (the state's, unless given) and, if nothing blocks it, run
+    the tests against it, then the `probe` script if there is one."""
+    tests = state.get("tests", {}) if tests is None else tests
     language = state.get("language", "python")
     scan = scan_files({**files, **tests}, language, rules_from(context))
     approvals = state.get("approvals") or {}
@@ -65,4 +90,19 @@ def try_candidate(files: dict[str, str], state: AgentState, context: Context) ->
         Workspace(Path(scratch)).sync({**files, **tests})
         sandbox = sandbox_for(state.get("task_id", ""), context.sandbox_settings())
         report = sandbox.run_tests(Path(scratch), language, context.sandbox_timeout_seconds)
-    return Candidate(files, report)
+        outputs = probe.run(sandbox, Path(scratch), context.sandbox_timeout_seconds) if probe else None
+    return Candidate(files, report, outputs)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A script that prints a version's outputs on chosen inputs, and how to read what it printed."""
+
+    path: str
+    source: str
+    read: Callable[[str], tuple[str, ...] | None]
+
+    def run(self, sandbox: Sandbox, folder: Path, timeout_seconds: float) -> tuple[str, ...] | None:
+        (folder / self.path).write_text(self.source)
+        result = sandbox.execute(["python3", self.path], folder, timeout_seconds)
+        return self.read(result.stdout)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import ast
-import hashlib
-import json
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,6 +13,7 @@ from langgraph.runtime import Runtime
 
 from agent_graph.context import Context
 from agent_graph.llm import ModelOutputError
+from agent_graph.nodes.agreement import choose_first_version
 from agent_graph.nodes.common import (
     api_names,
     ask_role,
@@ -34,6 +33,7 @@ from agent_graph.nodes.conflicting_tests import (
 from agent_graph.nodes.examples import examples_test_file, goal_examples
 from agent_graph.nodes.hints import remember_outcome
 from agent_graph.nodes.repair import has_python_tests, remove_tests, repair_python_tests
+from agent_graph.nodes.sampling import code_hash
 from agent_graph.nodes.signature_check import Contradiction, contradictions, goal_signatures
 from agent_graph.pricing import Usage
 from agent_graph.prompts import TESTER_SYSTEM
@@ -51,16 +51,19 @@ def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     context = context_of(runtime)
     iteration = state.get("iteration", 1)
     tests = dict(state.get("tests", {}))
+    files = dict(state.get("files", {}))
     usage = Usage()
     if not tests or state.get("regenerate_tests"):
         emit("phase", phase="writing_tests", iteration=iteration)
         tests, usage = write_tests(state, runtime)
+        # Versions the coder wrote before any test existed: the new tests choose among them.
+        files = choose_first_version(state, context, tests, _module_stem(state)) or files
     tokens = usage.total
     emit("phase", phase="testing", iteration=iteration)
     workspace = Workspace(Path(state["workspace"]))
     for stale in set(state.get("tests", {})) - set(tests):
         workspace.path(stale).unlink(missing_ok=True)
-    workspace.sync({**state.get("files", {}), **tests})
+    workspace.sync({**files, **tests})
     sandbox = sandbox_for(state["task_id"], context.sandbox_settings())
     report = sandbox.run_tests(
         workspace.root, state.get("language", "python"), context.sandbox_timeout_seconds
@@ -82,11 +85,12 @@ def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         "duration_seconds": round(time.time() - state.get("iteration_started", time.time()), 3),
         "tokens": spent,
         "phase_tokens": merge_counts(state.get("tokens"), {"test": tokens}),
-        "files": sorted({**state.get("files", {}), **tests}),
+        "files": sorted({**files, **tests}),
         "failures": {f.test: f.message[:300] for f in report.failures},
-        "code_hash": code_hash(state.get("files", {})),
+        "code_hash": code_hash(files),
     }
     update: dict[str, Any] = {
+        "files": files,
         "tests": tests,
         "regenerate_tests": False,
         "report": report.to_dict(),
@@ -95,22 +99,18 @@ def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         "cost_usd": {"test": usage.cost_usd},
         "stop_reason": stop_reason(state, context, report.status == "passed", spent),
     }
-    remember_outcome(context, state, report.status == "passed")
+    remember_outcome(context, {**state, "files": files}, report.status == "passed")
     if report.status != "passed":
-        update["last_failed_files"] = dict(state.get("files", {}))
+        update["last_failed_files"] = dict(files)
     best = state.get("best") or {}
     if not best or report.passed > best.get("passed", -1) or report.status == "passed":
         update["best"] = {
             "iteration": iteration,
             "passed": report.passed,
             "failed": report.failed + report.errors,
-            "files": dict(state.get("files", {})),
+            "files": dict(files),
         }
     return update
-
-
-def code_hash(files: dict[str, str]) -> str:
-    return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def stop_reason(state: AgentState, context: Context, passed: bool, tokens_spent: int) -> str:

@@ -1,0 +1,189 @@
+"""Choosing among versions written before any test existed, by what they agree on (CodeT's dual agreement).
+
+A first version that passes weak tests can still be wrong: a small model's tests often check little.
+Several versions written independently from the same goal are each wrong in their own way, and
+right in the same way. So each version is run on the inputs the tests call the goal with (literal
+arguments, parametrize rows included) and versions that return the same outputs form a cluster. A
+cluster scores its size times the tests its versions pass; the best cluster's earliest version wins
+(the first version is written at the usual temperature, the others hotter). With no usable inputs
+(Node.js, or tests with no literal calls), versions that fail exactly the same tests form a cluster.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections import Counter
+from collections.abc import Hashable, Iterator, Sequence
+
+from agent_graph.context import Context
+from agent_graph.nodes.common import api_names, emit
+from agent_graph.nodes.sampling import Candidate, Probe, code_hash, try_candidate
+from agent_graph.nodes.signature_check import parsed_tests
+from agent_graph.state import AgentState
+
+PROBE_FILE = "_agreement_probe.py"
+_MARK = "@@agreement@@ "
+MAX_CALLS = 24
+CALL_SECONDS = 2  # per call: a version that loops forever on one input still answers the others
+
+
+def choose_first_version(
+    state: AgentState, context: Context, tests: dict[str, str], module: str
+) -> dict[str, str] | None:
+    """The files of the version agreement picks among those this iteration wrote before `tests`
+    existed, or None when there is only one distinct version."""
+    iteration = state.get("iteration", 1)
+    written = {
+        code_hash(v["files"]): v["files"] for v in state.get("versions", []) if v["iteration"] == iteration
+    }
+    if len(written) < 2:
+        return None
+    calls = probe_calls(tests, api_names(state)) if state.get("language", "python") == "python" else []
+    probe = None
+    if calls:
+        probe = Probe(PROBE_FILE, probe_script(module, calls), lambda out: parse_outputs(out, len(calls)))
+    candidates = [try_candidate(files, state, context, tests, probe) for files in written.values()]
+    chosen = choose_by_agreement(candidates)
+    emit(
+        "samples",
+        iteration=iteration,
+        passed=[c.report.passed if c.report else None for c in candidates],
+        agreeing=[sum(_cluster_key(o) == _cluster_key(c) for o in candidates) for c in candidates],
+        chosen=candidates.index(chosen) + 1,
+    )
+    return chosen.files
+
+
+def probe_calls(tests: dict[str, str], names: set[str]) -> list[str]:
+    """The distinct goal calls in the Python test files whose arguments are all literals, as source."""
+    calls: dict[str, None] = {}
+    for path, source in sorted(tests.items()):
+        if not path.endswith(".py"):
+            continue
+        for _, function in parsed_tests(source):
+            for call in _literal_calls(function, names):
+                calls.setdefault(call)
+    return list(calls)[:MAX_CALLS]
+
+
+def _literal_calls(function: ast.FunctionDef | ast.AsyncFunctionDef, names: set[str]) -> Iterator[str]:
+    """`f(<literals>)` in a test, once per parametrize row when its arguments are parameters."""
+    rows = _parametrize_rows(function) or [{}]
+    for node in ast.walk(function):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names):
+            continue
+        if node.keywords and any(k.arg is None for k in node.keywords):
+            continue  # **kwargs
+        for row in rows:
+            args = [_literal(a, row) for a in node.args]
+            keywords = [_literal(k.value, row) for k in node.keywords]
+            if all(a is not None for a in args + keywords):
+                spelled = [*args, *(f"{k.arg}={v}" for k, v in zip(node.keywords, keywords, strict=True))]
+                yield f"{node.func.id}({', '.join(str(s) for s in spelled)})"
+
+
+def _literal(node: ast.expr, row: dict[str, ast.expr]) -> str | None:
+    """The source of an argument that is a literal (or a parametrize value), else None."""
+    if isinstance(node, ast.Starred):
+        return None
+    if isinstance(node, ast.Name) and node.id in row:
+        node = row[node.id]
+    try:
+        ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return ast.unparse(node)
+
+
+def _parametrize_rows(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[dict[str, ast.expr]]:
+    """The rows of `@pytest.mark.parametrize("a, b", [(1, 2), ...])` decorators (the first usable one)."""
+    for decorator in function.decorator_list:
+        if not (
+            isinstance(decorator, ast.Call)
+            and isinstance(decorator.func, ast.Attribute)
+            and decorator.func.attr == "parametrize"
+            and len(decorator.args) >= 2
+            and isinstance(decorator.args[0], ast.Constant)
+            and isinstance(decorator.args[0].value, str)
+            and isinstance(decorator.args[1], ast.List | ast.Tuple)
+        ):
+            continue
+        params = [p.strip() for p in decorator.args[0].value.split(",") if p.strip()]
+        rows: list[dict[str, ast.expr]] = []
+        for row in decorator.args[1].elts:
+            values = row.elts if len(params) > 1 and isinstance(row, ast.Tuple | ast.List) else [row]
+            if len(values) == len(params):
+                rows.append(dict(zip(params, values, strict=True)))
+        return rows
+    return []
+
+
+def probe_script(module: str, calls: Sequence[str]) -> str:
+    """A script printing what each call returns (or raises), one marked JSON line per call.
+
+    Floats are rounded and sets sorted, so that versions agreeing up to rounding agree here too.
+    """
+    thunks = "\n".join(f"    lambda: _m.{call}," for call in calls)
+    return f"""import json, signal, sys
+import {module} as _m
+
+
+def _spell(value):
+    if isinstance(value, float):
+        return repr(round(value, 6))
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(_spell(v) for v in value)
+        return f"[{{inner}}]" if isinstance(value, list) else f"({{inner}})"
+    if isinstance(value, (set, frozenset)):
+        return "{{" + ", ".join(sorted(_spell(v) for v in value)) + "}}"
+    if isinstance(value, dict):
+        return "{{" + ", ".join(sorted(f"{{_spell(k)}}: {{_spell(v)}}" for k, v in value.items())) + "}}"
+    return repr(value)
+
+
+def _timeout(signum, frame):
+    raise TimeoutError
+
+
+signal.signal(signal.SIGALRM, _timeout)
+for thunk in [
+{thunks}
+]:
+    signal.alarm({CALL_SECONDS})
+    try:
+        outcome = "=" + _spell(thunk())
+    except BaseException as error:
+        outcome = "!" + type(error).__name__
+    finally:
+        signal.alarm(0)
+    sys.stdout.write({_MARK!r} + json.dumps(outcome) + "\\n")
+    sys.stdout.flush()
+"""
+
+
+def parse_outputs(stdout: str, expected: int) -> tuple[str, ...] | None:
+    """The probe's outcomes, or None when it did not answer for every call (an import error, a crash)."""
+    outcomes = [json.loads(line[len(_MARK) :]) for line in stdout.splitlines() if line.startswith(_MARK)]
+    return tuple(outcomes) if len(outcomes) == expected else None
+
+
+def _cluster_key(candidate: Candidate) -> Hashable:
+    """What a version agrees with others on: its outputs when probed, else the tests it failed."""
+    if candidate.outputs is not None:
+        return ("outputs", candidate.outputs)
+    return ("tests", candidate.behaviour)
+
+
+def choose_by_agreement(candidates: Sequence[Candidate]) -> Candidate:
+    """The earliest version of the cluster scoring most: its size times the tests each of them passes."""
+    runnable = [c for c in candidates if c.report is not None]
+    if not runnable:
+        return candidates[0]
+    sizes = Counter(_cluster_key(c) for c in runnable)
+
+    def score(candidate: Candidate) -> tuple[int, tuple[int, int, int]]:
+        assert candidate.report is not None
+        return sizes[_cluster_key(candidate)] * candidate.report.passed, candidate.rank
+
+    return max(runnable, key=score)  # max keeps the first of equals: the earliest version

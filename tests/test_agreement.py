@@ -1,0 +1,124 @@
+"""The first iteration's versions are chosen by agreement: same outputs on the tests' inputs, times tests passed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent_graph.context import Context
+from agent_graph.runner import run_task
+from agent_graph.sandbox.base import TestFailure, TestReport
+from agent_graph.sandbox_pool import release_sandbox
+from agent_graph.state import AgentState
+from nodes.agreement import (
+    PROBE_FILE,
+    choose_by_agreement,
+    parse_outputs,
+    probe_calls,
+    probe_script,
+)
+from nodes.sampling import Candidate, Probe, try_candidate
+from tests import scripts
+from tests.test_loop import EventRecorder
+
+PARAMETRIZED_TESTS = (
+    "import pytest\n"
+    "from hypothesis import given, strategies as st\n"
+    "from stats import mean\n\n"
+    "@pytest.mark.parametrize('xs, expected', [([1, 2], 1.5), ((4,), 4)])\n"
+    "def test_table(xs, expected):\n    assert mean(xs) == expected\n\n"
+    "def test_literal():\n    assert mean([1, 2, 3]) == 2\n    assert mean(xs=[5]) == 5\n\n"
+    "def test_not_literal():\n    data = [1, 2]\n    assert mean(data) == 1.5\n    assert mean(list(range(3))) == 1\n\n"
+    "@given(st.lists(st.integers(), min_size=1))\n"
+    "def test_property(xs):\n    assert mean(xs) <= max(xs)\n"
+)
+
+
+def test_the_probed_inputs_are_the_literal_calls_and_parametrize_rows() -> None:
+    calls = probe_calls({"test_stats.py": PARAMETRIZED_TESTS, "stats.test.js": "mean([9])"}, {"mean"})
+    assert calls == ["mean([1, 2])", "mean((4,))", "mean([1, 2, 3])", "mean(xs=[5])"]
+
+
+def test_the_probe_reports_values_errors_and_hangs_per_call_in_the_sandbox(tmp_path: Path) -> None:
+    source = (
+        "def mean(xs):\n"
+        "    if xs == [0]:\n        while True:\n            pass\n"
+        "    print('noise')\n"
+        "    return sum(xs) / len(xs)\n"
+    )
+    calls = ["mean([1, 2])", "mean([])", "mean([0])", "mean([1, 2, 4])"]
+    probe = Probe(PROBE_FILE, probe_script("stats", calls), lambda out: parse_outputs(out, len(calls)))
+    state: AgentState = {
+        "task_id": "agreement-probe",
+        "workspace": str(tmp_path / "ws"),
+        "language": "python",
+    }
+    tests = {"test_stats.py": "from stats import mean\n\ndef test_one():\n    assert mean([3]) == 3\n"}
+    try:
+        candidate = try_candidate({"stats.py": source}, state, Context(), tests, probe)
+    finally:
+        release_sandbox("agreement-probe")
+    assert candidate.report is not None and candidate.report.passed == 1
+    assert candidate.outputs == ("=1.5", "!ZeroDivisionError", "!TimeoutError", "=2.333333")
+
+
+def _candidate(
+    name: str, passed: int, outputs: tuple[str, ...] | None, failed: tuple[str, ...] = ()
+) -> Candidate:
+    status = "failed" if failed else "passed"
+    failures = [TestFailure(test=test, message="") for test in failed]
+    report = TestReport(status=status, passed=passed, failed=len(failed), failures=failures)
+    return Candidate({"f.py": name}, report, outputs)
+
+
+def test_agreeing_versions_outvote_a_lone_one_that_passes_more_tests() -> None:
+    lone = _candidate("lone", 3, ("=1", "=2"))
+    agreeing = [_candidate("a", 2, ("=1", "=3"), ("t3",)), _candidate("b", 2, ("=1", "=3"), ("t3",))]
+    assert choose_by_agreement([lone, *agreeing]).files == {"f.py": "a"}  # 2 x 2 > 1 x 3
+    # Without probed outputs, versions failing exactly the same tests agree.
+    unprobed = [_candidate("x", 3, None), *(_candidate(n, 2, None, ("t3",)) for n in "yz")]
+    assert choose_by_agreement(unprobed).files == {"f.py": "y"}
+    # Equal scores: the earliest version (the one written at the usual temperature) wins.
+    assert choose_by_agreement([_candidate("p", 2, ("=1",)), _candidate("q", 2, ("=2",))]).files == {
+        "f.py": "p"
+    }
+    # A version the safety gate blocked is never chosen.
+    assert choose_by_agreement([Candidate({"f.py": "blocked"}), lone]).files == {"f.py": "lone"}
+
+
+WEAK_TESTS = (
+    "from stats import mean\n\n"
+    "def test_is_a_float():\n    assert isinstance(mean([1, 2, 3]), float)\n\n"
+    "def test_at_most_the_largest():\n    assert mean([4]) <= 4\n"
+)
+WRONG_BUT_PASSING = "def mean(xs):\n    return max(xs) * 1.0\n"
+RIGHT_WITHOUT_CHECK = "def mean(xs):\n    return sum(xs) / len(xs)\n"
+
+
+def test_the_first_iterations_versions_are_chosen_by_agreement_not_by_the_first(
+    database_url: str, agent_home: Path
+) -> None:
+    """The first version is wrong but passes the weak tests; the two others pass them too and agree
+    with each other on the tests' inputs: one of them is kept."""
+    script = {
+        "Plan": [{"args": scripts.PLAN}],
+        "write_file": [
+            scripts.write("stats.py", WRONG_BUT_PASSING),
+            scripts.write("stats.py", scripts.FIXED_CODE),
+            scripts.write("stats.py", RIGHT_WITHOUT_CHECK),
+            scripts.write("test_stats.py", WEAK_TESTS),
+        ],
+    }
+    spec, model = scripts.scripted("first-samples", script)
+    events = EventRecorder()
+    context = Context(model=spec, first_samples=3, sample_temperature=0.9)
+    outcome = run_task(
+        "Write mean(xs); raise ValueError on an empty list.", "python", "library", context, observer=events
+    )
+
+    assert outcome.status == "passed" and outcome.iterations == 1
+    assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
+    coder_calls = [call for call in model.calls if call["tool"] == "write_file"][:3]
+    assert [call["temperature"] for call in coder_calls] == [None, 0.9, 0.9]
+    (sampled,) = [e for e in events.events if e["event"] == "samples"]
+    assert sampled["passed"] == [2, 2, 2] and sampled["agreeing"] == [1, 2, 2] and sampled["chosen"] == 2
+    assert not Path(outcome.workspace, PROBE_FILE).exists()
