@@ -5,18 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent_graph.context import Context
-from agent_graph.runner import run_task
-from agent_graph.sandbox.base import TestFailure, TestReport
-from agent_graph.sandbox_pool import release_sandbox
-from agent_graph.state import AgentState
-from nodes.agreement import (
+from agent_graph.nodes.agreement import (
     PROBE_FILE,
     choose_by_agreement,
     parse_outputs,
     probe_calls,
     probe_script,
 )
-from nodes.sampling import Candidate, Probe, try_candidate
+from agent_graph.nodes.sampling import Candidate, Probe, try_candidate
+from agent_graph.runner import run_task
+from agent_graph.sandbox.base import TestFailure, TestReport
+from agent_graph.sandbox_pool import release_sandbox
+from agent_graph.state import AgentState
 from tests import scripts
 from tests.test_loop import EventRecorder
 
