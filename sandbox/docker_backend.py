@@ -345,7 +345,7 @@ class DockerSandbox:
         sock = api.exec_start(exec_id, socket=True)
         raw = getattr(sock, "_sock", sock)
         timed_out = False
-        pending = b""
+        pending = _demux(_read_past_headers(sock, raw), stdout, stderr)
         try:
             while True:
                 remaining = deadline - time.monotonic()
@@ -369,6 +369,26 @@ class DockerSandbox:
         # The wrapper's last line says whether it could empty the workspace; it is never lost to truncation.
         run.dirty = DIRTY_MARKER.encode() in stderr.getvalue()[-2 * len(DIRTY_MARKER) :]
         return run
+
+
+def _read_past_headers(sock: Any, raw: Any) -> bytes:
+    """The output the HTTP client already read into its buffer along with the response headers.
+
+    The Docker SDK hands over the socket under that buffer, so whatever the command wrote before the
+    headers were parsed (everything, for a quick command on a busy machine) would be lost; it is
+    taken from the buffer here without waiting for more.
+    """
+    reader = getattr(getattr(getattr(getattr(sock, "_response", None), "raw", None), "_fp", None), "fp", None)
+    if reader is None or not hasattr(reader, "read1"):
+        return b""
+    timeout = raw.gettimeout()
+    raw.settimeout(0)  # read only what is buffered (or already arrived): never block here
+    try:
+        return reader.read1(65536) or b""
+    except OSError:  # BlockingIOError: nothing buffered and nothing arrived yet
+        return b""
+    finally:
+        raw.settimeout(timeout)
 
 
 def _demux(data: bytes, stdout: BoundedBuffer, stderr: BoundedBuffer) -> bytes:

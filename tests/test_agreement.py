@@ -57,7 +57,7 @@ def test_the_probe_reports_values_errors_and_hangs_per_call_in_the_sandbox(tmp_p
         candidate = try_candidate({"stats.py": source}, state, Context(), tests, probe)
     finally:
         release_sandbox("agreement-probe")
-    assert candidate.report is not None and candidate.report.passed == 1
+    assert candidate.report is not None and candidate.report.passed == 1, candidate.report
     assert candidate.outputs == ("=1.5", "!ZeroDivisionError", "!TimeoutError", "=2.333333")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -500,3 +501,29 @@ def test_language_is_guessed_from_the_files(tmp_path: Path) -> None:
     assert detect_language(write_files(tmp_path / "p", PYTHON_SUITE)) == "python"
     assert detect_language(write_files(tmp_path / "n", NODE_SUITE)) == "node"
     assert detect_language(write_files(tmp_path / "both", {**PYTHON_SUITE, **NODE_SUITE})) is None
+
+
+@pytest.mark.docker
+def test_output_that_arrives_with_the_response_headers_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a busy machine a quick command's whole output can reach the client before it parses the
+    exec response's headers; the HTTP client then buffers it with them. Here the client is made slow
+    on purpose, so the output is always in that buffer."""
+    import http.client
+
+    sandbox = open_or_skip("docker", "headers-race")
+    try:
+        sandbox.execute(["true"], tmp_path)  # the container is warm: only the exec below is slowed
+        parse_headers = http.client.HTTPResponse.begin
+
+        def slow_begin(self: http.client.HTTPResponse) -> None:
+            time.sleep(1.0)
+            parse_headers(self)
+
+        monkeypatch.setattr(http.client.HTTPResponse, "begin", slow_begin)
+        result = sandbox.execute(["sh", "-c", "echo first; sleep 2; echo second"], tmp_path)
+    finally:
+        monkeypatch.undo()
+        sandbox.close()
+    assert result.stdout == "first\nsecond\n"
