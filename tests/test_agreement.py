@@ -64,9 +64,8 @@ def test_the_probe_reports_values_errors_and_hangs_per_call_in_the_sandbox(tmp_p
 def _candidate(
     name: str, passed: int, outputs: tuple[str, ...] | None, failed: tuple[str, ...] = ()
 ) -> Candidate:
-    status = "failed" if failed else "passed"
     failures = [TestFailure(test=test, message="") for test in failed]
-    report = TestReport(status=status, passed=passed, failed=len(failed), failures=failures)
+    report = TestReport(status="failed" if failed else "passed", passed=passed, failed=len(failed), failures=failures)
     return Candidate({"f.py": name}, report, outputs)
 
 
