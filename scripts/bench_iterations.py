@@ -6,7 +6,9 @@ For each problem it prints the hidden verdict of the code each iteration chose (
 checkpoints) and of the final answer, e.g. `F P P F -> F`, and, for runs that recorded every
 version written, how many of them solve it. Then it counts the problems the agent solved at some
 iteration but did not end with (a selection loss), those its first version solved (the loop's own
-gain is the rest), and those some version solved (the most a better choice could reach).
+gain is the rest), and those some version solved (the most a better choice could reach). Where the
+first iteration wrote several versions (`loop.first_samples`), it compares the choice by agreement
+with the first of them, written at the usual temperature (what one version alone would have been).
 """
 
 from __future__ import annotations
@@ -22,21 +24,22 @@ from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.context import Context
 from agent_graph.sandbox.base import Sandbox
 from agent_graph.sandbox_pool import release_sandbox, sandbox_for
+from agent_graph.state import Version
 from agent_graph.workflow import builder
 
 
-def run_versions(task_id: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+def run_versions(task_id: str) -> tuple[list[dict[str, str]], list[Version]]:
     """The source files each iteration chose, in order, and every version the coder wrote (runs
     recorded before `versions` existed have none), from the run's checkpoints."""
     chosen: dict[int, dict[str, str]] = {}
-    written: list[dict[str, str]] = []
+    written: list[Version] = []
     with open_checkpointer(database_url()) as saver:
         graph = builder.compile(checkpointer=saver)
         for snapshot in graph.get_state_history({"configurable": {"thread_id": task_id}}):
             values = snapshot.values
             iteration = values.get("iteration", 0)
             if not written:  # history runs newest first: the first snapshot has them all
-                written = [v["files"] for v in values.get("versions") or []]
+                written = list(values.get("versions") or [])
             if iteration and values.get("files") and iteration not in chosen:
                 # an iteration's last snapshot holds what it chose
                 chosen[iteration] = dict(values["files"])
@@ -60,6 +63,7 @@ def main() -> None:
     sandbox = sandbox_for("bench-iterations", Context().sandbox_settings())
     lost: list[str] = []
     first_solved = some_solved = any_version_solved = with_versions = 0
+    first_rows: list[tuple[bool, bool, bool]] = []  # (the usual-temperature version, the choice, any)
     try:
         for row in rows:
             problem = problems[row["task_id"]]
@@ -67,8 +71,13 @@ def main() -> None:
             verdicts = [solves(sandbox, problem, files) for files in chosen]
             final = bool(row["agent_passed"])
             line = f"{row['task_id']}: {' '.join('P' if v else 'F' for v in verdicts)} -> {'P' if final else 'F'}"
+            first_samples = [v["files"] for v in written if v["iteration"] == 1]
+            if len(first_samples) > 1 and chosen:
+                sampled = [solves(sandbox, problem, files) for files in first_samples]
+                line += f"; first iteration: {''.join('P' if v else 'F' for v in sampled)}"
+                first_rows.append((sampled[0], verdicts[0], any(sampled)))
             if written:
-                unique = list({json.dumps(files, sort_keys=True): files for files in written}.values())
+                unique = list({json.dumps(v["files"], sort_keys=True): v["files"] for v in written}.values())
                 solved_by = sum(solves(sandbox, problem, files) for files in unique)
                 line += f"; {solved_by} of {len(unique)} distinct versions written solve it"
                 with_versions += 1
@@ -85,6 +94,12 @@ def main() -> None:
         f"{some_solved}, final answer solved {sum(bool(r['agent_passed']) for r in rows)}; "
         f"chosen at some iteration but not at the end: {len(lost)} {lost}"
     )
+    if first_rows:
+        print(
+            f"of the {len(first_rows)} runs whose first iteration wrote several versions: the first of them "
+            f"solved {sum(r[0] for r in first_rows)}, the choice by agreement {sum(r[1] for r in first_rows)}, "
+            f"some version {sum(r[2] for r in first_rows)}"
+        )
     if with_versions:
         print(
             f"of the {with_versions} runs that recorded every version, some version solved {any_version_solved}"
