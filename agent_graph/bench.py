@@ -141,6 +141,14 @@ def grade(sandbox: Sandbox, problem: Problem, workspace: Path, timeout: float = 
         return Grade(False, " | ".join(lines[-3:])[:400])
 
 
+def grade_files(sandbox: Sandbox, problem: Problem, files: dict[str, str]) -> bool:
+    """Whether these source files (path -> content) pass the problem's hidden test."""
+    with tempfile.TemporaryDirectory(prefix="agent-graph-files-") as folder:
+        for name, content in files.items():
+            (Path(folder) / name).write_text(content, encoding="utf-8")
+        return grade(sandbox, problem, Path(folder)).passed
+
+
 def baseline(problem: Problem, context: Context, workspace: Path) -> tuple[int, float]:
     """Ask the model once, with no loop, and leave its answer in `workspace`; return tokens and seconds."""
     model = get_chat_model(context.model_for("coder"), context)

@@ -33,26 +33,36 @@ def choose_first_version(
 ) -> dict[str, str] | None:
     """The files of the version agreement picks among those this iteration wrote before `tests`
     existed, or None when there is only one distinct version."""
+    candidates = try_first_versions(state, context, tests, module)
+    if len(candidates) < 2:
+        return None
+    chosen = choose_by_agreement(candidates)
+    emit(
+        "samples",
+        iteration=state.get("iteration", 1),
+        passed=[c.report.passed if c.report else None for c in candidates],
+        agreeing=[sum(cluster_key(o) == cluster_key(c) for o in candidates) for c in candidates],
+        chosen=candidates.index(chosen) + 1,
+    )
+    return chosen.files
+
+
+def try_first_versions(
+    state: AgentState, context: Context, tests: dict[str, str], module: str
+) -> list[Candidate]:
+    """Each distinct version this iteration wrote, run against `tests` and probed on their inputs
+    (none run when there is only one)."""
     iteration = state.get("iteration", 1)
     written = {
         code_hash(v["files"]): v["files"] for v in state.get("versions", []) if v["iteration"] == iteration
     }
     if len(written) < 2:
-        return None
+        return [Candidate(files) for files in written.values()]
     calls = probe_calls(tests, api_names(state)) if state.get("language", "python") == "python" else []
     probe = None
     if calls:
         probe = Probe(PROBE_FILE, probe_script(module, calls), lambda out: parse_outputs(out, len(calls)))
-    candidates = [try_candidate(files, state, context, tests, probe) for files in written.values()]
-    chosen = choose_by_agreement(candidates)
-    emit(
-        "samples",
-        iteration=iteration,
-        passed=[c.report.passed if c.report else None for c in candidates],
-        agreeing=[sum(_cluster_key(o) == _cluster_key(c) for o in candidates) for c in candidates],
-        chosen=candidates.index(chosen) + 1,
-    )
-    return chosen.files
+    return [try_candidate(files, state, context, tests, probe) for files in written.values()]
 
 
 def probe_calls(tests: dict[str, str], names: set[str]) -> list[str]:
@@ -168,22 +178,30 @@ def parse_outputs(stdout: str, expected: int) -> tuple[str, ...] | None:
     return tuple(outcomes) if len(outcomes) == expected else None
 
 
-def _cluster_key(candidate: Candidate) -> Hashable:
+def cluster_key(candidate: Candidate) -> Hashable:
     """What a version agrees with others on: its outputs when probed, else the tests it failed."""
     if candidate.outputs is not None:
         return ("outputs", candidate.outputs)
     return ("tests", candidate.behaviour)
 
 
-def choose_by_agreement(candidates: Sequence[Candidate]) -> Candidate:
-    """The earliest version of the cluster scoring most: its size times the tests each of them passes."""
+def choose_by_agreement(candidates: Sequence[Candidate], copies: Sequence[int] | None = None) -> Candidate:
+    """The earliest version of the cluster scoring most: its size times the tests each of them passes.
+
+    `copies[i]`: how many times the coder wrote candidate i word for word (each copy a vote; 1 each
+    when not given).
+    """
     runnable = [c for c in candidates if c.report is not None]
     if not runnable:
         return candidates[0]
-    sizes = Counter(_cluster_key(c) for c in runnable)
+    votes = list(copies) if copies is not None else [1] * len(candidates)
+    sizes: Counter[Hashable] = Counter()
+    for candidate, count in zip(candidates, votes, strict=True):
+        if candidate.report is not None:
+            sizes[cluster_key(candidate)] += count
 
     def score(candidate: Candidate) -> tuple[int, tuple[int, int, int]]:
         assert candidate.report is not None
-        return sizes[_cluster_key(candidate)] * candidate.report.passed, candidate.rank
+        return sizes[cluster_key(candidate)] * candidate.report.passed, candidate.rank
 
     return max(runnable, key=score)  # max keeps the first of equals: the earliest version

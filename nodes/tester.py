@@ -57,7 +57,7 @@ def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         emit("phase", phase="writing_tests", iteration=iteration)
         tests, usage = write_tests(state, runtime)
         # Versions the coder wrote before any test existed: the new tests choose among them.
-        files = choose_first_version(state, context, tests, _module_stem(state)) or files
+        files = choose_first_version(state, context, tests, module_stem(state)) or files
     tokens = usage.total
     emit("phase", phase="testing", iteration=iteration)
     workspace = Workspace(Path(state["workspace"]))
@@ -124,7 +124,7 @@ def stop_reason(state: AgentState, context: Context, passed: bool, tokens_spent:
     return ""
 
 
-def _module_stem(state: AgentState) -> str:
+def module_stem(state: AgentState) -> str:
     files = [f["path"] for f in state.get("plan", {}).get("files", [])]
     code_files = [f for f in files if f.endswith((".py", ".js"))] or ["solution"]
     return Path(code_files[0]).stem
@@ -132,14 +132,14 @@ def _module_stem(state: AgentState) -> str:
 
 def test_path(state: AgentState) -> str:
     """Where the test file goes: `test_<module>.py` or `<module>.test.js`."""
-    stem = _module_stem(state)
+    stem = module_stem(state)
     return f"{stem}.test.js" if state.get("language") == "node" else f"test_{stem}.py"
 
 
 def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str, str], Usage]:
     path = test_path(state)
     modules = ", ".join(f["path"] for f in state.get("plan", {}).get("files", []))
-    stem = _module_stem(state)
+    stem = module_stem(state)
     names = api_names(state)
     imported = ", ".join(sorted(names)) or "*"
     if state.get("language") == "node":
@@ -158,10 +158,10 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
     language = state.get("language", "python")
     # Examples stated in the goal are tested by a file of their own, which no rewrite replaces; the
     # return types the goal declares are checked on every call by a conftest.py.
-    examples = examples_test_file(goal_examples(state.get("task", ""), names), _module_stem(state), language)
+    examples = examples_test_file(goal_examples(state.get("task", ""), names), module_stem(state), language)
     planned = [f["path"] for f in state.get("plan", {}).get("files", [])]
     tests = (dict([examples]) if examples else {}) | return_type_check(
-        state.get("task", ""), _module_stem(state), language, planned
+        state.get("task", ""), module_stem(state), language, planned
     )
     previous = state.get("tests", {}).get(path)
     spent = Usage()
@@ -174,7 +174,7 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
         content = strip_fences(call.content)
         if language != "python":
             return {path: content} | tests, spent
-        content = repair_python_tests(content, _module_stem(state), names)
+        content = repair_python_tests(content, module_stem(state), names)
         wrong = certainly_wrong_tests(content, state.get("task", ""), names)
         if wrong:
             emit("tests_dropped", tests=[c.test for c in wrong], reasons=[c.reason for c in wrong])

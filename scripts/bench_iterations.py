@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 from pathlib import Path
 
-from agent_graph.bench import Problem, grade, load_results, load_suite
+from agent_graph.bench import grade_files, load_results, load_suite
 from agent_graph.checkpoints.database import database_url
 from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.context import Context
-from agent_graph.sandbox.base import Sandbox
 from agent_graph.sandbox_pool import release_sandbox, sandbox_for
 from agent_graph.state import Version
 from agent_graph.workflow import builder
@@ -46,13 +44,6 @@ def run_versions(task_id: str) -> tuple[list[dict[str, str]], list[Version]]:
     return [files for _, files in sorted(chosen.items())], written
 
 
-def solves(sandbox: Sandbox, problem: Problem, files: dict[str, str]) -> bool:
-    with tempfile.TemporaryDirectory(prefix="agent-graph-iteration-") as folder:
-        for name, content in files.items():
-            (Path(folder) / name).write_text(content, encoding="utf-8")
-        return grade(sandbox, problem, Path(folder)).passed
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", type=Path, required=True)
@@ -68,17 +59,17 @@ def main() -> None:
         for row in rows:
             problem = problems[row["task_id"]]
             chosen, written = run_versions(row["agent_task"])
-            verdicts = [solves(sandbox, problem, files) for files in chosen]
+            verdicts = [grade_files(sandbox, problem, files) for files in chosen]
             final = bool(row["agent_passed"])
             line = f"{row['task_id']}: {' '.join('P' if v else 'F' for v in verdicts)} -> {'P' if final else 'F'}"
             first_samples = [v["files"] for v in written if v["iteration"] == 1]
             if len(first_samples) > 1 and chosen:
-                sampled = [solves(sandbox, problem, files) for files in first_samples]
+                sampled = [grade_files(sandbox, problem, files) for files in first_samples]
                 line += f"; first iteration: {''.join('P' if v else 'F' for v in sampled)}"
                 first_rows.append((sampled[0], verdicts[0], any(sampled)))
             if written:
                 unique = list({json.dumps(v["files"], sort_keys=True): v["files"] for v in written}.values())
-                solved_by = sum(solves(sandbox, problem, files) for files in unique)
+                solved_by = sum(grade_files(sandbox, problem, files) for files in unique)
                 line += f"; {solved_by} of {len(unique)} distinct versions written solve it"
                 with_versions += 1
                 any_version_solved += solved_by > 0
