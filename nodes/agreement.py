@@ -41,10 +41,15 @@ def choose_first_version(
         "samples",
         iteration=state.get("iteration", 1),
         passed=[c.report.passed if c.report else None for c in candidates],
-        agreeing=[sum(cluster_key(o) == cluster_key(c) for o in candidates) for c in candidates],
+        agreeing=[agreeing(c, candidates) if c.report else None for c in candidates],
         chosen=candidates.index(chosen) + 1,
     )
     return chosen.files
+
+
+def agreeing(candidate: Candidate, candidates: Sequence[Candidate]) -> int:
+    """How many of the runnable `candidates` (this one included) agree with `candidate`."""
+    return sum(o.report is not None and cluster_key(o) == cluster_key(candidate) for o in candidates)
 
 
 def try_first_versions(

@@ -7,6 +7,7 @@ from pathlib import Path
 from agent_graph.context import Context
 from agent_graph.nodes.agreement import (
     PROBE_FILE,
+    agreeing,
     choose_by_agreement,
     parse_outputs,
     probe_calls,
@@ -65,14 +66,16 @@ def _candidate(
     name: str, passed: int, outputs: tuple[str, ...] | None, failed: tuple[str, ...] = ()
 ) -> Candidate:
     failures = [TestFailure(test=test, message="") for test in failed]
-    report = TestReport(status="failed" if failed else "passed", passed=passed, failed=len(failed), failures=failures)
+    report = TestReport(
+        status="failed" if failed else "passed", passed=passed, failed=len(failed), failures=failures
+    )
     return Candidate({"f.py": name}, report, outputs)
 
 
 def test_agreeing_versions_outvote_a_lone_one_that_passes_more_tests() -> None:
     lone = _candidate("lone", 3, ("=1", "=2"))
-    agreeing = [_candidate("a", 2, ("=1", "=3"), ("t3",)), _candidate("b", 2, ("=1", "=3"), ("t3",))]
-    assert choose_by_agreement([lone, *agreeing]).files == {"f.py": "a"}  # 2 x 2 > 1 x 3
+    agreeing_pair = [_candidate("a", 2, ("=1", "=3"), ("t3",)), _candidate("b", 2, ("=1", "=3"), ("t3",))]
+    assert choose_by_agreement([lone, *agreeing_pair]).files == {"f.py": "a"}  # 2 x 2 > 1 x 3
     # Without probed outputs, versions failing exactly the same tests agree.
     unprobed = [_candidate("x", 3, None), *(_candidate(n, 2, None, ("t3",)) for n in "yz")]
     assert choose_by_agreement(unprobed).files == {"f.py": "y"}
@@ -80,8 +83,14 @@ def test_agreeing_versions_outvote_a_lone_one_that_passes_more_tests() -> None:
     assert choose_by_agreement([_candidate("p", 2, ("=1",)), _candidate("q", 2, ("=2",))]).files == {
         "f.py": "p"
     }
-    # A version the safety gate blocked is never chosen.
-    assert choose_by_agreement([Candidate({"f.py": "blocked"}), lone]).files == {"f.py": "lone"}
+    # A version the safety gate blocked is never chosen, and agrees with nobody.
+    blocked = [Candidate({"f.py": "blocked"}), Candidate({"f.py": "blocked too"})]
+    assert choose_by_agreement([*blocked, lone]).files == {"f.py": "lone"}
+    assert [agreeing(c, [*blocked, *agreeing_pair]) for c in agreeing_pair] == [2, 2]
+    assert agreeing(blocked[0], blocked) == 0
+    # Copies of a version written word for word each vote: one version written three times
+    # outvotes two agreeing ones.
+    assert choose_by_agreement([lone, *agreeing_pair], [3, 1, 1]).files == {"f.py": "lone"}
 
 
 WEAK_TESTS = (
