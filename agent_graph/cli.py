@@ -334,8 +334,13 @@ def _print_files(files: dict[str, str], language: str) -> None:
 
 
 def _is_test_file(path: str) -> bool:
+    """Tests, and pytest's `conftest.py` (the generated return-type check is one: nothing the user asked for)."""
     name = Path(path).name
-    return name.startswith("test_") or name.endswith(("_test.py", ".test.js", ".test.mjs"))
+    return (
+        name.startswith("test_")
+        or name.endswith(("_test.py", ".test.js", ".test.mjs"))
+        or name == "conftest.py"
+    )
 
 
 def _export(files: dict[str, str], target: Path) -> None:

@@ -15,6 +15,7 @@ import jsonschema
 import pytest
 
 from agent_graph.checkpoints.database import connection
+from agent_graph.cli import _print_files
 from agent_graph.logs import LOG_LINE_SCHEMA, EventLog, open_logger, redact
 from agent_graph.memory import history
 from tests import scripts
@@ -162,3 +163,18 @@ def test_show_lists_the_final_files_and_exports_them(scripted_run: ObservedRun, 
     again = cli("show", task_id, "--export", str(target), env=scripted_run.env)
     assert_one_sentence_error(again, 2, "is not an empty folder")
     assert (target / "stats.py").read_text() == "# my edits\n"
+
+
+def test_show_prints_the_code_in_full_and_tests_and_conftest_by_size(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    files = {
+        "stats.py": "def mean(xs):\n    return sum(xs) / len(xs)\n",
+        "test_stats.py": "def test_secret_body():\n    pass\n",
+        "conftest.py": "# the generated return-type check\n" * 164,
+    }
+    _print_files(files, "python")
+    out = capsys.readouterr().out
+    assert "return sum(xs) / len(xs)" in out
+    assert "conftest.py (164 lines)" in out and "test_stats.py (2 lines)" in out
+    assert "generated return-type check" not in out and "secret_body" not in out
