@@ -23,7 +23,7 @@ from agent_graph.nodes.common import (
     strip_fences,
 )
 from agent_graph.nodes.literal_cases import literal_cases
-from agent_graph.nodes.repair import salvage_python, strip_tests_from_source
+from agent_graph.nodes.repair import cut_off_feedback, cut_off_line, salvage_python, strip_tests_from_source
 from agent_graph.nodes.sampling import Candidate, try_candidate, wanted_samples
 from agent_graph.pricing import Usage
 from agent_graph.prompts import CODER_SYSTEM
@@ -128,12 +128,19 @@ def write_version(
                 break  # keep the previous version; the tests and the reflector go on from there
             spent += used
             content = strip_fences(call.content)
+            cut = cut_off_line(content) if path.endswith(".py") else None
             if path.endswith(".py"):
                 content = strip_tests_from_source(salvage_python(content), api_names(state))
             # The plan fixed the path: a model that renames the file would break the tests' imports.
             files[path] = content
+            if attempt == 1:
+                break
+            if cut is not None:  # ask again rather than keep a function missing its end
+                emit("cut_off", path=path, line=cut)
+                messages = [*messages, HumanMessage(cut_off_feedback(path, cut))]
+                continue
             enumerated = literal_cases(content) if path.endswith(".py") else None
-            if enumerated is None or attempt == 1:
+            if enumerated is None:
                 break
             # Answers enumerated for particular inputs: ask once more, saying why (the second
             # version is kept whatever it is; the tests judge it).

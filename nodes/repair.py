@@ -2,7 +2,8 @@
 
 They never invent behaviour; they undo slips that would waste a whole iteration:
 - junk after the end of an otherwise valid Python file, or the tool call echoed into the file
-  (a stray `write_file('x.py')` line);
+  (a stray `write_file('x.py')` line); a file cut off mid-statement is not repaired but asked
+  for again (`cut_off_line`);
 - a test file that imports the code under test from the wrong module, or not at all;
 - a test file that defines its own copy of the function it should test (and so tests nothing);
 - assertions written at module level, which pytest reports as one collection error instead of
@@ -55,6 +56,42 @@ def drop_tool_echoes(source: str) -> str:
         if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in _TOOL_NAMES:
             drop.update(_span(node))
     return _without(source, drop) if drop else source
+
+
+def cut_off_line(source: str) -> str | None:
+    """The unfinished last line of a Python answer that stops mid-statement, or None.
+
+    A small model writing code into a tool call's JSON string often leaves a double quote
+    unescaped (`raise ValueError("empty")`): the string, and so the file, ends right there, at
+    `raise ValueError(`. Salvaging the parseable part would keep a function missing its end, which
+    can still pass a few tests; such an answer is asked for again instead.
+    """
+    try:
+        ast.parse(source)
+    except SyntaxError as error:
+        lines = source.rstrip().split("\n")
+        last = lines[-1].strip()
+        at_the_end = error.lineno is not None and error.lineno >= len(lines) and bool(last)
+        # Junk after the end (a sentence of prose) also fails on the last line; an unfinished
+        # statement is told by an open bracket or by what the line stops on.
+        unfinished = any(words in str(error.msg) for words in _UNFINISHED) or last.endswith(_CONTINUES)
+        if at_the_end and unfinished:
+            return last
+    return None
+
+
+_UNFINISHED = ("was never closed", "unexpected EOF", "expected an indented block", "unterminated")
+_CONTINUES = ("(", "[", "{", ",", "=", ":", "+", "-", "*", "/", "%", "<", ">", "\\", " and", " or",
+              " not", " in", " if", " else", "return", "raise")  # fmt: skip
+
+
+def cut_off_feedback(path: str, line: str) -> str:
+    """Why an answer cut off mid-statement is asked for again, and how to avoid it."""
+    return (
+        f"`{path}` stops in the middle of a statement, at `{line}`: a double quote inside write_file's "
+        'content ends the content there unless it is escaped as \\". Write the complete file again, '
+        "with single quotes for every string in the code."
+    )
 
 
 def salvage_python(source: str) -> str:

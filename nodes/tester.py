@@ -32,7 +32,13 @@ from agent_graph.nodes.conflicting_tests import (
 )
 from agent_graph.nodes.examples import examples_test_file, goal_examples
 from agent_graph.nodes.hints import remember_outcome
-from agent_graph.nodes.repair import has_python_tests, remove_tests, repair_python_tests
+from agent_graph.nodes.repair import (
+    cut_off_feedback,
+    cut_off_line,
+    has_python_tests,
+    remove_tests,
+    repair_python_tests,
+)
 from agent_graph.nodes.sampling import code_hash
 from agent_graph.nodes.signature_check import Contradiction, contradictions, goal_signatures
 from agent_graph.pricing import Usage
@@ -165,7 +171,8 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
     )
     previous = state.get("tests", {}).get(path)
     spent = Usage()
-    for _ in range(2):  # a file with no test in it gets one more try
+    cut_tests: str | None = None  # the usable part of a file cut off mid-statement
+    for attempt in range(2):  # a file with no test in it, or cut off, gets one more try
         try:
             call, used = ask_role(runtime, "tester", write_file, messages, max_tokens=1000)
         except ModelOutputError:
@@ -174,14 +181,22 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
         content = strip_fences(call.content)
         if language != "python":
             return {path: content} | tests, spent
+        cut = cut_off_line(content) if attempt == 0 else None
         content = repair_python_tests(content, module_stem(state), names)
         wrong = certainly_wrong_tests(content, state.get("task", ""), names)
         if wrong:
             emit("tests_dropped", tests=[c.test for c in wrong], reasons=[c.reason for c in wrong])
             content = remove_tests(content, {c.test for c in wrong})
-        if has_python_tests(content):
+        if has_python_tests(content) and cut is None:
             return {path: content} | tests, spent
-        messages = [*messages, HumanMessage(_retry_request(path, wrong))]
+        if cut is not None:
+            emit("cut_off", path=path, line=cut)
+            cut_tests = content if has_python_tests(content) else None
+            messages = [*messages, HumanMessage(cut_off_feedback(path, cut) + " Keep to a few short tests.")]
+        else:
+            messages = [*messages, HumanMessage(_retry_request(path, wrong))]
+    if cut_tests is not None:
+        return {path: cut_tests} | tests, spent
     # No usable test file this time: keep the previous one, or test the goal's examples alone.
     if previous is None and not examples:
         raise ModelOutputError(f"the tester wrote no usable tests for {path}")

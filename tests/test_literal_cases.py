@@ -68,3 +68,40 @@ def test_the_coder_is_asked_once_more_and_keeps_the_computed_version(
     first, second = [p for p in model.prompts_for("write_file") if "Write the complete file `stats.py`" in p]
     assert "fixed answers" not in first
     assert "`mean` in `stats.py` returns fixed answers for 3 particular inputs (lines 4-9" in second
+
+
+CUT_OFF_CODE = "def mean(xs):\n    if not xs:\n        raise ValueError("
+CUT_OFF_TESTS = (
+    "import pytest\nfrom stats import mean\n\n"
+    "def test_mean_of_three():\n    assert mean([1, 2, 3]) == 2\n\n"
+    "def test_message():\n    with pytest.raises(ValueError, match="
+)
+
+
+def test_code_and_tests_cut_off_mid_statement_are_asked_for_again(
+    agent_home: Path, database_url: str
+) -> None:
+    """The first code answer and the first test file each stop at an unescaped double quote: both
+    are asked for again with the reason, and the complete second answers are used."""
+    script = scripts.fail_then_pass()
+    script["write_file"] = [
+        scripts.write("stats.py", CUT_OFF_CODE),
+        scripts.write("stats.py", scripts.FIXED_CODE),
+        scripts.write("test_stats.py", CUT_OFF_TESTS),
+        scripts.write("test_stats.py", scripts.TESTS),
+    ]
+    model = ScriptedChatModel(script=script)
+    register_model("scripted:cut-off", model)
+    outcome = run_task(
+        "Write mean(xs) for a list of numbers; raise ValueError on an empty list.",
+        "python",
+        "library",
+        Context(model="scripted:cut-off"),
+    )
+    assert (outcome.status, outcome.iterations) == ("passed", 1)
+    assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
+    assert "test_mean_is_within_bounds" in Path(outcome.workspace, "test_stats.py").read_text()
+    prompts = model.prompts_for("write_file")
+    assert "stops in the middle of a statement, at `raise ValueError(`" in prompts[1]
+    assert "stops in the middle of a statement, at `with pytest.raises(ValueError, match=`" in prompts[3]
+    assert "stops in the middle" not in prompts[0] + prompts[2]

@@ -6,6 +6,7 @@ import ast
 
 from agent_graph.nodes.coder import source_stops
 from agent_graph.nodes.repair import (
+    cut_off_line,
     fix_test_imports,
     has_python_tests,
     salvage_python,
@@ -157,3 +158,16 @@ def test_the_coder_stops_where_a_source_file_turns_into_tests() -> None:
     # an API that is itself named test_... must not be cut off
     testlike: dict[str, object] = {"plan": {"public_api": ["test_prime(n: int) -> bool"]}}
     assert "\\ndef test_" not in source_stops(testlike)  # type: ignore[arg-type]
+
+
+def test_an_answer_that_stops_mid_statement_is_told_from_junk_after_the_end() -> None:
+    # A double quote left unescaped in the tool call ends the content at `raise ValueError(`.
+    assert cut_off_line("def f(xs):\n    if not xs:\n        raise ValueError(") == "raise ValueError("
+    assert cut_off_line("def f(x):\n    y = ") == "y ="
+    assert cut_off_line("def f(x):\n    if x:") == "if x:"
+    assert cut_off_line("def f(x):\n    return x and") == "return x and"
+    # Complete code, junk after the end, and a broken first line are not cut-offs.
+    assert cut_off_line(GOOD) is None
+    assert cut_off_line(GOOD + "This is the answer.") is None
+    assert cut_off_line(GOOD + "print(f(1)) trailing words") is None
+    assert cut_off_line("<class 'function'>\n" + GOOD) is None
