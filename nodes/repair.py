@@ -58,6 +58,13 @@ def drop_tool_echoes(source: str) -> str:
     return _without(source, drop) if drop else source
 
 
+def _unescaped(source: str) -> str:
+    """A file that came escaped twice (one line full of `\\n`), unescaped; any other as it is."""
+    if "\n" in source.strip() or "\\n" not in source:
+        return source
+    return source.replace("\\n", "\n").replace('\\"', '"').replace("\\t", "\t")
+
+
 def cut_off_line(source: str) -> str | None:
     """The unfinished last line of a Python answer that stops mid-statement, or None.
 
@@ -66,6 +73,7 @@ def cut_off_line(source: str) -> str | None:
     `raise ValueError(`. Salvaging the parseable part would keep a function missing its end, which
     can still pass a few tests; such an answer is asked for again instead.
     """
+    source = _unescaped(source)
     try:
         ast.parse(source)
     except SyntaxError as error:
@@ -95,11 +103,20 @@ def cut_off_feedback(path: str, line: str) -> str:
 
 
 def salvage_python(source: str) -> str:
-    """`source` without echoed tool calls; if it does not parse, its longest prefix (minus a few
-    trailing lines) that does."""
+    """`source` without echoed tool calls; if it does not parse: unescaped when the whole file came
+    escaped twice (one line of `\\n`s), without a junk first line (`<class 'function'>`), or its
+    longest prefix (minus a few trailing lines) that does."""
     if _parses(source):
         return drop_tool_echoes(source)
+    unescaped = _unescaped(source)
+    if unescaped != source:
+        salvaged = salvage_python(unescaped)
+        if _parses(salvaged):
+            return salvaged
     lines = source.rstrip("\n").split("\n")
+    rest = source.split("\n", 1)[-1]
+    if len(lines) > 2 and _parses(rest):
+        return drop_tool_echoes(rest)
     for cut in range(1, min(_MAX_TRAILING_JUNK, len(lines) - 1) + 1):
         candidate = "\n".join(lines[:-cut]) + "\n"
         if _parses(candidate):

@@ -171,3 +171,18 @@ def test_an_answer_that_stops_mid_statement_is_told_from_junk_after_the_end() ->
     assert cut_off_line(GOOD + "This is the answer.") is None
     assert cut_off_line(GOOD + "print(f(1)) trailing words") is None
     assert cut_off_line("<class 'function'>\n" + GOOD) is None
+
+
+def test_a_file_escaped_twice_is_unescaped() -> None:
+    twice = "from typing import *\\n\\ndef f(x: int) -> int:\\n    return x + 1\\n\\n# Test cases:"
+    assert (
+        salvage_python(twice)
+        == "from typing import *\n\ndef f(x: int) -> int:\n    return x + 1\n\n# Test cases:"
+    )
+    assert cut_off_line(twice) is None
+    one_line = 'print("a\\nb")'
+    assert salvage_python(one_line) == one_line  # it parses: nothing to undo
+
+
+def test_a_junk_first_line_is_dropped() -> None:
+    assert salvage_python("<class 'function'>\n\n" + GOOD) == "\n" + GOOD
