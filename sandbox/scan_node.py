@@ -199,7 +199,7 @@ def _tokenize_with_fixes(text: str) -> tuple[str, list[Any]] | None:
     text = _NUMBER.sub(lambda m: m.group().replace("_", "0").replace("n", " "), text)
     try:
         tokens = esprima.tokenize(text, {"range": True, "loc": True, "tolerant": True})
-    except (esprima.Error, RecursionError):
+    except (esprima.Error, RecursionError, IndexError):  # esprima's tokenizer indexes past its list on `0:}/`
         return None
     return None if _errors(tokens) else (text, list(tokens))
 

@@ -5,7 +5,7 @@ syntax (ES2018–ES2022) without losing line numbers."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from agent_graph.sandbox.findings import Finding
@@ -134,6 +134,7 @@ def test_regexes_that_python_cannot_compile_still_parse() -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("abc ev(){}[];.?#=>`'\"/\\\n0_n*:,!+")), max_size=80))
+@example("0:}/")  # esprima's tokenizer raised IndexError on it
 def test_any_text_gives_findings_not_exceptions(source: str) -> None:
     for finding in scan_node_source(source, "fuzz.js", OPS):
         assert isinstance(finding, Finding)
