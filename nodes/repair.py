@@ -95,6 +95,11 @@ _CONTINUES = ("(", "[", "{", ",", "=", ":", "+", "-", "*", "/", "%", "<", ">", "
 
 def cut_off_feedback(path: str, line: str) -> str:
     """Why an answer cut off mid-statement is asked for again, and how to avoid it."""
+    if line.startswith("#"):  # a body that is only a comment: a stub, not a cut
+        return (
+            f"`{path}` ends with `{line}` where the code should be. Write the complete file again, "
+            "with the whole implementation."
+        )
     return (
         f"`{path}` stops in the middle of a statement, at `{line}`: a double quote inside write_file's "
         'content ends the content there unless it is escaped as \\". Write the complete file again, '

@@ -6,6 +6,7 @@ import ast
 
 from agent_graph.nodes.coder import source_stops
 from agent_graph.nodes.repair import (
+    cut_off_feedback,
     cut_off_line,
     fix_test_imports,
     has_python_tests,
@@ -186,3 +187,11 @@ def test_a_file_escaped_twice_is_unescaped() -> None:
 
 def test_a_junk_first_line_is_dropped() -> None:
     assert salvage_python("<class 'function'>\n\n" + GOOD) == "\n" + GOOD
+
+
+def test_a_stub_is_asked_for_as_a_stub_not_as_a_cut() -> None:
+    stub = "def f(x):\n    # Your implementation here"
+    line = cut_off_line(stub)
+    assert line == "# Your implementation here"
+    assert "the whole implementation" in cut_off_feedback("f.py", line)
+    assert "double quote" in cut_off_feedback("f.py", "raise ValueError(")
