@@ -37,19 +37,15 @@ def choose_first_version(
     if len(candidates) < 2:
         return None
     chosen = choose_by_agreement(candidates)
+    sizes = cluster_sizes(candidates)
     emit(
         "samples",
         iteration=state.get("iteration", 1),
         passed=[c.report.passed if c.report else None for c in candidates],
-        agreeing=[agreeing(c, candidates) if c.report else None for c in candidates],
+        agreeing=[sizes[cluster_key(c)] if c.report else None for c in candidates],
         chosen=candidates.index(chosen) + 1,
     )
     return chosen.files
-
-
-def agreeing(candidate: Candidate, candidates: Sequence[Candidate]) -> int:
-    """How many of the runnable `candidates` (this one included) agree with `candidate`."""
-    return sum(o.report is not None and cluster_key(o) == cluster_key(candidate) for o in candidates)
 
 
 def try_first_versions(
@@ -190,20 +186,24 @@ def cluster_key(candidate: Candidate) -> Hashable:
     return ("tests", candidate.behaviour)
 
 
-def choose_by_agreement(candidates: Sequence[Candidate], copies: Sequence[int] | None = None) -> Candidate:
-    """The earliest version of the cluster scoring most: its size times the tests each of them passes.
-
-    `copies[i]`: how many times the coder wrote candidate i word for word (each copy a vote; 1 each
-    when not given).
-    """
-    runnable = [c for c in candidates if c.report is not None]
-    if not runnable:
-        return candidates[0]
+def cluster_sizes(candidates: Sequence[Candidate], copies: Sequence[int] | None = None) -> Counter[Hashable]:
+    """How many versions each cluster holds (a blocked version is in none). `copies[i]`: how many
+    times the coder wrote candidate i word for word (each copy a vote; 1 each when not given)."""
     votes = list(copies) if copies is not None else [1] * len(candidates)
     sizes: Counter[Hashable] = Counter()
     for candidate, count in zip(candidates, votes, strict=True):
         if candidate.report is not None:
             sizes[cluster_key(candidate)] += count
+    return sizes
+
+
+def choose_by_agreement(candidates: Sequence[Candidate], copies: Sequence[int] | None = None) -> Candidate:
+    """The earliest version of the cluster scoring most: its size (`cluster_sizes`, with `copies`)
+    times the tests each of them passes."""
+    runnable = [c for c in candidates if c.report is not None]
+    if not runnable:
+        return candidates[0]
+    sizes = cluster_sizes(candidates, copies)
 
     def score(candidate: Candidate) -> tuple[int, tuple[int, int, int]]:
         assert candidate.report is not None

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from agent_graph.bench import grade_files, load_results, load_suite
 from agent_graph.checkpoints.database import database_url
 from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.context import Context
-from agent_graph.nodes.agreement import choose_by_agreement, cluster_key, try_first_versions
+from agent_graph.nodes.agreement import choose_by_agreement, cluster_key, cluster_sizes, try_first_versions
 from agent_graph.nodes.sampling import Candidate, code_hash
 from agent_graph.nodes.tester import module_stem
 from agent_graph.sandbox_pool import release_sandbox, sandbox_for
@@ -42,10 +42,7 @@ def _most_tests(candidates: Sequence[Candidate], copies: Sequence[int]) -> Candi
 
 
 def _majority(candidates: Sequence[Candidate], copies: Sequence[int]) -> Candidate:
-    sizes: Counter[Hashable] = Counter()
-    for candidate, count in zip(candidates, copies, strict=True):
-        if candidate.report is not None:
-            sizes[cluster_key(candidate)] += count
+    sizes = cluster_sizes(candidates, copies)
     runnable = [c for c in candidates if c.report is not None] or list(candidates)
     return max(runnable, key=lambda c: (sizes[cluster_key(c)], c.rank))
 

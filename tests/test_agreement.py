@@ -7,8 +7,9 @@ from pathlib import Path
 from agent_graph.context import Context
 from agent_graph.nodes.agreement import (
     PROBE_FILE,
-    agreeing,
     choose_by_agreement,
+    cluster_key,
+    cluster_sizes,
     parse_outputs,
     probe_calls,
     probe_script,
@@ -86,8 +87,9 @@ def test_agreeing_versions_outvote_a_lone_one_that_passes_more_tests() -> None:
     # A version the safety gate blocked is never chosen, and agrees with nobody.
     blocked = [Candidate({"f.py": "blocked"}), Candidate({"f.py": "blocked too"})]
     assert choose_by_agreement([*blocked, lone]).files == {"f.py": "lone"}
-    assert [agreeing(c, [*blocked, *agreeing_pair]) for c in agreeing_pair] == [2, 2]
-    assert agreeing(blocked[0], blocked) == 0
+    sizes = cluster_sizes([*blocked, *agreeing_pair])
+    assert [sizes[cluster_key(c)] for c in agreeing_pair] == [2, 2]
+    assert cluster_sizes(blocked)[cluster_key(blocked[0])] == 0
     # Copies of a version written word for word each vote: one version written three times
     # outvotes two agreeing ones.
     assert choose_by_agreement([lone, *agreeing_pair], [3, 1, 1]).files == {"f.py": "lone"}

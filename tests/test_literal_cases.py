@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from agent_graph.context import Context
-from agent_graph.models import register_model
 from agent_graph.nodes.literal_cases import literal_cases
-from agent_graph.runner import run_task
+from agent_graph.runner import RunOutcome, run_task
 from agent_graph.testing import ScriptedChatModel
 from tests import scripts
 
@@ -49,19 +49,13 @@ def test_base_cases_tables_and_computations_are_not_counted() -> None:
 def test_the_coder_is_asked_once_more_and_keeps_the_computed_version(
     agent_home: Path, database_url: str
 ) -> None:
-    script = scripts.fail_then_pass()
-    script["write_file"] = [
-        scripts.write("stats.py", ENUMERATED),
-        scripts.write("stats.py", scripts.FIXED_CODE),
-        scripts.write("test_stats.py", scripts.TESTS),
-    ]
-    model = ScriptedChatModel(script=script)
-    register_model("scripted:literal-cases", model)
-    outcome = run_task(
-        "Write mean(xs) for a list of numbers; raise ValueError on an empty list.",
-        "python",
-        "library",
-        Context(model="scripted:literal-cases"),
+    outcome, model = _mean_task_written_by(
+        "literal-cases",
+        [
+            scripts.write("stats.py", ENUMERATED),
+            scripts.write("stats.py", scripts.FIXED_CODE),
+            scripts.write("test_stats.py", scripts.TESTS),
+        ],
     )
     assert (outcome.status, outcome.iterations) == ("passed", 1)
     assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
@@ -83,20 +77,14 @@ def test_code_and_tests_cut_off_mid_statement_are_asked_for_again(
 ) -> None:
     """The first code answer and the first test file each stop at an unescaped double quote: both
     are asked for again with the reason, and the complete second answers are used."""
-    script = scripts.fail_then_pass()
-    script["write_file"] = [
-        scripts.write("stats.py", CUT_OFF_CODE),
-        scripts.write("stats.py", scripts.FIXED_CODE),
-        scripts.write("test_stats.py", CUT_OFF_TESTS),
-        scripts.write("test_stats.py", scripts.TESTS),
-    ]
-    model = ScriptedChatModel(script=script)
-    register_model("scripted:cut-off", model)
-    outcome = run_task(
-        "Write mean(xs) for a list of numbers; raise ValueError on an empty list.",
-        "python",
-        "library",
-        Context(model="scripted:cut-off"),
+    outcome, model = _mean_task_written_by(
+        "cut-off",
+        [
+            scripts.write("stats.py", CUT_OFF_CODE),
+            scripts.write("stats.py", scripts.FIXED_CODE),
+            scripts.write("test_stats.py", CUT_OFF_TESTS),
+            scripts.write("test_stats.py", scripts.TESTS),
+        ],
     )
     assert (outcome.status, outcome.iterations) == ("passed", 1)
     assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
@@ -105,3 +93,17 @@ def test_code_and_tests_cut_off_mid_statement_are_asked_for_again(
     assert "stops in the middle of a statement, at `raise ValueError(`" in prompts[1]
     assert "stops in the middle of a statement, at `with pytest.raises(ValueError, match=`" in prompts[3]
     assert "stops in the middle" not in prompts[0] + prompts[2]
+
+
+def _mean_task_written_by(name: str, answers: list[dict[str, Any]]) -> tuple[RunOutcome, ScriptedChatModel]:
+    """Run the `mean` task with these write_file answers (code and tests, in call order)."""
+    script = scripts.fail_then_pass()
+    script["write_file"] = answers
+    spec, model = scripts.scripted(name, script)
+    outcome = run_task(
+        "Write mean(xs) for a list of numbers; raise ValueError on an empty list.",
+        "python",
+        "library",
+        Context(model=spec),
+    )
+    return outcome, model
