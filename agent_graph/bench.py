@@ -86,6 +86,18 @@ def load_suite(path: Path, offset: int = 0, limit: int | None = None) -> list[Pr
     return problems[offset:end]
 
 
+def shard(problems: list[Problem], spec: str) -> list[Problem]:
+    """The problems of shard `K/N`: every Nth one from the Kth (1-based), for N processes side by side.
+
+    Interleaving balances the processes better than halves: hard problems cluster in a suite.
+    """
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", spec)
+    if not match or not 1 <= int(match[1]) <= int(match[2]):
+        raise UserInputError(f"--shard {spec!r} is not K/N with 1 <= K <= N; give e.g. 1/2 and 2/2.")
+    number, count = int(match[1]), int(match[2])
+    return problems[number - 1 :: count]
+
+
 def goal_for(problem: Problem) -> str:
     """The agent's goal: the prompt only, and where to leave the function."""
     module = module_name(problem)

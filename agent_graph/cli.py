@@ -359,6 +359,9 @@ def bench(
     suite: Annotated[Path, typer.Option("--suite", help="JSONL file of problems.")],
     limit: Annotated[int | None, typer.Option("--limit", help="How many problems.")] = None,
     offset: Annotated[int, typer.Option("--offset", help="Problems to skip first.")] = 0,
+    shard: Annotated[
+        str | None, typer.Option("--shard", help="K/N: every Nth problem from the Kth, for N processes.")
+    ] = None,
     baseline: Annotated[
         bool, typer.Option("--baseline", help="Also grade the same model asked once.")
     ] = False,
@@ -375,6 +378,8 @@ def bench(
     if offset < 0 or (limit is not None and limit < 1):
         raise UserInputError("--offset must be 0 or more and --limit at least 1.")
     problems = bench_module.load_suite(suite, offset, limit)
+    if shard is not None:
+        problems = bench_module.shard(problems, shard)
     overrides: dict[str, Any] = {"model": model, "max_iterations": max_iterations}
     context = _context(**overrides)
     context = replace(context, model=resolve_spec(context.model))

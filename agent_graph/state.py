@@ -8,7 +8,7 @@ resumed run can rebuild its workspace exactly.
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, NotRequired, TypeVar
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -128,6 +128,7 @@ class Version(TypedDict):
     iteration: int
     sample: int  # 1-based, within its iteration
     fresh: bool  # written from the goal and plan alone
+    planned: NotRequired[bool]  # False: written from the goal without the plan (first iteration)
     files: dict[str, str]
 
 

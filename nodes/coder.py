@@ -35,8 +35,9 @@ from agent_graph.workspace import PathRefusedError, Workspace
 def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Start the next iteration: (re)write the source files, guided by the last reflection.
 
-    In the first iteration `first_samples` versions are written (the first at the usual temperature,
-    the rest hotter); the workspace gets the first, and the tests, once written, choose among them.
+    In the first iteration `first_samples` versions are written (the first two at the usual
+    temperature, the second from the goal without the plan, the rest hotter); the workspace gets the
+    first, and the tests, once written, choose among them.
     After a failure, up to `samples_per_iteration` versions are written (the first at the usual
     temperature, the rest hotter, for diversity) and the one the existing tests like best is kept;
     the first version that passes them all ends the sampling. The last of them is a fresh start:
@@ -58,10 +59,15 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     versions: list[Version] = []
     for number in range(samples):
         fresh = samples > 1 and number == samples - 1
-        temperature = None if number == 0 else context.sample_temperature
-        files, used = write_version(state, runtime, temperature, fresh=fresh)
+        # The first iteration's second version reads the goal alone, as the model asked once would:
+        # the plan is one reading of the goal, and when it is wrong every planned version shares it.
+        planned = not (iteration == 1 and number == 1)
+        temperature = None if number == 0 or not planned else context.sample_temperature
+        files, used = write_version(state, runtime, temperature, fresh=fresh, planned=planned)
         spent += used
-        versions.append({"iteration": iteration, "sample": number + 1, "fresh": fresh, "files": files})
+        versions.append(
+            {"iteration": iteration, "sample": number + 1, "fresh": fresh, "planned": planned, "files": files}
+        )
         if samples == 1:
             chosen = Candidate(files)
             break
@@ -97,19 +103,27 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
 
 
 def write_version(
-    state: AgentState, runtime: Runtime[Context], temperature: float | None, *, fresh: bool = False
+    state: AgentState,
+    runtime: Runtime[Context],
+    temperature: float | None,
+    *,
+    fresh: bool = False,
+    planned: bool = True,
 ) -> tuple[dict[str, str], Usage]:
     """One version of every planned source file (files the model fails to write keep their last version).
 
     A `fresh` version is written as in the first iteration: from the goal and the plan, seeing only
-    the files of this same version, with no earlier code and no feedback.
+    the files of this same version, with no earlier code and no feedback. An unplanned one is
+    written from the goal without the plan's steps and edge cases.
     """
     previous = dict(state.get("files", {}))
     files = {} if fresh else dict(previous)
     spent = Usage()
     for spec in state.get("plan", {}).get("files", []):
         path = spec["path"]
-        request = _request(state, files, path, spec.get("purpose", ""), with_feedback=not fresh)
+        request = _request(
+            state, files, path, spec.get("purpose", ""), with_feedback=not fresh, with_plan=planned
+        )
         messages = [SystemMessage(f"{CODER_SYSTEM}\n{guidance(state)}"), HumanMessage(request)]
         for attempt in range(2):
             try:
@@ -162,10 +176,17 @@ def source_stops(state: AgentState) -> list[str]:
 
 
 def _request(
-    state: AgentState, files: dict[str, str], path: str, purpose: str, *, with_feedback: bool = True
+    state: AgentState,
+    files: dict[str, str],
+    path: str,
+    purpose: str,
+    *,
+    with_feedback: bool = True,
+    with_plan: bool = True,
 ) -> str:
     """The coder's request, stable parts first so a local model can reuse its prompt cache."""
-    parts = [f"Goal:\n{state.get('task', '')}", render_plan(state.get("plan", {}))]
+    plan = render_plan(state.get("plan", {})) if with_plan else ""
+    parts = [f"Goal:\n{state.get('task', '')}", plan]
     if files:
         parts.append(render_files(files, "Current source files"))
     feedback = _feedback(state) if with_feedback else ""

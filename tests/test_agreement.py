@@ -128,7 +128,9 @@ def test_the_first_iterations_versions_are_chosen_by_agreement_not_by_the_first(
     assert outcome.status == "passed" and outcome.iterations == 1
     assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
     coder_calls = [call for call in model.calls if call["tool"] == "write_file"][:3]
-    assert [call["temperature"] for call in coder_calls] == [None, 0.9, 0.9]
+    # The second version is written at the usual temperature from the goal without the plan.
+    assert [call["temperature"] for call in coder_calls] == [None, None, 0.9]
+    assert ["Plan:" in str(call["messages"][-1]) for call in coder_calls] == [True, False, True]
     (sampled,) = [e for e in events.events if e["event"] == "samples"]
     assert sampled["passed"] == [2, 2, 2] and sampled["agreeing"] == [1, 2, 2] and sampled["chosen"] == 2
     assert not Path(outcome.workspace, PROBE_FILE).exists()

@@ -9,8 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agent_graph.bench import Problem, grade
+import pytest
+
+from agent_graph.bench import Problem, grade, load_suite, shard
 from agent_graph.context import Context
+from agent_graph.errors import UserInputError
 from agent_graph.sandbox_pool import release_sandbox, sandbox_for
 from tests.scripts import write
 
@@ -92,6 +95,18 @@ def test_a_bad_suite_line_is_exit_2(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "line 1" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_shards_interleave_and_together_cover_the_suite_once(tmp_path: Path) -> None:
+    suite = tmp_path / "suite.jsonl"
+    suite.write_text("".join(json.dumps({**PROBLEM, "task_id": f"p{i}"}) + "\n" for i in range(7)))
+    problems = load_suite(suite, offset=1, limit=5)
+    first, second = shard(problems, "1/2"), shard(problems, " 2 / 2 ")
+    assert [p.task_id for p in first] == ["p1", "p3", "p5"]
+    assert [p.task_id for p in second] == ["p2", "p4"]
+    for bad in ("0/2", "3/2", "2", "a/b"):
+        with pytest.raises(UserInputError, match="--shard"):
+            shard(problems, bad)
 
 
 def test_a_failed_grade_says_which_hidden_assertion_failed(tmp_path: Path) -> None:
