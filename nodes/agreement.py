@@ -18,8 +18,10 @@ from collections.abc import Hashable, Iterator, Sequence
 
 from agent_graph.context import Context
 from agent_graph.nodes.common import api_names, emit
+from agent_graph.nodes.examples import EXAMPLES_FILE
 from agent_graph.nodes.sampling import Candidate, Probe, code_hash, try_candidate
 from agent_graph.nodes.signature_check import parsed_tests
+from agent_graph.sandbox.return_types_conftest import RETURN_TYPE_FAILURE
 from agent_graph.state import AgentState
 
 PROBE_FILE = "_agreement_probe.py"
@@ -30,12 +32,13 @@ CALL_SECONDS = 2  # per call: a version that loops forever on one input still an
 
 def choose_first_version(
     state: AgentState, context: Context, tests: dict[str, str], module: str
-) -> dict[str, str] | None:
+) -> tuple[dict[str, str] | None, set[str]]:
     """The files of the version agreement picks among those this iteration wrote before `tests`
-    existed, or None when there is only one distinct version."""
+    existed (None when there is only one distinct version), and the tests every version failed
+    (`failed_by_every_version`)."""
     candidates = try_first_versions(state, context, tests, module)
     if len(candidates) < 2:
-        return None
+        return None, set()
     chosen = choose_by_agreement(candidates)
     sizes = cluster_sizes(candidates)
     emit(
@@ -45,7 +48,33 @@ def choose_first_version(
         agreeing=[sizes[cluster_key(c)] if c.report else None for c in candidates],
         chosen=candidates.index(chosen) + 1,
     )
-    return chosen.files
+    return chosen.files, failed_by_every_version(candidates, chosen)
+
+
+def failed_by_every_version(candidates: Sequence[Candidate], chosen: Candidate) -> set[str]:
+    """The generated tests that every version failed, to set aside.
+
+    Versions written independently are rarely all wrong in the same place, while a small model's
+    test often expects a value it got wrong by mental arithmetic. In one MBPP run (bench_selection.py),
+    19 of 37 problems had tests every first version failed. In 15 of them, a version that passes
+    the hidden test failed those tests too. So such a test counts for nothing, as in CodeT.
+
+    Only when at least two versions ran the tests to the end and the chosen one passes some other
+    test (otherwise nothing would be left to judge by). The goal's own examples and the return
+    types it declares are never set aside.
+    """
+    reports = [c.report for c in candidates if c.report is not None]
+    if len(reports) < 2 or any(r.status not in ("passed", "failed") for r in reports):
+        return set()
+    if chosen.report is None or chosen.report.passed == 0:
+        return set()
+    common = set.intersection(*({f.test for f in r.failures} for r in reports))
+    messages = {f.test: f.message for f in chosen.report.failures}
+    return {
+        test
+        for test in common
+        if EXAMPLES_FILE.removesuffix(".py") not in test and RETURN_TYPE_FAILURE not in messages[test]
+    }
 
 
 def try_first_versions(

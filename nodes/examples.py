@@ -10,6 +10,8 @@ import ast
 import json
 import re
 
+EXAMPLES_FILE = "test_goal_examples.py"  # the goal's own examples: never doubted nor rewritten
+
 _DOCTEST = re.compile(r">>>\s*(?P<call>.+?)\s*\n\s*(?P<expected>[^\n>][^\n]*)")
 
 
@@ -112,7 +114,7 @@ def examples_test_file(examples: list[tuple[str, str]], module: str, language: s
     for i, (call, expected) in enumerate(examples, 1):
         compare = f"pytest.approx({expected})" if re.fullmatch(r"-?\d+\.\d*(e-?\d+)?", expected) else expected
         lines += [f"def test_example_{i}_from_the_goal():", f"    assert {call} == {compare}", "", ""]
-    return "test_goal_examples.py", "\n".join(lines).rstrip() + "\n"
+    return EXAMPLES_FILE, "\n".join(lines).rstrip() + "\n"
 
 
 def _js_escape(text: str) -> str:

@@ -9,14 +9,13 @@ from langgraph.runtime import Runtime
 
 from agent_graph.context import Context
 from agent_graph.nodes.common import ask_role, context_of, emit, guidance, render_files, render_report
+from agent_graph.nodes.examples import EXAMPLES_FILE
 from agent_graph.nodes.hints import failure_hints, remember_failure
-from agent_graph.nodes.repair import remove_tests
+from agent_graph.nodes.repair import set_aside_tests
 from agent_graph.nodes.tester import RETURN_CHECK_FILE
 from agent_graph.prompts import CIRCUIT_BREAKER_WARNING, REFLECTOR_SYSTEM, REPEATED_HYPOTHESIS
 from agent_graph.sandbox.return_types_conftest import RETURN_TYPE_FAILURE
 from agent_graph.state import AgentState, Reflection
-
-EXAMPLES_FILE = "test_goal_examples.py"
 
 # Small models like to blame the tests; let them rewrite the tests at most this often per run.
 MAX_TEST_REWRITES = 2
@@ -128,11 +127,7 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     remember_failure(context, state, result.hypothesis)
     update_tests: dict[str, Any] = {}
     if quarantined:
-        functions = {name.split("::")[-1].split("[")[0] for name in quarantined}
-        update_tests["tests"] = {
-            path: content if path == EXAMPLES_FILE else remove_tests(content, functions)
-            for path, content in state.get("tests", {}).items()
-        }
+        update_tests["tests"] = set_aside_tests(state.get("tests", {}), quarantined, keep=EXAMPLES_FILE)
         emit("tests_quarantined", iteration=iteration, tests=sorted(quarantined))
     emit("reflection", iteration=iteration, hypothesis=result.hypothesis)
     return {

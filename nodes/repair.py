@@ -240,6 +240,15 @@ def _is_test_function(node: ast.stmt) -> TypeGuard[ast.FunctionDef | ast.AsyncFu
     return isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
 
 
+def set_aside_tests(tests: dict[str, str], failed: set[str], keep: str) -> dict[str, str]:
+    """The test files without the test functions of the `failed` test ids (`file::name[row]`), except
+    in `keep` (the goal's own examples)."""
+    functions = {name.split("::")[-1].split("[")[0] for name in failed}
+    return {
+        path: content if path == keep else remove_tests(content, functions) for path, content in tests.items()
+    }
+
+
 def remove_tests(source: str, names: set[str]) -> str:
     """`source` without the test functions named in `names`: top-level ones, and methods of test
     classes (pytest's `TestX::test_y`); a class left with no test method goes as a whole."""

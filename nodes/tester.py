@@ -30,7 +30,7 @@ from agent_graph.nodes.conflicting_tests import (
     shadowing_tests,
     unasked_error_tests,
 )
-from agent_graph.nodes.examples import examples_test_file, goal_examples
+from agent_graph.nodes.examples import EXAMPLES_FILE, examples_test_file, goal_examples
 from agent_graph.nodes.hints import remember_outcome
 from agent_graph.nodes.repair import (
     cut_off_feedback,
@@ -38,6 +38,7 @@ from agent_graph.nodes.repair import (
     has_python_tests,
     remove_tests,
     repair_python_tests,
+    set_aside_tests,
 )
 from agent_graph.nodes.sampling import code_hash
 from agent_graph.nodes.signature_check import Contradiction, contradictions, goal_signatures
@@ -62,8 +63,13 @@ def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     if not tests or state.get("regenerate_tests"):
         emit("phase", phase="writing_tests", iteration=iteration)
         tests, usage = write_tests(state, runtime)
-        # Versions the coder wrote before any test existed: the new tests choose among them.
-        files = choose_first_version(state, context, tests, module_stem(state)) or files
+        # Versions the coder wrote before any test existed: the new tests choose among them, and
+        # the tests they all fail are set aside.
+        chosen, doubted = choose_first_version(state, context, tests, module_stem(state))
+        files = chosen or files
+        if doubted:
+            tests = set_aside_tests(tests, doubted, keep=EXAMPLES_FILE)
+            emit("tests_quarantined", iteration=iteration, tests=sorted(doubted))
     tokens = usage.total
     emit("phase", phase="testing", iteration=iteration)
     workspace = Workspace(Path(state["workspace"]))

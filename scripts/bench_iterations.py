@@ -8,7 +8,8 @@ version written, how many of them solve it. Then it counts the problems the agen
 iteration but did not end with (a selection loss), those its first version solved (the loop's own
 gain is the rest), and those some version solved (the most a better choice could reach). Where the
 first iteration wrote several versions (`loop.first_samples`), it compares the choice by agreement
-with the first of them, written at the usual temperature (what one version alone would have been).
+with the first of them, written at the usual temperature (what one version alone would have been),
+and with the version written from the goal without the plan, where there is one.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def main() -> None:
     lost: list[str] = []
     first_solved = some_solved = any_version_solved = with_versions = 0
     first_rows: list[tuple[bool, bool, bool]] = []  # (the usual-temperature version, the choice, any)
+    unplanned_rows: list[tuple[bool, bool]] = []  # (the version written without the plan, the first)
     try:
         for row in rows:
             problem = problems[row["task_id"]]
@@ -62,11 +64,15 @@ def main() -> None:
             verdicts = [grade_files(sandbox, problem, files) for files in chosen]
             final = bool(row["agent_passed"])
             line = f"{row['task_id']}: {' '.join('P' if v else 'F' for v in verdicts)} -> {'P' if final else 'F'}"
-            first_samples = [v["files"] for v in written if v["iteration"] == 1]
+            first_versions = [v for v in written if v["iteration"] == 1]
+            first_samples = [v["files"] for v in first_versions]
             if len(first_samples) > 1 and chosen:
                 sampled = [grade_files(sandbox, problem, files) for files in first_samples]
                 line += f"; first iteration: {''.join('P' if v else 'F' for v in sampled)}"
                 first_rows.append((sampled[0], verdicts[0], any(sampled)))
+                unplanned = [i for i, v in enumerate(first_versions) if v.get("planned") is False]
+                if unplanned:
+                    unplanned_rows.append((sampled[unplanned[0]], sampled[0]))
             if written:
                 unique = list({json.dumps(v["files"], sort_keys=True): v["files"] for v in written}.values())
                 solved_by = sum(grade_files(sandbox, problem, files) for files in unique)
@@ -90,6 +96,15 @@ def main() -> None:
             f"of the {len(first_rows)} runs whose first iteration wrote several versions: the first of them "
             f"solved {sum(r[0] for r in first_rows)}, the choice by agreement {sum(r[1] for r in first_rows)}, "
             f"some version {sum(r[2] for r in first_rows)}"
+        )
+    if unplanned_rows:
+        planned_only = sum(first and not alone for alone, first in unplanned_rows)
+        unplanned_only = sum(alone and not first for alone, first in unplanned_rows)
+        print(
+            f"of the {len(unplanned_rows)} runs with a version written without the plan: it solved "
+            f"{sum(alone for alone, _ in unplanned_rows)}, the first (planned) version "
+            f"{sum(first for _, first in unplanned_rows)}; only the planned {planned_only}, "
+            f"only the unplanned {unplanned_only}"
         )
     if with_versions:
         print(

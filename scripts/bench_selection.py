@@ -13,6 +13,12 @@ problem's hidden test, and counts how many problems each rule would have solved:
 - majority: the largest cluster of outputs (copies counted), then the tests passed.
 The versions are the run's own samples, so the rules are compared on the same draws; choosing a rule
 by these counts fits it to these problems: confirm it on others.
+
+It also counts the tests every version failed (`agreement.failed_by_every_version`, which the tester
+sets aside; in runs recorded before it did, they stayed): on how many problems, how often a
+version passing the hidden test failed them too (so the test is wrong), and what setting them aside
+does: the runs whose chosen version then passes all the rest end at the first iteration, with that
+version's hidden verdict instead of the run's.
 """
 
 from __future__ import annotations
@@ -28,7 +34,13 @@ from agent_graph.bench import grade_files, load_results, load_suite
 from agent_graph.checkpoints.database import database_url
 from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.context import Context
-from agent_graph.nodes.agreement import choose_by_agreement, cluster_key, cluster_sizes, try_first_versions
+from agent_graph.nodes.agreement import (
+    choose_by_agreement,
+    cluster_key,
+    cluster_sizes,
+    failed_by_every_version,
+    try_first_versions,
+)
 from agent_graph.nodes.sampling import Candidate, code_hash
 from agent_graph.nodes.tester import module_stem
 from agent_graph.sandbox_pool import release_sandbox, sandbox_for
@@ -77,6 +89,7 @@ def main() -> None:
     sandbox = sandbox_for("bench-selection", Context().sandbox_settings())
     solved: Counter[str] = Counter()
     compared = any_solved = 0
+    doubted_runs: list[tuple[str, bool, bool | None, bool]] = []  # (task, wrong for sure, ends with, final)
     try:
         for row in rows:
             values = first_iteration(row["agent_task"])
@@ -105,6 +118,18 @@ def main() -> None:
             any_solved += any(hidden.values())
             for name, verdict in verdicts.items():
                 solved[name] += verdict
+            chosen = choose_by_agreement(candidates)
+            doubted = failed_by_every_version(candidates, chosen)
+            if doubted:
+                ends = chosen.report is not None and {f.test for f in chosen.report.failures} <= doubted
+                doubted_runs.append(
+                    (
+                        row["task_id"],
+                        any(hidden.values()),
+                        hidden[code_hash(chosen.files)] if ends else None,
+                        bool(row["agent_passed"]),
+                    )
+                )
             marks = " ".join(f"{name}={'P' if v else 'F'}" for name, v in verdicts.items())
             versions = "".join("P" if hidden[code_hash(c.files)] else "F" for c in candidates)
             print(f"{row['task_id']}: versions {versions} (copies {copies}); {marks}")
@@ -113,6 +138,15 @@ def main() -> None:
     print(f"\n{compared} problems with several first versions; some version solved {any_solved}")
     for name in RULES:
         print(f"  {name:<18} {solved[name]}")
+    ending = [(task, verdict, final) for task, _, verdict, final in doubted_runs if verdict is not None]
+    print(
+        f"\n{len(doubted_runs)} problems had tests every version failed; in "
+        f"{sum(wrong for _, wrong, _, _ in doubted_runs)} a version passing the hidden test failed them too. "
+        f"Setting them aside would end {len(ending)} runs at the first iteration: their choice solves "
+        f"{sum(v for _, v, _ in ending)}, the runs' final answers solved {sum(f for _, _, f in ending)}."
+    )
+    for task, verdict, final in ending:
+        print(f"  {task}: {'P' if verdict else 'F'} instead of {'P' if final else 'F'}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from agent_graph.nodes.agreement import (
     choose_by_agreement,
     cluster_key,
     cluster_sizes,
+    failed_by_every_version,
     parse_outputs,
     probe_calls,
     probe_script,
@@ -73,6 +74,33 @@ def _candidate(
     return Candidate({"f.py": name}, report, outputs)
 
 
+def test_tests_every_version_failed_are_doubted_but_not_the_goals_own() -> None:
+    a = _candidate("a", 2, None, ("t::wrong", "t::only_a"))
+    b = _candidate("b", 1, None, ("t::wrong", "t::other"))
+    assert failed_by_every_version([a, b], a) == {"t::wrong"}
+    # Nothing is doubted when one version passes it, or when only one version ran.
+    assert failed_by_every_version([a, b, _candidate("c", 3, None)], a) == set()
+    assert failed_by_every_version([a, Candidate({"f.py": "blocked"})], a) == set()
+    # Nor when the chosen version passes nothing else: there would be nothing left to judge by.
+    nothing = [_candidate(n, 0, None, ("t::wrong",)) for n in "xy"]
+    assert failed_by_every_version(nothing, nothing[0]) == set()
+    # Nor when a version could not run the tests (a collection error says nothing about them).
+    crashed = Candidate(
+        {"f.py": "c"}, TestReport(status="error", passed=1, failures=[TestFailure("t::wrong", "")])
+    )
+    assert failed_by_every_version([a, crashed], a) == set()
+    # The goal's own examples and its declared return types are never doubted.
+    goal_failures = [
+        TestFailure("test_goal_examples::test_example_1_from_the_goal", "assert 3 == 4"),
+        TestFailure("t::typed", "mean returned str, but the goal declares it returns float"),
+    ]
+    goal = [
+        Candidate({"f.py": n}, TestReport(status="failed", passed=1, failed=2, failures=goal_failures))
+        for n in "pq"
+    ]
+    assert failed_by_every_version(goal, goal[0]) == set()
+
+
 def test_agreeing_versions_outvote_a_lone_one_that_passes_more_tests() -> None:
     lone = _candidate("lone", 3, ("=1", "=2"))
     agreeing_pair = [_candidate("a", 2, ("=1", "=3"), ("t3",)), _candidate("b", 2, ("=1", "=3"), ("t3",))]
@@ -134,3 +162,36 @@ def test_the_first_iterations_versions_are_chosen_by_agreement_not_by_the_first(
     (sampled,) = [e for e in events.events if e["event"] == "samples"]
     assert sampled["passed"] == [2, 2, 2] and sampled["agreeing"] == [1, 2, 2] and sampled["chosen"] == 2
     assert not Path(outcome.workspace, PROBE_FILE).exists()
+
+
+WRONG_EXPECTATION_TESTS = (
+    "from stats import mean\n\n"
+    "def test_three_values():\n    assert mean([1, 2, 3]) == 3\n\n"  # worked out wrong
+    "def test_one_value():\n    assert mean([4]) == 4\n"
+)
+
+
+def test_a_test_every_first_version_fails_is_set_aside_and_the_run_ends(
+    database_url: str, agent_home: Path
+) -> None:
+    """Three independent versions, two of them different, all fail the same test and pass the other:
+    that test is set aside, and the chosen version passes the rest at the first iteration."""
+    script = {
+        "Plan": [{"args": scripts.PLAN}],
+        "write_file": [
+            scripts.write("stats.py", RIGHT_WITHOUT_CHECK),
+            scripts.write("stats.py", scripts.FIXED_CODE),
+            scripts.write("stats.py", RIGHT_WITHOUT_CHECK),
+            scripts.write("test_stats.py", WRONG_EXPECTATION_TESTS),
+        ],
+    }
+    spec, _ = scripts.scripted("doubted-tests", script)
+    events = EventRecorder()
+    context = Context(model=spec, first_samples=3)
+    outcome = run_task("Write mean(xs).", "python", "library", context, observer=events)
+
+    assert outcome.status == "passed" and outcome.iterations == 1
+    kept = Path(outcome.workspace, "test_stats.py").read_text()
+    assert "test_one_value" in kept and "test_three_values" not in kept
+    (doubted,) = [e for e in events.events if e["event"] == "tests_quarantined"]
+    assert doubted["iteration"] == 1 and doubted["tests"] == ["test_stats::test_three_values"]
