@@ -123,7 +123,7 @@ class Context:
         ),
     )
     first_samples: int = field(
-        default=1,
+        default=4,
         metadata=_meta(
             "Versions of the code to write in the first iteration, before any test exists; once the "
             "tests are written they pick one by agreement (CodeT): the versions returning the same "

@@ -20,6 +20,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("LANGSMITH_TRACING", "false")
 os.environ.setdefault("LANGGRAPH_CLI_NO_ANALYTICS", "1")
 os.environ.setdefault("LANGGRAPH_NO_VERSION_CHECK", "true")
+# A scripted model replays one coder answer per version: runs started through the CLI or the Studio
+# server write one first-iteration version, unless a test asks for more (the e2e test removes this,
+# so the real model runs with the project's settings). In-process tests say `first_samples=1`.
+os.environ.setdefault("AGENT_GRAPH_FIRST_SAMPLES", "1")
 
 
 @pytest.fixture(scope="session")

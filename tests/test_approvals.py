@@ -44,7 +44,7 @@ def test_approved_dependency_is_used(database_url: str, agent_home: Path) -> Non
         "Sorted unique values.",
         "python",
         "library",
-        Context(model=_model("approve", False)),
+        Context(first_samples=1, model=_model("approve", False)),
         approver=approve,
     )
     assert outcome.status == "passed" and outcome.iterations == 1
@@ -54,7 +54,9 @@ def test_approved_dependency_is_used(database_url: str, agent_home: Path) -> Non
 
 
 def test_denied_dependency_sends_the_coder_back(database_url: str, agent_home: Path) -> None:
-    outcome = run_task("Sorted unique values.", "python", "library", Context(model=_model("deny", True)))
+    outcome = run_task(
+        "Sorted unique values.", "python", "library", Context(first_samples=1, model=_model("deny", True))
+    )
     assert outcome.status == "passed" and outcome.iterations == 2
     with connection(database_url) as conn:
         rows = history.get_iterations(conn, outcome.task_id)
@@ -77,7 +79,7 @@ def test_a_run_stopped_at_the_question_asks_again_on_resume(database_url: str, a
             "Sorted unique values.",
             "python",
             "library",
-            Context(model=_model("resume", False)),
+            Context(first_samples=1, model=_model("resume", False)),
             task_id="approval-resume",
             approver=walk_away,
         )

@@ -160,7 +160,7 @@ def test_a_test_conflicting_with_the_goal_never_runs(database_url: str, agent_ho
     )
     goal = "Write mean(xs) for a list of numbers; raise ValueError on an empty list."
     events = EventRecorder()
-    outcome = run_task(goal, "python", "library", Context(model=spec), observer=events)
+    outcome = run_task(goal, "python", "library", Context(first_samples=1, model=spec), observer=events)
 
     # Run as written, test_empty_is_zero would fail against the correct code.
     assert outcome.status == "passed" and outcome.iterations == 1

@@ -301,7 +301,10 @@ def test_an_approved_package_is_installed_and_the_tests_pass(database_url: str, 
         "Unique values in first-seen order.",
         "python",
         "library",
-        Context(model=_model("deps-approve", [write("uniq.py", WITH_TOOLZ), write("test_uniq.py", TESTS)])),
+        Context(
+            first_samples=1,
+            model=_model("deps-approve", [write("uniq.py", WITH_TOOLZ), write("test_uniq.py", TESTS)]),
+        ),
         approver=approving(asked),
     )
     assert asked == [PACKAGE]
@@ -322,6 +325,7 @@ def test_an_allowlisted_package_is_installed_without_asking(
         "python",
         "library",
         Context(
+            first_samples=1,
             model=_model(
                 "deps-allowlisted",
                 [write("uniq.py", WITH_TOOLZ), write("test_uniq.py", "import pytest\n" + TESTS)],
@@ -339,7 +343,10 @@ def test_an_allowlisted_package_is_installed_without_asking(
 def test_a_denied_package_is_never_installed(database_url: str, open_home: Path) -> None:
     answers = [write("uniq.py", WITH_TOOLZ), write("uniq.py", WITHOUT), write("test_uniq.py", TESTS)]
     outcome = run_task(
-        "Unique values in first-seen order.", "python", "library", Context(model=_model("deps-deny", answers))
+        "Unique values in first-seen order.",
+        "python",
+        "library",
+        Context(first_samples=1, model=_model("deps-deny", answers)),
     )
     assert (outcome.status, outcome.iterations) == ("passed", 2)
     assert not dependencies_dir(outcome.task_id).exists()  # the empty folder goes with the sandbox
@@ -360,7 +367,7 @@ def test_an_approved_package_that_cannot_be_installed_sends_the_coder_back(
         "Unique values in first-seen order.",
         "python",
         "library",
-        Context(model=_model("deps-uninstallable", answers, plan)),
+        Context(first_samples=1, model=_model("deps-uninstallable", answers, plan)),
         approver=lambda request: (True, "user"),
     )
     assert (outcome.status, outcome.iterations) == ("passed", 2)

@@ -50,6 +50,8 @@ def test_local_model_takes_a_small_goal_to_green(database_url: str, agent_home: 
         text=True,
         timeout=1500,
         stdin=subprocess.DEVNULL,
+        # The project's own settings (config/settings.yaml), not the scripted tests' one version.
+        env={k: v for k, v in os.environ.items() if k != "AGENT_GRAPH_FIRST_SAMPLES"},
     )
     assert run.returncode in (0, 1), run.stderr
     outcome = json.loads(run.stdout.strip().splitlines()[-1])

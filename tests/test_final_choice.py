@@ -96,7 +96,7 @@ def test_a_version_judged_by_wrong_tests_is_judged_again_by_the_final_ones(
         },
     )
     events = EventRecorder()
-    context = Context(model=spec, max_iterations=2, samples_per_iteration=1)
+    context = Context(first_samples=1, model=spec, max_iterations=2, samples_per_iteration=1)
     outcome = run_task(
         "Write mean(xs); raise ValueError on an empty list.", "python", "library", context, observer=events
     )

@@ -104,6 +104,6 @@ def _mean_task_written_by(name: str, answers: list[dict[str, Any]]) -> tuple[Run
         "Write mean(xs) for a list of numbers; raise ValueError on an empty list.",
         "python",
         "library",
-        Context(model=spec),
+        Context(first_samples=1, model=spec),
     )
     return outcome, model

@@ -26,7 +26,7 @@ def test_fails_once_reflects_then_passes(database_url: str, agent_home: Path) ->
         "Write mean(xs) for a list of numbers; raise ValueError on an empty list.",
         "python",
         "library",
-        Context(model=spec),
+        Context(first_samples=1, model=spec),
     )
 
     assert outcome.status == "passed"
@@ -77,7 +77,9 @@ def test_fails_once_reflects_then_passes(database_url: str, agent_home: Path) ->
 
 def test_circuit_breaker_stops_at_the_hard_limit(database_url: str, agent_home: Path) -> None:
     spec, model = scripts.scripted("never-fixed", scripts.never_fixed())
-    context = Context(model=spec, max_iterations=3, warn_iterations=2, samples_per_iteration=1)
+    context = Context(
+        first_samples=1, model=spec, max_iterations=3, warn_iterations=2, samples_per_iteration=1
+    )
     outcome = run_task(
         "Write mean(xs) for a list of numbers; raise ValueError on an empty list.",
         "python",
@@ -118,7 +120,7 @@ def test_best_attempt_is_kept_when_stopped(database_url: str, agent_home: Path) 
         "Write mean(xs); raise ValueError on an empty list.",
         "python",
         "library",
-        Context(model=spec, max_iterations=2, samples_per_iteration=1),
+        Context(first_samples=1, model=spec, max_iterations=2, samples_per_iteration=1),
     )
     assert outcome.status == "stopped"
     assert Path(outcome.workspace, "stats.py").read_text() == partly_fixed
@@ -162,7 +164,10 @@ def test_a_generated_test_contradicting_the_goal_examples_is_set_aside(
     spec, _ = scripts.scripted("quarantine", script)
     goal = "Write mean(xs), the arithmetic mean. Example: mean([4, 6]) == 5."
     outcome = run_task(
-        goal, "python", "library", Context(model=spec, max_iterations=4, samples_per_iteration=1)
+        goal,
+        "python",
+        "library",
+        Context(first_samples=1, model=spec, max_iterations=4, samples_per_iteration=1),
     )
 
     assert outcome.status == "passed" and outcome.iterations == 3
@@ -207,7 +212,7 @@ def test_without_goal_examples_two_agreeing_versions_set_a_test_aside(
         "Write mean(xs), the arithmetic mean.",
         "python",
         "library",
-        Context(model=spec, max_iterations=5, samples_per_iteration=1),
+        Context(first_samples=1, model=spec, max_iterations=5, samples_per_iteration=1),
     )
     # iteration 1 crashes (proves nothing), 2 and 3 agree on mean([2, 2]) == 2.0: that test is set aside
     assert outcome.status == "passed" and outcome.iterations == 4
@@ -226,7 +231,7 @@ def test_token_budget_stops_the_run(database_url: str, agent_home: Path) -> None
         "Write mean(xs); raise ValueError on an empty list.",
         "python",
         "library",
-        Context(model=spec, max_tokens=50),
+        Context(first_samples=1, model=spec, max_tokens=50),
     )
     assert outcome.status == "stopped"
     assert outcome.iterations == 1
@@ -253,7 +258,7 @@ def test_small_model_slips_in_code_and_tests_cost_no_iteration(database_url: str
         "Write mean(xs) for a list of numbers; raise ValueError on an empty list.",
         "python",
         "library",
-        Context(model=spec),
+        Context(first_samples=1, model=spec),
     )
     assert outcome.status == "passed" and outcome.iterations == 1
     assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
@@ -275,7 +280,10 @@ def test_an_iterations_duration_includes_its_coding(database_url: str, agent_hom
     script["write_file"][2]["delay"] = 5  # the coder of iteration 2 "thinks" for five seconds
     spec, _ = scripts.scripted("slow-coder", script)
     outcome = run_task(
-        "Write mean(xs); raise ValueError on an empty list.", "python", "library", Context(model=spec)
+        "Write mean(xs); raise ValueError on an empty list.",
+        "python",
+        "library",
+        Context(first_samples=1, model=spec),
     )
     with connection(database_url) as conn:
         rows = history.get_iterations(conn, outcome.task_id)
@@ -299,7 +307,7 @@ def test_after_a_failure_fresh_versions_are_chosen_by_the_tests(database_url: st
     }
     spec, model = scripts.scripted("samples", script)
     events = EventRecorder()
-    context = Context(model=spec, samples_per_iteration=3)
+    context = Context(first_samples=1, model=spec, samples_per_iteration=3)
     outcome = run_task(
         "Write mean(xs); raise ValueError on an empty list.", "python", "library", context, observer=events
     )
@@ -333,7 +341,7 @@ def test_sampling_stops_at_the_first_version_that_passes(database_url: str, agen
         "Write mean(xs); raise ValueError on an empty list.",
         "python",
         "library",
-        Context(model=spec, samples_per_iteration=3),
+        Context(first_samples=1, model=spec, samples_per_iteration=3),
     )
     assert outcome.status == "passed"
     assert len(model.prompts_for("write_file")) == 3  # code, tests, one passing version
@@ -353,7 +361,7 @@ def test_an_unusable_test_file_is_asked_for_again_hotter(database_url: str, agen
         "Write mean(xs); raise ValueError on an empty list.",
         "python",
         "library",
-        Context(model=spec, sample_temperature=0.9),
+        Context(first_samples=1, model=spec, sample_temperature=0.9),
     )
     assert outcome.status == "passed" and outcome.iterations == 1
     tester_calls = [call for call in model.calls if call["tool"] == "write_file"][1:]
@@ -371,7 +379,7 @@ def test_a_hypothesis_copied_from_those_already_tried_is_asked_for_again_hotter(
         "Reflection": [{"args": scripts.REFLECTION}, {"args": scripts.REFLECTION}, {"args": fresh}],
     }
     spec, model = scripts.scripted("repeated-hypothesis", script)
-    context = Context(model=spec, samples_per_iteration=1, sample_temperature=0.9)
+    context = Context(first_samples=1, model=spec, samples_per_iteration=1, sample_temperature=0.9)
     outcome = run_task("Write mean(xs); raise ValueError on an empty list.", "python", "library", context)
 
     assert outcome.status == "passed" and outcome.iterations == 3

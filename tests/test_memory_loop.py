@@ -34,7 +34,7 @@ def _reflection(hypothesis: str, step: str) -> dict[str, Any]:
 def _run(name: str, goal: str, script: dict[str, Any]) -> tuple[Any, ScriptedChatModel]:
     model = ScriptedChatModel(script=script)
     register_model(f"scripted:{name}", model)
-    return run_task(goal, "python", "library", Context(model=f"scripted:{name}")), model
+    return run_task(goal, "python", "library", Context(first_samples=1, model=f"scripted:{name}")), model
 
 
 AVERAGE_TESTS = (

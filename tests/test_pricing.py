@@ -33,7 +33,9 @@ def test_unknown_prices_stay_unknown_and_overrides_win() -> None:
 
 def test_a_runs_cost_follows_its_tokens(database_url: str, agent_home: Path) -> None:
     register_model("scripted:priced", ScriptedChatModel(script=scripts.fail_then_pass()))
-    context = Context(model="scripted:priced", price_input_per_mtok=2.0, price_output_per_mtok=2.0)
+    context = Context(
+        first_samples=1, model="scripted:priced", price_input_per_mtok=2.0, price_output_per_mtok=2.0
+    )
     outcome = run_task("Write mean(xs); raise ValueError on an empty list.", "python", "library", context)
     assert outcome.status == "passed" and outcome.tokens > 0
     assert outcome.cost_usd == pytest.approx(outcome.tokens * 2.0 / 1_000_000, abs=1e-6)

@@ -116,7 +116,7 @@ def test_the_reflector_hears_of_a_wrong_return_type(database_url: str, agent_hom
             "Reflection": [{"args": scripts.REFLECTION}],
         },
     )
-    context = Context(model=spec, max_iterations=2, samples_per_iteration=1)
+    context = Context(first_samples=1, model=spec, max_iterations=2, samples_per_iteration=1)
     outcome = run_task(SORT_GOAL, "python", "library", context)
 
     # Without the check, the strings would have passed the tests written from the same misreading.

@@ -24,7 +24,7 @@ def test_live_view_follows_the_run(database_url: str, agent_home: Path) -> None:
             "Write mean(xs) for a list; raise ValueError on an empty list.",
             "python",
             "library",
-            Context(model="scripted:ui"),
+            Context(first_samples=1, model="scripted:ui"),
             observer=live,
         )
     view = live.view
@@ -42,7 +42,13 @@ def test_live_view_follows_the_run(database_url: str, agent_home: Path) -> None:
 def test_circuit_breaker_warning_is_shown(database_url: str, agent_home: Path) -> None:
     register_model("scripted:ui-stuck", ScriptedChatModel(script=scripts.never_fixed()))
     screen = Console(record=True, force_terminal=True, width=120)
-    context = Context(model="scripted:ui-stuck", max_iterations=3, warn_iterations=2, samples_per_iteration=1)
+    context = Context(
+        first_samples=1,
+        model="scripted:ui-stuck",
+        max_iterations=3,
+        warn_iterations=2,
+        samples_per_iteration=1,
+    )
     with LiveObserver(screen, max_iterations=3) as live:
         outcome = run_task(
             "Write mean(xs); raise ValueError on an empty list.", "python", "library", context, observer=live
