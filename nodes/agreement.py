@@ -55,9 +55,10 @@ def failed_by_every_version(candidates: Sequence[Candidate], chosen: Candidate) 
     """The generated tests that every version failed, to set aside.
 
     Versions written independently are rarely all wrong in the same place, while a small model's
-    test often expects a value it got wrong by mental arithmetic. In one MBPP run (bench_selection.py),
-    19 of 37 problems had tests every first version failed. In 15 of them, a version that passes
-    the hidden test failed those tests too. So such a test counts for nothing, as in CodeT.
+    test often expects a value it got wrong by mental arithmetic. In one MBPP run (d4865ad, replayed
+    by scripts/bench_selection.py), 14 of 37 problems had tests this rule sets aside. In 10 of them,
+    a version that passes the hidden test failed those tests too. So such a test counts for nothing,
+    as in CodeT.
 
     Only when at least two versions ran the tests to the end and the chosen one passes some other
     test (otherwise nothing would be left to judge by). The goal's own examples and the return
