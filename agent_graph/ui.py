@@ -158,9 +158,8 @@ class LiveObserver:
             row = view.row(iteration)
             row.status, row.note = "blocked", f"safety gate: {event.get('findings')} finding(s)"
         elif kind == "tests_quarantined":
-            view.row(iteration).note = "set aside tests that contradict the goal: " + ", ".join(
-                event.get("tests", [])
-            )
+            # Tests that two versions failed the same way, or that every first version failed.
+            view.row(iteration).note = "set aside doubtful tests: " + ", ".join(event.get("tests", []))
         elif kind == "tests_dropped":
             view.row(iteration).note = "dropped tests that cannot be right: " + ", ".join(
                 event.get("tests", [])
