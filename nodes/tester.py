@@ -178,10 +178,12 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
     previous = state.get("tests", {}).get(path)
     spent = Usage()
     cut_tests: str | None = None  # the usable part of a file cut off mid-statement
+    unusable = ""  # why the model's last answer was no tool call at all
     for attempt in range(2):  # a file with no test in it, or cut off, gets one more try
         try:
             call, used = ask_role(runtime, "tester", write_file, messages, max_tokens=1000)
-        except ModelOutputError:
+        except ModelOutputError as error:
+            unusable = f" ({error})"
             break
         spent += used
         content = strip_fences(call.content)
@@ -205,7 +207,7 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
         return {path: cut_tests} | tests, spent
     # No usable test file this time: keep the previous one, or test the goal's examples alone.
     if previous is None and not examples:
-        raise ModelOutputError(f"the tester wrote no usable tests for {path}")
+        raise ModelOutputError(f"the tester wrote no usable tests for {path}{unusable}")
     return ({path: previous} if previous is not None else {}) | tests, spent
 
 

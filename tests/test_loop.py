@@ -368,6 +368,21 @@ def test_an_unusable_test_file_is_asked_for_again_hotter(database_url: str, agen
     assert [call["temperature"] for call in tester_calls] == [None, 0.9]
 
 
+def test_a_tester_that_never_calls_the_tool_ends_the_run_saying_why(
+    database_url: str, agent_home: Path
+) -> None:
+    unusable = {"content": "Here are the tests you asked for."}  # no tool call
+    script = {
+        "Plan": [{"args": scripts.PLAN}],
+        "write_file": [scripts.write("stats.py", scripts.FIXED_CODE), unusable, unusable],
+    }
+    spec, _ = scripts.scripted("tester-unusable", script)
+    outcome = run_task("Write mean(xs).", "python", "library", Context(first_samples=1, model=spec))
+    assert outcome.status == "failed"
+    assert "no usable tests for test_stats.py" in outcome.stop_reason
+    assert "no write_file tool call in the answer" in outcome.stop_reason
+
+
 def test_a_hypothesis_copied_from_those_already_tried_is_asked_for_again_hotter(
     database_url: str, agent_home: Path
 ) -> None:
