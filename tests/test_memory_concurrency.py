@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agent_graph.checkpoints.database import Connection, connect
+from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.memory.effectiveness import HitLog
 from agent_graph.memory.embeddings import LocalEmbedder
 from agent_graph.memory.failures import FailureMemory
@@ -113,3 +114,19 @@ def test_racing_index_creation_makes_one_index(memory_url: str, conn: Connection
         "SELECT indexname FROM pg_indexes WHERE indexname LIKE 'failures_hnsw_384_%'"
     ).fetchall()
     assert len(names) == 1
+
+
+def test_two_processes_set_up_the_checkpointer_on_a_fresh_database_at_once(memory_url: str) -> None:
+    """Two bench processes on a new data dir both created LangGraph's checkpoint tables and one died
+    on a duplicate `checkpoint_migrations` row; the setup is now serialised."""
+    for _ in range(3):  # each round on a database the checkpointer has never seen
+        with connect(memory_url) as admin:
+            admin.execute(
+                "DROP TABLE IF EXISTS checkpoint_migrations, checkpoints, checkpoint_blobs, checkpoint_writes"
+            )
+
+        def open_one(_: int) -> bool:
+            with open_checkpointer(memory_url) as saver:
+                return saver.get_tuple({"configurable": {"thread_id": "none"}}) is None
+
+        assert run_together(6, open_one) == [True] * 6
