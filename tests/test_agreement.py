@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from agent_graph.context import Context
 from agent_graph.nodes.agreement import (
@@ -16,10 +17,11 @@ from agent_graph.nodes.agreement import (
     probe_script,
 )
 from agent_graph.nodes.sampling import Candidate, Probe, try_candidate
-from agent_graph.runner import run_task
+from agent_graph.runner import RunOutcome, run_task
 from agent_graph.sandbox.base import TestFailure, TestReport
 from agent_graph.sandbox_pool import release_sandbox
 from agent_graph.state import AgentState
+from agent_graph.testing import ScriptedChatModel
 from tests import scripts
 from tests.test_loop import EventRecorder
 
@@ -132,25 +134,34 @@ WRONG_BUT_PASSING = "def mean(xs):\n    return max(xs) * 1.0\n"
 RIGHT_WITHOUT_CHECK = "def mean(xs):\n    return sum(xs) / len(xs)\n"
 
 
+def _run_first_versions(
+    name: str, goal: str, versions: list[str], tests: str, **settings: Any
+) -> tuple[RunOutcome, ScriptedChatModel, EventRecorder]:
+    """A scripted run whose first iteration writes `versions` of stats.py, then `tests`."""
+    script = {
+        "Plan": [{"args": scripts.PLAN}],
+        "write_file": [
+            *(scripts.write("stats.py", version) for version in versions),
+            scripts.write("test_stats.py", tests),
+        ],
+    }
+    spec, model = scripts.scripted(name, script)
+    events = EventRecorder()
+    context = Context(model=spec, first_samples=len(versions), **settings)
+    return run_task(goal, "python", "library", context, observer=events), model, events
+
+
 def test_the_first_iterations_versions_are_chosen_by_agreement_not_by_the_first(
     database_url: str, agent_home: Path
 ) -> None:
     """The first version is wrong but passes the weak tests; the two others pass them too and agree
     with each other on the tests' inputs: one of them is kept."""
-    script = {
-        "Plan": [{"args": scripts.PLAN}],
-        "write_file": [
-            scripts.write("stats.py", WRONG_BUT_PASSING),
-            scripts.write("stats.py", scripts.FIXED_CODE),
-            scripts.write("stats.py", RIGHT_WITHOUT_CHECK),
-            scripts.write("test_stats.py", WEAK_TESTS),
-        ],
-    }
-    spec, model = scripts.scripted("first-samples", script)
-    events = EventRecorder()
-    context = Context(model=spec, first_samples=3, sample_temperature=0.9)
-    outcome = run_task(
-        "Write mean(xs); raise ValueError on an empty list.", "python", "library", context, observer=events
+    outcome, model, events = _run_first_versions(
+        "first-samples",
+        "Write mean(xs); raise ValueError on an empty list.",
+        [WRONG_BUT_PASSING, scripts.FIXED_CODE, RIGHT_WITHOUT_CHECK],
+        WEAK_TESTS,
+        sample_temperature=0.9,
     )
 
     assert outcome.status == "passed" and outcome.iterations == 1
@@ -176,19 +187,12 @@ def test_a_test_every_first_version_fails_is_set_aside_and_the_run_ends(
 ) -> None:
     """Three independent versions, two of them different, all fail the same test and pass the other:
     that test is set aside, and the chosen version passes the rest at the first iteration."""
-    script = {
-        "Plan": [{"args": scripts.PLAN}],
-        "write_file": [
-            scripts.write("stats.py", RIGHT_WITHOUT_CHECK),
-            scripts.write("stats.py", scripts.FIXED_CODE),
-            scripts.write("stats.py", RIGHT_WITHOUT_CHECK),
-            scripts.write("test_stats.py", WRONG_EXPECTATION_TESTS),
-        ],
-    }
-    spec, _ = scripts.scripted("doubted-tests", script)
-    events = EventRecorder()
-    context = Context(model=spec, first_samples=3)
-    outcome = run_task("Write mean(xs).", "python", "library", context, observer=events)
+    outcome, _, events = _run_first_versions(
+        "doubted-tests",
+        "Write mean(xs).",
+        [RIGHT_WITHOUT_CHECK, scripts.FIXED_CODE, RIGHT_WITHOUT_CHECK],
+        WRONG_EXPECTATION_TESTS,
+    )
 
     assert outcome.status == "passed" and outcome.iterations == 1
     kept = Path(outcome.workspace, "test_stats.py").read_text()
