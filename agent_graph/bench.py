@@ -27,7 +27,7 @@ from agent_graph.errors import UserInputError
 from agent_graph.llm import ModelOutputError, call_structured
 from agent_graph.models import get_chat_model
 from agent_graph.nodes.common import strip_fences
-from agent_graph.prompts import BASELINE_SYSTEM
+from agent_graph.prompts import PLAIN_SYSTEM
 from agent_graph.runner import Observer, run_task
 from agent_graph.sandbox.base import Sandbox
 from agent_graph.tools import write_file
@@ -168,7 +168,7 @@ def baseline(problem: Problem, context: Context, workspace: Path) -> tuple[int, 
     path = f"{module_name(problem)}{extension}"
     started = time.monotonic()
     messages = [
-        SystemMessage(BASELINE_SYSTEM),
+        SystemMessage(PLAIN_SYSTEM),
         HumanMessage(f"{goal_for(problem)}\nCall write_file with path `{path}` and the complete file."),
     ]
     try:

@@ -129,6 +129,7 @@ class Version(TypedDict):
     sample: int  # 1-based, within its iteration
     fresh: bool  # written from the goal and plan alone
     planned: NotRequired[bool]  # False: written from the goal without the plan (first iteration)
+    reading: NotRequired[str]  # what the coder was shown: "planned", "goal" or "plain" (coder.py)
     files: dict[str, str]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
@@ -26,7 +26,7 @@ from agent_graph.nodes.literal_cases import literal_cases
 from agent_graph.nodes.repair import cut_off_feedback, cut_off_line, salvage_python, strip_tests_from_source
 from agent_graph.nodes.sampling import Candidate, try_candidate, wanted_samples
 from agent_graph.pricing import Usage
-from agent_graph.prompts import CODER_SYSTEM
+from agent_graph.prompts import CODER_SYSTEM, PLAIN_SYSTEM
 from agent_graph.state import AgentState, Version
 from agent_graph.tools import run_file_tool, write_file
 from agent_graph.workspace import PathRefusedError, Workspace
@@ -35,9 +35,9 @@ from agent_graph.workspace import PathRefusedError, Workspace
 def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Start the next iteration: (re)write the source files, guided by the last reflection.
 
-    In the first iteration `first_samples` versions are written (the first two at the usual
-    temperature, the second from the goal without the plan, the rest hotter); the workspace gets the
-    first, and the tests, once written, choose among them.
+    In the first iteration `first_samples` versions are written, each from its own reading of the
+    goal (`first_iteration_version`); the workspace gets the first, and the tests, once written,
+    choose among them.
     After a failure, up to `samples_per_iteration` versions are written (the first at the usual
     temperature, the rest hotter, for diversity) and the one the existing tests like best is kept;
     the first version that passes them all ends the sampling. The last of them is a fresh start:
@@ -59,14 +59,22 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     versions: list[Version] = []
     for number in range(samples):
         fresh = samples > 1 and number == samples - 1
-        # The first iteration's second version reads the goal alone, as the model asked once would:
-        # the plan is one reading of the goal, and when it is wrong every planned version shares it.
-        planned = not (iteration == 1 and number == 1)
-        temperature = None if number == 0 or not planned else context.sample_temperature
-        files, used = write_version(state, runtime, temperature, fresh=fresh, planned=planned)
+        if iteration == 1:
+            reading, hot = first_iteration_version(number)
+        else:
+            reading, hot = "planned", number > 0
+        temperature = context.sample_temperature if hot else None
+        files, used = write_version(state, runtime, temperature, fresh=fresh, reading=reading)
         spent += used
         versions.append(
-            {"iteration": iteration, "sample": number + 1, "fresh": fresh, "planned": planned, "files": files}
+            {
+                "iteration": iteration,
+                "sample": number + 1,
+                "fresh": fresh,
+                "planned": reading == "planned",
+                "reading": reading,
+                "files": files,
+            }
         )
         if samples == 1:
             chosen = Candidate(files)
@@ -102,19 +110,40 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     }
 
 
+# The readings of the goal behind the first iteration's versions, in order; the rest are "planned"
+# and hotter. Why several: the plan is one reading of the goal, and when it is wrong every planned
+# version (and the tests, written from it too) shares it. In one MBPP run (3544a42, replayed by
+# scripts/bench_selection.py; 31 problems with four distinct first versions) the two hotter planned
+# versions solved 9 and 15, the two usual-temperature ones 17 each, and the hotter ones solved none
+# that a usual-temperature one missed, while the version from the goal alone was the only one to
+# solve 2. So the usual-temperature versions vary the prompt, and only the last is hotter.
+Reading = Literal["planned", "goal", "plain"]  # see write_version
+FIRST_READINGS: tuple[Reading, ...] = ("planned", "goal", "plain")
+
+
+def first_iteration_version(number: int) -> tuple[Reading, bool]:
+    """The reading of the goal the first iteration's version `number` (0-based) is written from,
+    and whether it is written at the hotter `sample_temperature`."""
+    if number < len(FIRST_READINGS):
+        return FIRST_READINGS[number], False
+    return "planned", True
+
+
 def write_version(
     state: AgentState,
     runtime: Runtime[Context],
     temperature: float | None,
     *,
     fresh: bool = False,
-    planned: bool = True,
+    reading: Reading = "planned",
 ) -> tuple[dict[str, str], Usage]:
     """One version of every planned source file (files the model fails to write keep their last version).
 
     A `fresh` version is written as in the first iteration: from the goal and the plan, seeing only
-    the files of this same version, with no earlier code and no feedback. An unplanned one is
-    written from the goal without the plan's steps and edge cases.
+    the files of this same version, with no earlier code and no feedback. The `reading` says what
+    the coder is shown: the goal and the plan ("planned"), the goal alone ("goal"), or the goal
+    alone under a plain programmer's prompt with none of the coder's rules ("plain", as the model
+    asked once).
     """
     previous = dict(state.get("files", {}))
     files = {} if fresh else dict(previous)
@@ -122,9 +151,15 @@ def write_version(
     for spec in state.get("plan", {}).get("files", []):
         path = spec["path"]
         request = _request(
-            state, files, path, spec.get("purpose", ""), with_feedback=not fresh, with_plan=planned
+            state,
+            files,
+            path,
+            spec.get("purpose", ""),
+            with_feedback=not fresh,
+            with_plan=reading == "planned",
         )
-        messages = [SystemMessage(f"{CODER_SYSTEM}\n{guidance(state)}"), HumanMessage(request)]
+        system = PLAIN_SYSTEM if reading == "plain" else f"{CODER_SYSTEM}\n{guidance(state)}"
+        messages = [SystemMessage(system), HumanMessage(request)]
         for attempt in range(2):
             try:
                 call, used = ask_role(

@@ -93,5 +93,7 @@ CIRCUIT_BREAKER_WARNING = (
     "working: propose a DIFFERENT approach (a different algorithm or structure), not another small patch."
 )
 
-BASELINE_SYSTEM = """You are a programmer. Write the complete file that implements the requested function.
+# The model asked once, with no agent around it: the bench's baseline, and the coder's plain version
+# in the first iteration (so that the agent's versions include what the model gives when asked once).
+PLAIN_SYSTEM = """You are a programmer. Write the complete file that implements the requested function.
 Call write_file with the full file content: imports, the function with its exact signature, nothing else."""

@@ -9,7 +9,8 @@ iteration but did not end with (a selection loss), those its first version solve
 gain is the rest), and those some version solved (the most a better choice could reach). Where the
 first iteration wrote several versions (`loop.first_samples`), it compares the choice by agreement
 with the first of them, written at the usual temperature (what one version alone would have been),
-and with the version written from the goal without the plan, where there is one.
+and counts per reading of the goal (`reading`: planned, goal alone, plain) the problems some version
+of it solved, and those only its versions solved.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from agent_graph.bench import grade_files, load_results, load_suite
 from agent_graph.checkpoints.database import database_url
@@ -45,6 +47,11 @@ def run_versions(task_id: str) -> tuple[list[dict[str, str]], list[Version]]:
     return [files for _, files in sorted(chosen.items())], written
 
 
+def _reading(version: dict[str, Any]) -> str:
+    """What the coder was shown for a version (runs recorded before `reading` have only `planned`)."""
+    return str(version.get("reading") or ("planned" if version.get("planned", True) else "goal"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", type=Path, required=True)
@@ -56,7 +63,7 @@ def main() -> None:
     lost: list[str] = []
     first_solved = some_solved = any_version_solved = with_versions = 0
     first_rows: list[tuple[bool, bool, bool]] = []  # (the usual-temperature version, the choice, any)
-    unplanned_rows: list[tuple[bool, bool]] = []  # (the version written without the plan, the first)
+    reading_rows: list[dict[str, bool]] = []  # per run: each reading -> whether some version of it solved
     try:
         for row in rows:
             problem = problems[row["task_id"]]
@@ -70,9 +77,11 @@ def main() -> None:
                 sampled = [grade_files(sandbox, problem, files) for files in first_samples]
                 line += f"; first iteration: {''.join('P' if v else 'F' for v in sampled)}"
                 first_rows.append((sampled[0], verdicts[0], any(sampled)))
-                unplanned = [i for i, v in enumerate(first_versions) if v.get("planned") is False]
-                if unplanned:
-                    unplanned_rows.append((sampled[unplanned[0]], sampled[0]))
+                by_reading: dict[str, bool] = {}
+                for version, verdict in zip(first_versions, sampled, strict=True):
+                    name = _reading(version)
+                    by_reading[name] = by_reading.get(name, False) or verdict
+                reading_rows.append(by_reading)
             if written:
                 unique = list({json.dumps(v["files"], sort_keys=True): v["files"] for v in written}.values())
                 solved_by = sum(grade_files(sandbox, problem, files) for files in unique)
@@ -97,14 +106,13 @@ def main() -> None:
             f"solved {sum(r[0] for r in first_rows)}, the choice by agreement {sum(r[1] for r in first_rows)}, "
             f"some version {sum(r[2] for r in first_rows)}"
         )
-    if unplanned_rows:
-        planned_only = sum(first and not alone for alone, first in unplanned_rows)
-        unplanned_only = sum(alone and not first for alone, first in unplanned_rows)
+    readings = sorted({name for row in reading_rows for name in row})
+    for name in readings:
+        rows_with = [row for row in reading_rows if name in row]
+        alone = sum(row[name] and not any(v for k, v in row.items() if k != name) for row in rows_with)
         print(
-            f"of the {len(unplanned_rows)} runs with a version written without the plan: it solved "
-            f"{sum(alone for alone, _ in unplanned_rows)}, the first (planned) version "
-            f"{sum(first for _, first in unplanned_rows)}; only the planned {planned_only}, "
-            f"only the unplanned {unplanned_only}"
+            f"versions read as {name!r} (in {len(rows_with)} runs): some solved {sum(r[name] for r in rows_with)}, "
+            f"only they {alone}"
         )
     if with_versions:
         print(

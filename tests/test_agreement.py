@@ -17,6 +17,7 @@ from agent_graph.nodes.agreement import (
     probe_script,
 )
 from agent_graph.nodes.sampling import Candidate, Probe, try_candidate
+from agent_graph.prompts import PLAIN_SYSTEM
 from agent_graph.runner import RunOutcome, run_task
 from agent_graph.sandbox.base import TestFailure, TestReport
 from agent_graph.sandbox_pool import release_sandbox
@@ -154,24 +155,28 @@ def _run_first_versions(
 def test_the_first_iterations_versions_are_chosen_by_agreement_not_by_the_first(
     database_url: str, agent_home: Path
 ) -> None:
-    """The first version is wrong but passes the weak tests; the two others pass them too and agree
+    """The first version is wrong but passes the weak tests; the three others pass them too and agree
     with each other on the tests' inputs: one of them is kept."""
     outcome, model, events = _run_first_versions(
         "first-samples",
         "Write mean(xs); raise ValueError on an empty list.",
-        [WRONG_BUT_PASSING, scripts.FIXED_CODE, RIGHT_WITHOUT_CHECK],
+        [WRONG_BUT_PASSING, scripts.FIXED_CODE, RIGHT_WITHOUT_CHECK, RIGHT_WITHOUT_CHECK + "# again\n"],
         WEAK_TESTS,
         sample_temperature=0.9,
     )
 
     assert outcome.status == "passed" and outcome.iterations == 1
     assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
-    coder_calls = [call for call in model.calls if call["tool"] == "write_file"][:3]
-    # The second version is written at the usual temperature from the goal without the plan.
-    assert [call["temperature"] for call in coder_calls] == [None, None, 0.9]
-    assert ["Plan:" in str(call["messages"][-1]) for call in coder_calls] == [True, False, True]
+    coder_calls = [call for call in model.calls if call["tool"] == "write_file"][:4]
+    # Three readings of the goal at the usual temperature (with the plan, the goal alone, the goal
+    # alone asked as a plain programmer: the bench's baseline prompt), then the plan again, hotter.
+    assert [call["temperature"] for call in coder_calls] == [None, None, None, 0.9]
+    assert ["Plan:" in str(call["messages"][-1]) for call in coder_calls] == [True, False, False, True]
+    assert [call["messages"][0] == PLAIN_SYSTEM for call in coder_calls] == [False, False, True, False]
     (sampled,) = [e for e in events.events if e["event"] == "samples"]
-    assert sampled["passed"] == [2, 2, 2] and sampled["agreeing"] == [1, 2, 2] and sampled["chosen"] == 2
+    assert (
+        sampled["passed"] == [2, 2, 2, 2] and sampled["agreeing"] == [1, 3, 3, 3] and sampled["chosen"] == 2
+    )
     assert not Path(outcome.workspace, PROBE_FILE).exists()
 
 
