@@ -18,6 +18,10 @@ from agent_graph.workspace import Workspace
 
 def finish(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     context = context_of(runtime)
+    if state.get("status") == "failed":  # the run could not go on (no usable tests): nothing to choose by
+        release_sandbox(state.get("task_id", ""))
+        emit("finished", status="failed", iteration=state.get("iteration", 0))
+        return {}
     passed = state.get("report", {}).get("status") == "passed"
     update: dict[str, Any] = {}
     if not passed:

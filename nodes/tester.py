@@ -42,6 +42,7 @@ from agent_graph.nodes.repair import (
 )
 from agent_graph.nodes.sampling import code_hash
 from agent_graph.nodes.signature_check import Contradiction, contradictions, goal_signatures
+from agent_graph.nodes.untested_choice import choose_without_tests
 from agent_graph.pricing import Usage
 from agent_graph.prompts import TESTER_SYSTEM
 from agent_graph.sandbox.return_types_conftest import conftest_source
@@ -62,7 +63,10 @@ def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     usage = Usage()
     if not tests or state.get("regenerate_tests"):
         emit("phase", phase="writing_tests", iteration=iteration)
-        tests, usage = write_tests(state, runtime)
+        try:
+            tests, usage = write_tests(state, runtime)
+        except ModelOutputError as error:  # no tests and none to keep: the run cannot go on
+            return _without_tests(state, context, str(error))
         # Versions the coder wrote before any test existed: the new tests choose among them, and
         # the tests they all fail are set aside.
         chosen, doubted = choose_first_version(state, context, tests, module_stem(state))
@@ -123,6 +127,14 @@ def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
             "files": dict(files),
         }
     return update
+
+
+def _without_tests(state: AgentState, context: Context, reason: str) -> dict[str, Any]:
+    """End the run as failed, for want of tests, with the version the others agree with most in the
+    workspace (`choose_without_tests`) rather than simply the first."""
+    files = choose_without_tests(state, context, module_stem(state)) or dict(state.get("files", {}))
+    Workspace(Path(state["workspace"])).sync(files)
+    return {"files": files, "status": "failed", "stop_reason": reason}
 
 
 def stop_reason(state: AgentState, context: Context, passed: bool, tokens_spent: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,12 @@ from agent_graph.nodes.agreement import (
     probe_script,
 )
 from agent_graph.nodes.sampling import Candidate, Probe, try_candidate
+from agent_graph.nodes.signature_check import goal_signatures
+from agent_graph.nodes.untested_choice import signature_calls
 from agent_graph.prompts import PLAIN_SYSTEM
 from agent_graph.runner import RunOutcome, run_task
 from agent_graph.sandbox.base import TestFailure, TestReport
+from agent_graph.sandbox.return_types_conftest import conforms
 from agent_graph.sandbox_pool import release_sandbox
 from agent_graph.state import AgentState
 from agent_graph.testing import ScriptedChatModel
@@ -136,15 +140,14 @@ RIGHT_WITHOUT_CHECK = "def mean(xs):\n    return sum(xs) / len(xs)\n"
 
 
 def _run_first_versions(
-    name: str, goal: str, versions: list[str], tests: str, **settings: Any
+    name: str, goal: str, versions: list[str], tests: str | list[dict[str, Any]], **settings: Any
 ) -> tuple[RunOutcome, ScriptedChatModel, EventRecorder]:
-    """A scripted run whose first iteration writes `versions` of stats.py, then `tests`."""
+    """A scripted run whose first iteration writes `versions` of stats.py, then `tests` (a test
+    file, or the tester's answers as they are)."""
+    answers = [scripts.write("test_stats.py", tests)] if isinstance(tests, str) else tests
     script = {
         "Plan": [{"args": scripts.PLAN}],
-        "write_file": [
-            *(scripts.write("stats.py", version) for version in versions),
-            scripts.write("test_stats.py", tests),
-        ],
+        "write_file": [*(scripts.write("stats.py", version) for version in versions), *answers],
     }
     spec, model = scripts.scripted(name, script)
     events = EventRecorder()
@@ -204,3 +207,40 @@ def test_a_test_every_first_version_fails_is_set_aside_and_the_run_ends(
     assert "test_one_value" in kept and "test_three_values" not in kept
     (doubted,) = [e for e in events.events if e["event"] == "tests_quarantined"]
     assert doubted["iteration"] == 1 and doubted["tests"] == ["test_stats::test_three_values"]
+
+
+def test_without_usable_tests_the_version_most_others_agree_with_is_kept(
+    database_url: str, agent_home: Path
+) -> None:
+    """The tester never writes a test: the run ends failed, as before, but the workspace keeps the
+    version two others agree with on inputs made from the goal's signature, not the first."""
+    unusable = {"content": "Here are the tests you asked for."}  # no tool call
+    outcome, _, events = _run_first_versions(
+        "untested-choice",
+        'Implement in stats.py:\n\ndef mean(xs: list[float]) -> float:\n    """The mean of xs."""\n',
+        [WRONG_BUT_PASSING, scripts.FIXED_CODE, RIGHT_WITHOUT_CHECK],
+        [unusable, unusable],
+    )
+
+    assert outcome.status == "failed" and "no usable tests" in outcome.stop_reason
+    assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
+    (chosen,) = [e for e in events.events if e["event"] == "samples_without_tests"]
+    assert chosen["agreeing"] == [1, 2, 2] and chosen["chosen"] == 2
+
+
+def test_calls_made_from_a_signature_are_distinct_and_of_the_declared_types() -> None:
+    source = (
+        "def f(xs: List[int], k: int, pairs: List[Tuple[str, int]], d: Dict[str, float], t: Tuple[int, ...]) -> int:\n"
+        "    ...\n"
+    )
+    (signature,) = goal_signatures(source).values()
+    calls = signature_calls(signature)
+    assert len(calls) == len(set(calls)) == 8
+    for call in calls:
+        arguments = ast.parse(call, mode="eval").body
+        assert isinstance(arguments, ast.Call)
+        for value, (_, annotation) in zip(arguments.args, signature.parameters, strict=True):
+            assert conforms(ast.literal_eval(value), annotation), (call, ast.unparse(value))
+    # A type not made here (a user's class, *args) gives no calls rather than wrong ones.
+    assert signature_calls(next(iter(goal_signatures("def g(shape: Shape) -> int:\n    ...").values()))) == []
+    assert signature_calls(next(iter(goal_signatures("def h(*xs: int) -> int:\n    ...").values()))) == []

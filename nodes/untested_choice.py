@@ -1,0 +1,131 @@
+"""Choosing among the first versions when the tester wrote no usable tests: the outputs most agree on.
+
+Without tests the run cannot go on, and the workspace used to keep the first version, written from
+the plan; when the plan misread the goal, that version is the one most likely wrong. The versions
+are instead run on inputs made from the goal's typed signature (a few small values per type), and
+the earliest version of the largest group returning the same outputs is kept: independent versions
+are wrong in their own ways and right in the same way (MBR-exec). Python only, like the probe.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Sequence
+
+from agent_graph.context import Context
+from agent_graph.nodes.agreement import PROBE_FILE, cluster_key, cluster_sizes, parse_outputs, probe_script
+from agent_graph.nodes.common import emit
+from agent_graph.nodes.sampling import Candidate, Probe, code_hash, try_candidate
+from agent_graph.nodes.signature_check import Signature, goal_signatures
+from agent_graph.sandbox.return_types_conftest import type_name
+from agent_graph.state import AgentState
+
+CALLS = 8
+# A few values per type, ordinary ones first: an edge case (an empty list) that versions treat
+# differently says little about which of them reads the goal right.
+_SCALARS: dict[str, list[object]] = {
+    "int": [3, 10, 1, 7, 0, 25, 2, 12],
+    "float": [2.5, 10.0, 1.5, 7.25, 0.0, 3.0],
+    "str": ["hello world", "Python", "abc", "a b c", "racecar", "x"],
+    "bool": [True, False],
+    "complex": [1 + 2j, 3j],
+    "bytes": [b"abc", b""],
+}
+_SEQUENCES = {"List": list, "list": list, "Set": set, "set": set, "Sequence": list, "Iterable": list}
+_TUPLES = {"Tuple", "tuple"}
+_DICTS = {"Dict", "dict", "Mapping"}
+
+
+def choose_without_tests(state: AgentState, context: Context, module: str) -> dict[str, str] | None:
+    """The files of the version most others agree with on the signature's inputs, or None when
+    there is nothing to choose (one distinct version, not Python, no typed signature to call)."""
+    iteration = state.get("iteration", 1)
+    written = {
+        code_hash(v["files"]): v["files"] for v in state.get("versions", []) if v["iteration"] == iteration
+    }
+    if len(written) < 2 or state.get("language", "python") != "python":
+        return None
+    calls = [
+        call
+        for signature in goal_signatures(state.get("task", "")).values()
+        for call in signature_calls(signature)
+    ]
+    if not calls:
+        return None
+    probe = Probe(PROBE_FILE, probe_script(module, calls), lambda out: parse_outputs(out, len(calls)))
+    candidates = [try_candidate(files, state, context, {}, probe) for files in written.values()]
+    answered = [c for c in candidates if c.outputs is not None]
+    if not answered:
+        return None
+    chosen = choose_by_outputs(answered)
+    sizes = cluster_sizes(answered)
+    emit(
+        "samples_without_tests",
+        iteration=iteration,
+        agreeing=[sizes[cluster_key(c)] for c in answered],
+        chosen=candidates.index(chosen) + 1,
+    )
+    return chosen.files
+
+
+def choose_by_outputs(candidates: Sequence[Candidate]) -> Candidate:
+    """The earliest version of the largest group returning the same outputs."""
+    sizes = cluster_sizes(candidates)
+    return max(candidates, key=lambda c: sizes[cluster_key(c)])  # max keeps the first of equals
+
+
+def signature_calls(signature: Signature, count: int = CALLS) -> list[str]:
+    """Up to `count` distinct calls of the function with values of its parameters' types, as source;
+    none when a parameter's type is not one made here, or the function takes *args."""
+    if signature.variadic or not signature.parameters:
+        return []
+    pools = [sample_values(annotation) for _, annotation in signature.parameters]
+    if not all(pools):
+        return []
+    calls: dict[str, None] = {}
+    for index in range(count):
+        # each parameter steps through its own values at its own pace, so the calls differ
+        arguments = [pool[(index * (position + 1)) % len(pool)] for position, pool in enumerate(pools)]
+        calls.setdefault(f"{signature.name}({', '.join(repr(a) for a in arguments)})")
+    return list(calls)
+
+
+def sample_values(annotation: ast.expr | None, depth: int = 0) -> list[object]:
+    """A few values of the annotated type ([] for a type not made here)."""
+    if annotation is None or depth > 2:
+        return []
+    if not isinstance(annotation, ast.Subscript):
+        return list(_SCALARS.get(type_name(annotation), []))
+    try:
+        return _container_values(annotation, depth)
+    except TypeError:  # unhashable items for a set or a dict's keys
+        return []
+
+
+def _container_values(annotation: ast.Subscript, depth: int) -> list[object]:
+    outer = type_name(annotation.value)
+    inner = list(annotation.slice.elts) if isinstance(annotation.slice, ast.Tuple) else [annotation.slice]
+    if outer in _TUPLES and len(inner) == 2 and isinstance(inner[1], ast.Constant) and inner[1].value is ...:
+        outer, inner = "tuple...", inner[:1]  # Tuple[int, ...]: any length, like a list
+    items = [sample_values(node, depth + 1) for node in inner]
+    if not items or not all(items):
+        return []
+    if outer in _SEQUENCES or outer == "tuple...":
+        kind = tuple if outer == "tuple..." else _SEQUENCES[outer]
+        return [kind(_rotated(items[0], shift, size)) for shift, size in ((0, 4), (2, 3), (1, 5), (3, 1))]
+    if outer in _TUPLES:
+        return [
+            tuple(values[(shift + i) % len(values)] for i, values in enumerate(items)) for shift in range(3)
+        ]
+    if outer in _DICTS and len(items) == 2:
+        keys, values = items
+        return [
+            {keys[(shift + i) % len(keys)]: values[(shift + i) % len(values)] for i in range(3)}
+            for shift in range(3)
+        ]
+    return []
+
+
+def _rotated(values: list[object], shift: int, size: int) -> list[object]:
+    """`size` values taken round from `values`, starting at `shift` (repeats when there are few)."""
+    return [values[(shift + i) % len(values)] for i in range(size)]
