@@ -132,7 +132,14 @@ def main() -> None:
                 )
             marks = " ".join(f"{name}={'P' if v else 'F'}" for name, v in verdicts.items())
             versions = "".join("P" if hidden[code_hash(c.files)] else "F" for c in candidates)
-            print(f"{row['task_id']}: versions {versions} (copies {copies}); {marks}")
+            readings: dict[
+                str, str
+            ] = {}  # code hash -> the reading of the goal it was first written from (coder.py)
+            for version in values.get("versions", []):
+                if version["iteration"] == 1:
+                    readings.setdefault(code_hash(version["files"]), version.get("reading", "?"))
+            order = " ".join(readings.get(code_hash(c.files), "?") for c in candidates)
+            print(f"{row['task_id']}: versions {versions} ({order}; copies {copies}); {marks}")
     finally:
         release_sandbox("bench-selection")
     print(f"\n{compared} problems with several first versions; some version solved {any_solved}")
