@@ -132,9 +132,8 @@ def main() -> None:
                 )
             marks = " ".join(f"{name}={'P' if v else 'F'}" for name, v in verdicts.items())
             versions = "".join("P" if hidden[code_hash(c.files)] else "F" for c in candidates)
-            readings: dict[
-                str, str
-            ] = {}  # code hash -> the reading of the goal it was first written from (coder.py)
+            # code hash -> the reading of the goal it was first written from (coder.py)
+            readings: dict[str, str] = {}
             for version in values.get("versions", []):
                 if version["iteration"] == 1:
                     readings.setdefault(code_hash(version["files"]), version.get("reading", "?"))
