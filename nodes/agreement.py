@@ -83,17 +83,25 @@ def try_first_versions(
 ) -> list[Candidate]:
     """Each distinct version this iteration wrote, run against `tests` and probed on their inputs
     (none run when there is only one)."""
-    iteration = state.get("iteration", 1)
-    written = {
-        code_hash(v["files"]): v["files"] for v in state.get("versions", []) if v["iteration"] == iteration
-    }
+    written = written_this_iteration(state)
     if len(written) < 2:
         return [Candidate(files) for files in written.values()]
     calls = probe_calls(tests, api_names(state)) if state.get("language", "python") == "python" else []
-    probe = None
-    if calls:
-        probe = Probe(PROBE_FILE, probe_script(module, calls), lambda out: parse_outputs(out, len(calls)))
+    probe = output_probe(module, calls) if calls else None
     return [try_candidate(files, state, context, tests, probe) for files in written.values()]
+
+
+def written_this_iteration(state: AgentState) -> dict[str, dict[str, str]]:
+    """The distinct versions the current iteration wrote, by code hash, in the order written."""
+    iteration = state.get("iteration", 1)
+    return {
+        code_hash(v["files"]): v["files"] for v in state.get("versions", []) if v["iteration"] == iteration
+    }
+
+
+def output_probe(module: str, calls: Sequence[str]) -> Probe:
+    """The probe that runs `calls` (source) against a version and reads back what each returned."""
+    return Probe(PROBE_FILE, probe_script(module, calls), lambda out: parse_outputs(out, len(calls)))
 
 
 def probe_calls(tests: dict[str, str], names: set[str]) -> list[str]:

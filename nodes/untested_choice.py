@@ -13,9 +13,9 @@ import ast
 from collections.abc import Sequence
 
 from agent_graph.context import Context
-from agent_graph.nodes.agreement import PROBE_FILE, cluster_key, cluster_sizes, parse_outputs, probe_script
+from agent_graph.nodes.agreement import cluster_key, cluster_sizes, output_probe, written_this_iteration
 from agent_graph.nodes.common import emit
-from agent_graph.nodes.sampling import Candidate, Probe, code_hash, try_candidate
+from agent_graph.nodes.sampling import Candidate, try_candidate
 from agent_graph.nodes.signature_check import Signature, goal_signatures
 from agent_graph.sandbox.return_types_conftest import type_name
 from agent_graph.state import AgentState
@@ -39,10 +39,7 @@ _DICTS = {"Dict", "dict", "Mapping"}
 def choose_without_tests(state: AgentState, context: Context, module: str) -> dict[str, str] | None:
     """The files of the version most others agree with on the signature's inputs, or None when
     there is nothing to choose (one distinct version, not Python, no typed signature to call)."""
-    iteration = state.get("iteration", 1)
-    written = {
-        code_hash(v["files"]): v["files"] for v in state.get("versions", []) if v["iteration"] == iteration
-    }
+    written = written_this_iteration(state)
     if len(written) < 2 or state.get("language", "python") != "python":
         return None
     calls = [
@@ -52,7 +49,7 @@ def choose_without_tests(state: AgentState, context: Context, module: str) -> di
     ]
     if not calls:
         return None
-    probe = Probe(PROBE_FILE, probe_script(module, calls), lambda out: parse_outputs(out, len(calls)))
+    probe = output_probe(module, calls)
     candidates = [try_candidate(files, state, context, {}, probe) for files in written.values()]
     answered = [c for c in candidates if c.outputs is not None]
     if not answered:
@@ -61,7 +58,7 @@ def choose_without_tests(state: AgentState, context: Context, module: str) -> di
     sizes = cluster_sizes(answered)
     emit(
         "samples_without_tests",
-        iteration=iteration,
+        iteration=state.get("iteration", 1),
         agreeing=[sizes[cluster_key(c)] for c in answered],
         chosen=candidates.index(chosen) + 1,
     )
