@@ -167,6 +167,13 @@ class LiveObserver:
         elif kind == "samples":
             counts = ", ".join("blocked" if n is None else str(n) for n in event.get("passed", []))
             view.row(iteration).note = f"kept version {event.get('chosen')} (tests passed: {counts})"
+        elif kind == "samples_without_tests":
+            chosen = int(event.get("chosen") or 0)
+            agreeing = event.get("agreeing", [])
+            same = agreeing[chosen - 1] if 0 < chosen <= len(agreeing) else "?"
+            view.row(
+                iteration
+            ).note = f"no usable tests: kept version {chosen} ({same} of {len(agreeing)} versions return the same outputs)"
         elif kind == "circuit_breaker_warning":
             view.warning = (
                 f"circuit breaker: {iteration} of {event.get('limit', view.max_iterations)} iterations used; "

@@ -59,7 +59,7 @@ def choose_without_tests(state: AgentState, context: Context, module: str) -> di
     emit(
         "samples_without_tests",
         iteration=state.get("iteration", 1),
-        agreeing=[sizes[cluster_key(c)] for c in answered],
+        agreeing=[sizes[cluster_key(c)] if c.outputs is not None else None for c in candidates],
         chosen=candidates.index(chosen) + 1,
     )
     return chosen.files

@@ -68,3 +68,14 @@ def test_no_progress_when_stdout_is_not_a_terminal(
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 2 and lines[0].startswith("passed after 2 iteration(s)"), result.stdout
+
+
+def test_a_run_without_usable_tests_says_which_version_it_kept() -> None:
+    screen = Console(record=True, force_terminal=True, width=120)
+    with LiveObserver(screen, max_iterations=4) as live:
+        live.on_event({"event": "samples_without_tests", "iteration": 1, "agreeing": [1, 2, 2], "chosen": 2})
+        live.on_event({"event": "finished", "status": "failed", "iteration": 1})
+    assert (
+        live.view.rows[0].note == "no usable tests: kept version 2 (2 of 3 versions return the same outputs)"
+    )
+    assert live.view.finished == "failed"
