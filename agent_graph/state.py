@@ -128,7 +128,7 @@ class Version(TypedDict):
     iteration: int
     sample: int  # 1-based, within its iteration
     fresh: bool  # written from the goal and plan alone
-    planned: NotRequired[bool]  # False: written from the goal without the plan (first iteration)
+    planned: NotRequired[bool]  # runs recorded before `reading`: False for the goal-alone version
     reading: NotRequired[str]  # what the coder was shown: "planned", "goal" or "plain" (coder.py)
     files: dict[str, str]
 

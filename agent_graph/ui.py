@@ -171,9 +171,8 @@ class LiveObserver:
             chosen = int(event.get("chosen") or 0)
             agreeing = event.get("agreeing", [])
             same = agreeing[chosen - 1] if 0 < chosen <= len(agreeing) else "?"
-            view.row(
-                iteration
-            ).note = f"no usable tests: kept version {chosen} ({same} of {len(agreeing)} versions return the same outputs)"
+            outputs = f"{same} of {len(agreeing)} versions return the same outputs"
+            view.row(iteration).note = f"no usable tests: kept version {chosen} ({outputs})"
         elif kind == "circuit_breaker_warning":
             view.warning = (
                 f"circuit breaker: {iteration} of {event.get('limit', view.max_iterations)} iterations used; "

@@ -71,7 +71,6 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
                 "iteration": iteration,
                 "sample": number + 1,
                 "fresh": fresh,
-                "planned": reading == "planned",
                 "reading": reading,
                 "files": files,
             }

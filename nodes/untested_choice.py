@@ -10,12 +10,11 @@ are wrong in their own ways and right in the same way (MBR-exec). Python only, l
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
 
 from agent_graph.context import Context
 from agent_graph.nodes.agreement import cluster_key, cluster_sizes, output_probe, written_this_iteration
 from agent_graph.nodes.common import emit
-from agent_graph.nodes.sampling import Candidate, try_candidate
+from agent_graph.nodes.sampling import try_candidate
 from agent_graph.nodes.signature_check import Signature, goal_signatures
 from agent_graph.sandbox.return_types_conftest import type_name
 from agent_graph.state import AgentState
@@ -54,8 +53,8 @@ def choose_without_tests(state: AgentState, context: Context, module: str) -> di
     answered = [c for c in candidates if c.outputs is not None]
     if not answered:
         return None
-    chosen = choose_by_outputs(answered)
     sizes = cluster_sizes(answered)
+    chosen = max(answered, key=lambda c: sizes[cluster_key(c)])  # the largest group; max keeps the earliest
     emit(
         "samples_without_tests",
         iteration=state.get("iteration", 1),
@@ -63,12 +62,6 @@ def choose_without_tests(state: AgentState, context: Context, module: str) -> di
         chosen=candidates.index(chosen) + 1,
     )
     return chosen.files
-
-
-def choose_by_outputs(candidates: Sequence[Candidate]) -> Candidate:
-    """The earliest version of the largest group returning the same outputs."""
-    sizes = cluster_sizes(candidates)
-    return max(candidates, key=lambda c: sizes[cluster_key(c)])  # max keeps the first of equals
 
 
 def signature_calls(signature: Signature, count: int = CALLS) -> list[str]:
