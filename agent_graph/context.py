@@ -126,7 +126,8 @@ class Context:
         default=4,
         metadata=_meta(
             "Versions of the code to write in the first iteration, before any test exists: from the "
-            "goal and plan, from the goal alone, as a plain programmer, then hotter from the plan. Once "
+            "goal and plan, from the goal alone, as a plain programmer, reasoned first from the goal "
+            "alone, then hotter from the plan. Once "
             "the tests are written they pick one by agreement (CodeT): the versions returning the same "
             "outputs on the tests' inputs, times the tests they pass (1: one version).",
             "loop",

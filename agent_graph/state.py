@@ -129,7 +129,7 @@ class Version(TypedDict):
     sample: int  # 1-based, within its iteration
     fresh: bool  # written from the goal and plan alone
     planned: NotRequired[bool]  # runs recorded before `reading`: False for the goal-alone version
-    reading: NotRequired[str]  # what the coder was shown: "planned", "goal" or "plain" (coder.py)
+    reading: NotRequired[str]  # what the coder was shown: "planned", "goal", "plain" or "reasoned" (coder.py)
     files: dict[str, str]
 
 

@@ -5,7 +5,7 @@ Several versions written independently from the same goal are each wrong in thei
 right in the same way. So each version is run on the inputs the tests call the goal with (literal
 arguments, parametrize rows included) and versions that return the same outputs form a cluster. A
 cluster scores its size times the tests its versions pass; the best cluster's earliest version wins
-(the first version is written at the usual temperature, the others hotter). With no usable inputs
+(the first version is written from the plan, the others from other readings of the goal). With no usable inputs
 (Node.js, or tests with no literal calls), versions that fail exactly the same tests form a cluster.
 """
 

@@ -26,7 +26,7 @@ from agent_graph.nodes.literal_cases import literal_cases
 from agent_graph.nodes.repair import cut_off_feedback, cut_off_line, salvage_python, strip_tests_from_source
 from agent_graph.nodes.sampling import Candidate, try_candidate, wanted_samples
 from agent_graph.pricing import Usage
-from agent_graph.prompts import CODER_SYSTEM, PLAIN_SYSTEM
+from agent_graph.prompts import CODER_SYSTEM, PLAIN_SYSTEM, REASON_FIRST
 from agent_graph.state import AgentState, Version
 from agent_graph.tools import run_file_tool, write_file
 from agent_graph.workspace import PathRefusedError, Workspace
@@ -115,9 +115,11 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
 # scripts/bench_selection.py; 31 problems with four distinct first versions) the two hotter planned
 # versions solved 9 and 15, the two usual-temperature ones 17 each, and the hotter ones solved none
 # that a usual-temperature one missed, while the version from the goal alone was the only one to
-# solve 2. So the usual-temperature versions vary the prompt, and only the last is hotter.
-Reading = Literal["planned", "goal", "plain"]  # see write_version
-FIRST_READINGS: tuple[Reading, ...] = ("planned", "goal", "plain")
+# solve 2. The next run (748bc02, 40 problems) agreed: the hotter planned version solved none that
+# another missed, while the planned, goal-alone and plain readings each solved one to three alone.
+# So the first four versions vary the prompt at the usual temperature; only later ones are hotter.
+Reading = Literal["planned", "goal", "plain", "reasoned"]  # see write_version
+FIRST_READINGS: tuple[Reading, ...] = ("planned", "goal", "plain", "reasoned")
 
 
 def first_iteration_version(number: int) -> tuple[Reading, bool]:
@@ -142,7 +144,8 @@ def write_version(
     the files of this same version, with no earlier code and no feedback. The `reading` says what
     the coder is shown: the goal and the plan ("planned"), the goal alone ("goal"), or the goal
     alone under a plain programmer's prompt with none of the coder's rules ("plain", as the model
-    asked once).
+    asked once), or the goal alone with the algorithm worked out in comments before the code
+    ("reasoned").
     """
     previous = dict(state.get("files", {}))
     files = {} if fresh else dict(previous)
@@ -156,6 +159,7 @@ def write_version(
             spec.get("purpose", ""),
             with_feedback=not fresh,
             with_plan=reading == "planned",
+            reason_first=reading == "reasoned",
         )
         system = PLAIN_SYSTEM if reading == "plain" else f"{CODER_SYSTEM}\n{guidance(state)}"
         messages = [SystemMessage(system), HumanMessage(request)]
@@ -217,6 +221,7 @@ def _request(
     *,
     with_feedback: bool = True,
     with_plan: bool = True,
+    reason_first: bool = False,
 ) -> str:
     """The coder's request, stable parts first so a local model can reuse its prompt cache."""
     plan = render_plan(state.get("plan", {})) if with_plan else ""
@@ -226,6 +231,8 @@ def _request(
     feedback = _feedback(state) if with_feedback else ""
     if feedback:
         parts.append(feedback)
+    if reason_first:
+        parts.append(REASON_FIRST)
     parts.append(f"Write the complete file `{path}` ({purpose}). Call write_file with path `{path}`.")
     return "\n\n".join(p for p in parts if p)
 

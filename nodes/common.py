@@ -72,9 +72,12 @@ def strip_fences(content: str) -> str:
     return found.group(1) + "\n" if found else content
 
 
-def render_plan(plan: dict[str, Any]) -> str:
-    lines = [f"Plan: {plan.get('summary', '')}"]
-    lines += [f"  step {i}: {s}" for i, s in enumerate(plan.get("subtasks", []), 1)]
+def render_plan(plan: dict[str, Any], *, with_steps: bool = True) -> str:
+    """The plan as text; without its summary and steps (`with_steps=False`) only what it fixes:
+    the files, the public API and the edge cases."""
+    lines = [f"Plan: {plan.get('summary', '')}"] if with_steps else ["Plan:"]
+    if with_steps:
+        lines += [f"  step {i}: {s}" for i, s in enumerate(plan.get("subtasks", []), 1)]
     lines += [f"  file {f['path']}: {f.get('purpose', '')}" for f in plan.get("files", [])]
     lines += [f"  API: {a}" for a in plan.get("public_api", [])]
     lines += [f"  edge case: {e}" for e in plan.get("edge_cases", [])]

@@ -170,8 +170,13 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
         how = f"Import the code with `const {{ {imported} }} = require('./{stem}.js');`."
     else:
         how = f"Import the code with `from {stem} import {imported}`."
+    # Not the plan's summary and steps: they are one reading of the goal, and the first version is
+    # written from it. Tests that work their expected values out the plan's way favour that version
+    # even when the plan misread the goal (cube_Sum in the 748bc02 MBPP run: the two versions from
+    # the goal alone were right and passed one test each; the planned one, wrong, passed three).
+    plan = render_plan(state.get("plan", {}), with_steps=False)
     request = (
-        f"Goal:\n{state.get('task', '')}\n\n{render_plan(state.get('plan', {}))}\n\n"
+        f"Goal:\n{state.get('task', '')}\n\n{plan}\n\n"
         f"The code will be in: {modules}. You do not see the code; test the behaviour the goal promises. {how}\n"
         f"Write the complete test file `{path}`. Call write_file with path `{path}`."
     )

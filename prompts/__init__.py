@@ -34,7 +34,7 @@ Rules:
 TESTER_SYSTEM = """You are the tester of a coding agent. You write tests from the SPECIFICATION, not from any code.
 Rules:
 - Call write_file with one complete test file.
-- Test what the goal and the plan promise: normal cases, the listed edge cases, and every example in the goal.
+- Test what the goal promises (the plan only fixes the API): normal cases, the listed edge cases, and every example in the goal.
 - Every expected value must follow from the goal's text; when unsure of an exact value, assert a property instead.
 - Test for an error only where the goal or the profile says what bad input must do.
 - Keep it to 4-8 focused tests with clear names and clear assertion messages."""
@@ -97,3 +97,11 @@ CIRCUIT_BREAKER_WARNING = (
 # in the first iteration (so that the agent's versions include what the model gives when asked once).
 PLAIN_SYSTEM = """You are a programmer. Write the complete file that implements the requested function.
 Call write_file with the full file content: imports, the function with its exact signature, nothing else."""
+
+# The coder's "reasoned" reading of the goal (nodes/coder.py): the algorithm is worked out before
+# the code, in the file itself, so the reasoning costs no extra call and cannot be lost.
+REASON_FIRST = """Think before you code, in comments at the top of the file:
+1. Restate exactly what the function must return, word by word from the goal; name any term you must define.
+2. Work one small input through by hand and write down the output it must give.
+3. List the steps of the algorithm.
+Then write the code that follows those steps."""

@@ -20,7 +20,7 @@ from agent_graph.nodes.agreement import (
 from agent_graph.nodes.sampling import Candidate, Probe, try_candidate
 from agent_graph.nodes.signature_check import goal_signatures
 from agent_graph.nodes.untested_choice import signature_calls
-from agent_graph.prompts import PLAIN_SYSTEM
+from agent_graph.prompts import PLAIN_SYSTEM, REASON_FIRST
 from agent_graph.runner import RunOutcome, run_task
 from agent_graph.sandbox.base import TestFailure, TestReport
 from agent_graph.sandbox.return_types_conftest import conforms
@@ -158,28 +158,36 @@ def _run_first_versions(
 def test_the_first_iterations_versions_are_chosen_by_agreement_not_by_the_first(
     database_url: str, agent_home: Path
 ) -> None:
-    """The first version is wrong but passes the weak tests; the three others pass them too and agree
+    """The first version is wrong but passes the weak tests; the four others pass them too and agree
     with each other on the tests' inputs: one of them is kept."""
     outcome, model, events = _run_first_versions(
         "first-samples",
         "Write mean(xs); raise ValueError on an empty list.",
-        [WRONG_BUT_PASSING, scripts.FIXED_CODE, RIGHT_WITHOUT_CHECK, RIGHT_WITHOUT_CHECK + "# again\n"],
+        [
+            WRONG_BUT_PASSING,
+            scripts.FIXED_CODE,
+            RIGHT_WITHOUT_CHECK,
+            RIGHT_WITHOUT_CHECK + "# again\n",
+            RIGHT_WITHOUT_CHECK + "# once more\n",
+        ],
         WEAK_TESTS,
         sample_temperature=0.9,
     )
 
     assert outcome.status == "passed" and outcome.iterations == 1
     assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
-    coder_calls = [call for call in model.calls if call["tool"] == "write_file"][:4]
-    # Three readings of the goal at the usual temperature (with the plan, the goal alone, the goal
-    # alone asked as a plain programmer: the bench's baseline prompt), then the plan again, hotter.
-    assert [call["temperature"] for call in coder_calls] == [None, None, None, 0.9]
-    assert ["Plan:" in str(call["messages"][-1]) for call in coder_calls] == [True, False, False, True]
-    assert [call["messages"][0] == PLAIN_SYSTEM for call in coder_calls] == [False, False, True, False]
+    coder_calls = [call for call in model.calls if call["tool"] == "write_file"][:5]
+    # Four readings of the goal at the usual temperature: with the plan, the goal alone, the goal
+    # alone asked as a plain programmer (the bench's baseline prompt), the goal alone reasoned
+    # first; then the plan again, hotter.
+    assert [call["temperature"] for call in coder_calls] == [None, None, None, None, 0.9]
+    planned = ["Plan:" in str(call["messages"][-1]) for call in coder_calls]
+    assert planned == [True, False, False, False, True]
+    assert [call["messages"][0] == PLAIN_SYSTEM for call in coder_calls] == [False, False, True, False, False]
+    reasoned = [REASON_FIRST in str(call["messages"][-1]) for call in coder_calls]
+    assert reasoned == [False, False, False, True, False]
     (sampled,) = [e for e in events.events if e["event"] == "samples"]
-    assert (
-        sampled["passed"] == [2, 2, 2, 2] and sampled["agreeing"] == [1, 3, 3, 3] and sampled["chosen"] == 2
-    )
+    assert sampled["passed"] == [2] * 5 and sampled["agreeing"] == [1, 4, 4, 4, 4] and sampled["chosen"] == 2
     assert not Path(outcome.workspace, PROBE_FILE).exists()
 
 

@@ -368,6 +368,29 @@ def test_an_unusable_test_file_is_asked_for_again_hotter(database_url: str, agen
     assert [call["temperature"] for call in tester_calls] == [None, 0.9]
 
 
+def test_the_tester_sees_the_plans_api_and_edge_cases_but_not_its_steps(
+    database_url: str, agent_home: Path
+) -> None:
+    """Tests written from the plan's steps would favour the version written from them, right or not."""
+    script = {
+        "Plan": [{"args": scripts.PLAN}],
+        "write_file": [
+            scripts.write("stats.py", scripts.FIXED_CODE),
+            scripts.write("test_stats.py", scripts.TESTS),
+        ],
+    }
+    spec, model = scripts.scripted("tester-request", script)
+    outcome = run_task("Write mean(xs).", "python", "library", Context(first_samples=1, model=spec))
+    assert outcome.status == "passed"
+    coder_request, tester_request = (
+        str(call["messages"][-1]) for call in model.calls if call["tool"] == "write_file"
+    )
+    assert "step 2: Raise ValueError on an empty list" in coder_request
+    assert "step" not in tester_request and scripts.PLAN["summary"] not in tester_request
+    assert "API: mean(xs: list[float]) -> float" in tester_request
+    assert "edge case: empty list raises ValueError" in tester_request
+
+
 def test_a_tester_that_never_calls_the_tool_ends_the_run_saying_why(
     database_url: str, agent_home: Path
 ) -> None:
