@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -24,6 +25,10 @@ os.environ.setdefault("LANGGRAPH_NO_VERSION_CHECK", "true")
 # server write one first-iteration version, unless a test asks for more (the e2e test removes this,
 # so the real model runs with the project's settings). In-process tests say `first_samples=1`.
 os.environ.setdefault("AGENT_GRAPH_FIRST_SAMPLES", "1")
+# A test run stopped from outside (`timeout`, a CI job cancelled) gets SIGTERM, which would end the
+# process without teardown and leave the session's Postgres running. As an interrupt, it unwinds
+# the fixtures like Ctrl-C does.
+signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
