@@ -19,6 +19,7 @@ from collections.abc import Hashable, Iterator, Sequence
 from agent_graph.context import Context
 from agent_graph.nodes.common import api_names, emit
 from agent_graph.nodes.examples import EXAMPLES_FILE
+from agent_graph.nodes.parametrize_rows import argnames, is_parametrize, row_nodes
 from agent_graph.nodes.sampling import Candidate, Probe, code_hash, try_candidate
 from agent_graph.nodes.signature_check import parsed_tests
 from agent_graph.sandbox.return_types_conftest import RETURN_TYPE_FAILURE
@@ -148,19 +149,11 @@ def _literal(node: ast.expr, row: dict[str, ast.expr]) -> str | None:
 def _parametrize_rows(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[dict[str, ast.expr]]:
     """The rows of `@pytest.mark.parametrize("a, b", [(1, 2), ...])` decorators (the first usable one)."""
     for decorator in function.decorator_list:
-        if not (
-            isinstance(decorator, ast.Call)
-            and isinstance(decorator.func, ast.Attribute)
-            and decorator.func.attr == "parametrize"
-            and len(decorator.args) >= 2
-            and isinstance(decorator.args[0], ast.Constant)
-            and isinstance(decorator.args[0].value, str)
-            and isinstance(decorator.args[1], ast.List | ast.Tuple)
-        ):
+        if not is_parametrize(decorator):
             continue
-        params = [p.strip() for p in decorator.args[0].value.split(",") if p.strip()]
+        params = argnames(decorator)
         rows: list[dict[str, ast.expr]] = []
-        for row in decorator.args[1].elts:
+        for row in row_nodes(decorator):
             values = row.elts if len(params) > 1 and isinstance(row, ast.Tuple | ast.List) else [row]
             if len(values) == len(params):
                 rows.append(dict(zip(params, values, strict=True)))

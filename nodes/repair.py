@@ -15,6 +15,8 @@ from __future__ import annotations
 import ast
 from typing import TypeGuard
 
+from agent_graph.nodes.parametrize_rows import without_rows
+
 # How many trailing lines may be dropped to make a file parse: more would change its meaning.
 _MAX_TRAILING_JUNK = 6
 
@@ -241,12 +243,27 @@ def _is_test_function(node: ast.stmt) -> TypeGuard[ast.FunctionDef | ast.AsyncFu
 
 
 def set_aside_tests(tests: dict[str, str], failed: set[str], keep: str) -> dict[str, str]:
-    """The test files without the test functions of the `failed` test ids (`file::name[row]`), except
-    in `keep` (the goal's own examples)."""
-    functions = {name.split("::")[-1].split("[")[0] for name in failed}
+    """The test files without the `failed` tests (`file::name` or `file::name[row]`), except in `keep`
+    (the goal's own examples). A failed row of a parametrized test goes alone; its other rows stay."""
+    whole: set[str] = set()
+    rows: dict[str, set[str]] = {}
+    for test_id in failed:
+        name, bracket, row = test_id.split("::")[-1].partition("[")
+        if bracket:
+            rows.setdefault(name, set()).add(row.removesuffix("]"))
+        else:
+            whole.add(name)
     return {
-        path: content if path == keep else remove_tests(content, functions) for path, content in tests.items()
+        path: content if path == keep else _set_aside(content, whole, rows) for path, content in tests.items()
     }
+
+
+def _set_aside(source: str, whole: set[str], rows: dict[str, set[str]]) -> str:
+    """`source` without the `whole` test functions and the parametrize `rows` (see without_rows)."""
+    trimmed, emptied = without_rows(source, rows)
+    if trimmed != source and not _parses(trimmed):
+        trimmed, emptied = source, set()
+    return remove_tests(trimmed, whole | emptied)
 
 
 def remove_tests(source: str, names: set[str]) -> str:

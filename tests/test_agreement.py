@@ -217,6 +217,38 @@ def test_a_test_every_first_version_fails_is_set_aside_and_the_run_ends(
     assert doubted["iteration"] == 1 and doubted["tests"] == ["test_stats::test_three_values"]
 
 
+WRONG_ROW_TESTS = (
+    "import pytest\n"
+    "from stats import mean\n\n"
+    "@pytest.mark.parametrize('xs, expected', [\n"
+    "    ([1, 2, 3], 2),\n"
+    "    ([4], 4),\n"
+    "    ([1, 2], 2),  # worked out wrong\n"
+    "])\n"
+    "def test_mean(xs, expected):\n    assert mean(xs) == expected\n"
+)
+
+
+def test_a_parametrize_row_every_first_version_fails_is_set_aside_alone(
+    database_url: str, agent_home: Path
+) -> None:
+    """Only one row of the only test function is wrong: that row goes, the function and its other
+    rows stay (setting aside the whole function left no test to run)."""
+    outcome, _, events = _run_first_versions(
+        "doubted-row",
+        "Write mean(xs).",
+        [RIGHT_WITHOUT_CHECK, scripts.FIXED_CODE, RIGHT_WITHOUT_CHECK],
+        WRONG_ROW_TESTS,
+    )
+
+    assert outcome.status == "passed" and outcome.iterations == 1
+    assert outcome.tests == {"passed": 2, "failed": 0}
+    kept = Path(outcome.workspace, "test_stats.py").read_text()
+    assert "([1, 2, 3], 2)" in kept and "([4], 4)" in kept and "([1, 2], 2)" not in kept
+    (doubted,) = [e for e in events.events if e["event"] == "tests_quarantined"]
+    assert doubted["tests"] == ["test_stats::test_mean[xs2-2]"]
+
+
 def test_without_usable_tests_the_version_most_others_agree_with_is_kept(
     database_url: str, agent_home: Path
 ) -> None:
