@@ -4,8 +4,9 @@ When the goal declares a typed Python function (`def and_tuples(a: Tuple[int, in
 -> Tuple[int, int, int, int]`), a test that calls it with `()` or floats, or expects an 8-tuple
 back, tests a function the user never asked for. A small model writes such tests often, and the
 loop then spends its iterations bending correct code towards them. These checks are static and
-conservative: only literal arguments and literal expected values are judged, only against
-annotations this module understands, and anything unclear counts as consistent.
+conservative: only literal arguments (and arguments a Hypothesis strategy of a certain type draws)
+and literal expected values are judged, only against annotations this module understands, and
+anything unclear counts as consistent.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from agent_graph.nodes.strategy_samples import Drawn, drawn_samples
 from agent_graph.sandbox.return_types_conftest import conforms, type_name
 
 
@@ -121,8 +123,9 @@ def _inside_raises(function: ast.AST) -> set[int]:
     }
 
 
-def _call_contradiction(call: ast.Call, signature: Signature) -> str:
-    """Why the literal arguments of `call` do not fit the signature ('' when they do, or are unknown)."""
+def _call_contradiction(call: ast.Call, signature: Signature, drawn: dict[str, Drawn]) -> str:
+    """Why the literal arguments of `call`, or those drawn by a known Hypothesis strategy, do not fit
+    the signature ('' when they do, or are unknown)."""
     declared = dict(signature.parameters)
     if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
         return ""
@@ -136,6 +139,13 @@ def _call_contradiction(call: ast.Call, signature: Signature) -> str:
         if is_literal and not conforms(value, annotation):
             assert annotation is not None
             return f"`{ast.unparse(call)}` passes {ast.unparse(argument)[:60]} as `{name}`, declared `{ast.unparse(annotation)}`"
+        draw = drawn.get(argument.id) if isinstance(argument, ast.Name) else None
+        if draw is not None and not conforms(draw.sample, annotation):
+            assert annotation is not None
+            return (
+                f"`{ast.unparse(call)}` passes values drawn from `{draw.strategy[:80]}` as `{name}`, "
+                f"declared `{ast.unparse(annotation)}`"
+            )
     return ""
 
 
@@ -163,12 +173,13 @@ def contradictions(source: str, signatures: dict[str, Signature]) -> list[Contra
     found: list[Contradiction] = []
     for name, function in parsed_tests(source):
         excused = _inside_raises(function)
+        drawn = drawn_samples(function)
         for node in ast.walk(function):
             reason = ""
             if id(node) in excused:
                 continue
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in signatures:
-                reason = _call_contradiction(node, signatures[node.func.id])
+                reason = _call_contradiction(node, signatures[node.func.id], drawn)
             elif isinstance(node, ast.Compare):
                 reason = _expected_contradiction(node, signatures)
             if reason:

@@ -84,6 +84,31 @@ def test_annotations_are_read_leniently(signature: str, call: str, contradicts: 
     assert bool(contradictions(source, goal_signatures(goal))) is contradicts, (signature, call)
 
 
+SORT_MATRIX_GOAL = (
+    "from typing import List\n\ndef sort_matrix(M: List[List[int]]) -> List[List[int]]:\n    pass\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("given", "contradicts"),
+    [
+        ("@given(st.lists(st.integers(), min_size=1))\ndef test_it(M):", True),  # rows must be lists
+        ("@given(M=st.lists(st.text()))\ndef test_it(M):", True),  # by keyword
+        ("@given(st.integers(), st.lists(st.integers()))\ndef test_it(n, M):", True),  # rightmost
+        ("@given(st.lists(st.floats()).filter(bool))\ndef test_it(M):", True),  # filtering keeps it
+        ("@given(st.lists(st.lists(st.integers())))\ndef test_it(M):", False),
+        ("@given(st.lists(st.tuples(st.integers())))\ndef test_it(M):", True),  # as for literals
+        ("@given(st.lists(st.integers()).map(lambda r: [r]))\ndef test_it(M):", False),  # map: unsure
+        ("@given(st.one_of(st.integers(), st.lists(st.lists(st.integers()))))\ndef test_it(M):", False),
+        ("@given(st.lists(st.integers()))\ndef test_it(M):\n    M = [M]", False),  # rebound first
+    ],
+)
+def test_arguments_drawn_by_a_strategy_are_judged_by_the_type_it_draws(given: str, contradicts: bool) -> None:
+    body = "    assert sort_matrix(M) == sorted(M, key=sum)\n"
+    source = f"from hypothesis import given, strategies as st\n\n{given}\n{body}"
+    assert bool(contradictions(source, goal_signatures(SORT_MATRIX_GOAL))) is contradicts, given
+
+
 def test_signatures_are_found_in_prose_goals_and_code_blocks() -> None:
     goal = (
         "Implement the function below. It must be fast.\n"
