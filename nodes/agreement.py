@@ -3,10 +3,12 @@
 A first version that passes weak tests can still be wrong: a small model's tests often check little.
 Several versions written independently from the same goal are each wrong in their own way, and
 right in the same way. So each version is run on the inputs the tests call the goal with (literal
-arguments, parametrize rows included) and versions that return the same outputs form a cluster. A
-cluster scores its size times the tests its versions pass; the best cluster's earliest version wins
-(the first version is written from the plan, the others from other readings of the goal). With no usable inputs
-(Node.js, or tests with no literal calls), versions that fail exactly the same tests form a cluster.
+arguments, parametrize rows included) and on calls made from the goal's typed signature (weak tests
+may use only inputs on which different readings agree), and versions that return the same outputs
+form a cluster. A cluster scores its size times the tests its versions pass; the best cluster's
+earliest version wins (the first version is written from the plan, the others from other readings
+of the goal). With no usable inputs (Node.js, or tests with no literal calls and a goal with no
+typed signature), versions that fail exactly the same tests form a cluster.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from agent_graph.nodes.common import api_names, emit
 from agent_graph.nodes.examples import EXAMPLES_FILE
 from agent_graph.nodes.parametrize_rows import argnames, is_parametrize, row_nodes
 from agent_graph.nodes.sampling import Candidate, Probe, code_hash, try_candidate
-from agent_graph.nodes.signature_check import parsed_tests
+from agent_graph.nodes.signature_calls import signature_calls
+from agent_graph.nodes.signature_check import goal_signatures, parsed_tests
 from agent_graph.sandbox.return_types_conftest import RETURN_TYPE_FAILURE
 from agent_graph.state import AgentState
 
@@ -87,9 +90,19 @@ def try_first_versions(
     written = written_this_iteration(state)
     if len(written) < 2:
         return [Candidate(files) for files in written.values()]
-    calls = probe_calls(tests, api_names(state)) if state.get("language", "python") == "python" else []
+    calls: list[str] = []
+    if state.get("language", "python") == "python":
+        calls = probe_calls(tests, api_names(state)) + goal_calls(state.get("task", ""))
     probe = output_probe(module, calls) if calls else None
     return [try_candidate(files, state, context, tests, probe) for files in written.values()]
+
+
+def goal_calls(goal: str) -> list[str]:
+    """Calls made from the goal's typed signatures: inputs the tests may not use, on which versions
+    that agree on every test input can still differ. In the 22218cc MBPP run, the tests' inputs
+    alone left all four versions of `last` agreeing, though only the planned one returned the first
+    position instead of the last, and the tie went to it as the earliest."""
+    return [call for signature in goal_signatures(goal).values() for call in signature_calls(signature)]
 
 
 def written_this_iteration(state: AgentState) -> dict[str, dict[str, str]]:

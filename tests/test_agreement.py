@@ -18,8 +18,8 @@ from agent_graph.nodes.agreement import (
     probe_script,
 )
 from agent_graph.nodes.sampling import Candidate, Probe, try_candidate
+from agent_graph.nodes.signature_calls import signature_calls
 from agent_graph.nodes.signature_check import goal_signatures
-from agent_graph.nodes.untested_choice import signature_calls
 from agent_graph.prompts import PLAIN_SYSTEM, REASON_FIRST
 from agent_graph.runner import RunOutcome, run_task
 from agent_graph.sandbox.base import TestFailure, TestReport
@@ -189,6 +189,26 @@ def test_the_first_iterations_versions_are_chosen_by_agreement_not_by_the_first(
     (sampled,) = [e for e in events.events if e["event"] == "samples"]
     assert sampled["passed"] == [2] * 5 and sampled["agreeing"] == [1, 4, 4, 4, 4] and sampled["chosen"] == 2
     assert not Path(outcome.workspace, PROBE_FILE).exists()
+
+
+def test_versions_agreeing_on_every_test_input_are_told_apart_on_inputs_from_the_signature(
+    database_url: str, agent_home: Path
+) -> None:
+    """The one test calls mean on a single value, where the first element is the mean too: on the
+    tests' inputs alone all three versions agree and the first (wrong) one wins as the earliest."""
+    single_value_test = "from stats import mean\n\ndef test_one_value():\n    assert mean([2.0]) == 2.0\n"
+    first_element = "def mean(xs):\n    return xs[0]\n"
+    outcome, _, events = _run_first_versions(
+        "signature-inputs",
+        'Implement in stats.py:\n\ndef mean(xs: list[float]) -> float:\n    """The mean of xs."""\n',
+        [first_element, RIGHT_WITHOUT_CHECK, RIGHT_WITHOUT_CHECK + "# again\n"],
+        single_value_test,
+    )
+
+    assert outcome.status == "passed" and outcome.iterations == 1
+    assert Path(outcome.workspace, "stats.py").read_text() == RIGHT_WITHOUT_CHECK
+    (sampled,) = [e for e in events.events if e["event"] == "samples"]
+    assert sampled["agreeing"] == [1, 2, 2] and sampled["chosen"] == 2
 
 
 WRONG_EXPECTATION_TESTS = (
