@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Hashable, Iterator, Sequence
 
 from agent_graph.context import Context
-from agent_graph.nodes.common import api_names, emit
+from agent_graph.nodes.common import api_names, emit, literal_value
 from agent_graph.nodes.examples import EXAMPLES_FILE
 from agent_graph.nodes.parametrize_rows import argnames, is_parametrize, row_nodes
 from agent_graph.nodes.sampling import Candidate, Probe, code_hash, try_candidate
@@ -152,11 +152,7 @@ def _literal(node: ast.expr, row: dict[str, ast.expr]) -> str | None:
         return None
     if isinstance(node, ast.Name) and node.id in row:
         node = row[node.id]
-    try:
-        ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return None
-    return ast.unparse(node)
+    return ast.unparse(node) if literal_value(node)[0] else None
 
 
 def _parametrize_rows(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[dict[str, ast.expr]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import builtins
 import re
 from typing import Any
@@ -143,3 +144,12 @@ def api_names(state: AgentState) -> set[str]:
 
 _NAME_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 _NOT_API = set(dir(builtins)) | {"def", "function", "return", "if", "for", "while", "require"}
+
+
+def literal_value(node: ast.expr | str) -> tuple[bool, Any]:
+    """(True, value) when `node` (an expression, or its source) is a Python literal; (False, None)
+    otherwise. The value itself may be None, hence the flag."""
+    try:
+        return True, ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False, None

@@ -26,6 +26,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from typing import TypeGuard
 
+from agent_graph.nodes.common import literal_value
 from agent_graph.nodes.signature_check import Contradiction, parsed_tests, raises_blocks
 from agent_graph.sandbox.return_types_conftest import type_name
 
@@ -90,9 +91,8 @@ def _outcomes(source: str, names: set[str]) -> dict[str, dict[str, set[str]]]:
         for call in _raised_calls(function, names):
             found[ast.unparse(call)][_RAISES].add(test)
         for call, other in _equalities(function, names):
-            try:
-                value = ast.literal_eval(other)
-            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            is_literal, value = literal_value(other)
+            if not is_literal:
                 continue
             found[ast.unparse(call)][_spelling(value)].add(test)
     return found
@@ -105,10 +105,9 @@ def conflicting_tests(
     outcomes = _outcomes(source, names)
     trusted: dict[str, str] = {}
     for call, expected in examples:
-        try:
-            trusted[_normal(call)] = _spelling(ast.literal_eval(expected))
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            continue
+        is_literal, value = literal_value(expected)
+        if is_literal:
+            trusted[_normal(call)] = _spelling(value)
     doomed: dict[str, str] = {}
     for call, by_outcome in outcomes.items():
         if call in trusted:

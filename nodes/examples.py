@@ -10,6 +10,8 @@ import ast
 import json
 import re
 
+from agent_graph.nodes.common import literal_value
+
 EXAMPLES_FILE = "test_goal_examples.py"  # the goal's own examples: never doubted nor rewritten
 
 _DOCTEST = re.compile(r">>>\s*(?P<call>.+?)\s*\n\s*(?P<expected>[^\n>][^\n]*)")
@@ -41,11 +43,8 @@ def _trim(expected: str) -> str | None:
         candidate = text[:end].rstrip(" .,;`")
         if not candidate:
             continue
-        try:
-            ast.literal_eval(candidate)
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            continue
-        return candidate
+        if literal_value(candidate)[0]:
+            return candidate
     return None
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 from typing import TypeGuard
 
-TestFunction = ast.FunctionDef | ast.AsyncFunctionDef
+from agent_graph.nodes.common import literal_value
 
 
 def is_parametrize(decorator: ast.expr) -> TypeGuard[ast.Call]:
@@ -35,10 +35,7 @@ def argnames(decorator: ast.Call) -> list[str]:
 
 def _names(spelled: ast.expr) -> list[str] | None:
     """Parameter names spelled `"a, b"` or `("a", "b")`; None for anything else."""
-    try:
-        names = ast.literal_eval(spelled)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return None
+    _, names = literal_value(spelled)  # not a literal: None, refused below
     if isinstance(names, str):
         return [name.strip() for name in names.split(",") if name.strip()]
     if isinstance(names, list | tuple) and all(isinstance(name, str) for name in names):
@@ -118,9 +115,8 @@ def _value_id(value: ast.expr, name: str, index: int) -> str | None:
     """pytest's id for one literal value: numbers, booleans and None as `str()`, strings escaped to
     ASCII, containers `<argname><index>`; None when it depends on what an expression evaluates to
     (a name, a call) or on pytest's settings (bytes)."""
-    try:
-        literal = ast.literal_eval(value)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+    is_literal, literal = literal_value(value)
+    if not is_literal:
         return None
     if isinstance(literal, str):
         return literal.encode("unicode_escape").decode("ascii")

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from agent_graph.nodes.common import literal_value
 from agent_graph.nodes.strategy_samples import Drawn, drawn_samples
 from agent_graph.sandbox.return_types_conftest import conforms, type_name
 
@@ -78,10 +79,7 @@ def _literal(node: ast.expr) -> tuple[bool, object]:
     """(True, value) when `node` is a literal (`pytest.approx(literal)` counts as the literal)."""
     if isinstance(node, ast.Call) and type_name(node.func) == "approx" and len(node.args) == 1:
         node = node.args[0]
-    try:
-        return True, ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return False, None
+    return literal_value(node)
 
 
 def collected_tests(tree: ast.Module) -> Iterator[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:

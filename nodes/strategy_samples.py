@@ -14,6 +14,7 @@ import ast
 from dataclasses import dataclass
 from typing import Any
 
+from agent_graph.nodes.common import literal_value
 from agent_graph.sandbox.return_types_conftest import type_name
 
 
@@ -45,9 +46,10 @@ def drawn_samples(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str,
         pairs += [(k.arg, k.value) for k in decorator.keywords if k.arg is not None]
         samples: dict[str, Drawn] = {}
         for name, strategy in pairs:
+            if name in rebound:
+                continue
             try:
-                if name not in rebound:
-                    samples[name] = Drawn(sample(strategy), ast.unparse(strategy))
+                samples[name] = Drawn(sample(strategy), ast.unparse(strategy))
             except _UnknownTypeError:
                 continue
         return samples
@@ -113,7 +115,7 @@ def _argument(call: ast.Call, position: int, keyword: str) -> ast.expr:
 
 
 def _literal(node: ast.expr) -> Any:
-    try:
-        return ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        raise _UnknownTypeError from None
+    is_literal, value = literal_value(node)
+    if not is_literal:
+        raise _UnknownTypeError
+    return value
