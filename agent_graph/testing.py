@@ -5,7 +5,8 @@ from tool name to a list of answers (each forced tool call takes the next answer
 tool), so scripts stay valid when the graph reorders independent calls. An answer is a dict:
 `{"args": {...}}` for a tool call, or `{"content": "..."}` for plain text; `"delay": seconds`
 makes it think that long first (to kill a run mid-iteration in tests). Every prompt it
-receives is kept in `calls`, so tests can assert on what a node told the model.
+receives is kept in `calls`, so tests can assert on what a node told the model. Stop strings
+are honoured as llama.cpp does: a tool call's JSON ends before the first one, left open.
 """
 
 from __future__ import annotations
@@ -101,11 +102,27 @@ class ScriptedChatModel(BaseChatModel):
         prompt_tokens = sum(len(str(m.content)) for m in messages) // 4
         if "args" in answer:
             name = answer.get("name", tool or "tool")
-            completion = len(json.dumps(answer["args"])) // 4
-            message = AIMessage(
-                content="",
-                tool_calls=[{"name": name, "args": answer["args"], "id": f"call_{len(self.calls)}"}],
-            )
+            arguments = json.dumps(answer["args"])
+            completion = len(arguments) // 4
+            cut = _first_stop(arguments, stop)
+            if cut is None:
+                message = AIMessage(
+                    content="",
+                    tool_calls=[{"name": name, "args": answer["args"], "id": f"call_{len(self.calls)}"}],
+                )
+            else:  # like llama.cpp: the answer ends before the stop, its JSON left open
+                completion = cut // 4
+                message = AIMessage(
+                    content="",
+                    invalid_tool_calls=[
+                        {
+                            "name": name,
+                            "args": arguments[:cut],
+                            "id": f"call_{len(self.calls)}",
+                            "error": "stop",
+                        }
+                    ],
+                )
         else:
             completion = len(str(answer.get("content", ""))) // 4
             message = AIMessage(content=str(answer.get("content", "")))
@@ -121,6 +138,12 @@ class ScriptedChatModel(BaseChatModel):
         return [
             "\n".join(str(part) for part in call["messages"]) for call in self.calls if call["tool"] == tool
         ]
+
+
+def _first_stop(text: str, stop: list[str] | None) -> int | None:
+    """Where the first of the `stop` strings begins in `text`, if any does."""
+    found = [text.find(s) for s in stop or [] if s in text]
+    return min(found) if found else None
 
 
 def load_script(path: Path) -> ScriptedChatModel:

@@ -182,7 +182,9 @@ def write_version(
             content = strip_fences(call.content)
             cut = cut_off_line(content) if path.endswith(".py") else None
             if path.endswith(".py"):
-                content = strip_tests_from_source(salvage_python(content), api_names(state))
+                # An answer ended at a stop keeps the blank lines before it: one newline ends
+                # the file, so versions differing only there are the same version.
+                content = strip_tests_from_source(salvage_python(content), api_names(state)).rstrip() + "\n"
             # The plan fixed the path: a model that renames the file would break the tests' imports.
             files[path] = content
             if attempt == 1:

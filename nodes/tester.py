@@ -52,6 +52,10 @@ from agent_graph.tools import write_file
 from agent_graph.workspace import Workspace
 
 RETURN_CHECK_FILE = "conftest.py"
+# A small model sometimes writes one digit until the token limit (`max_value=1000000...`): no
+# test needs 24 in a row, and stopping there saves the rest of the 1,000 tokens. The file is then
+# cut off mid-statement and asked for once more, like one that ran to the limit.
+RUNAWAY_STOPS = [digit * 24 for digit in "0123456789"]
 
 
 def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -198,7 +202,9 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
     unusable = ""  # why the model's last answer was no tool call at all
     for attempt in range(2):  # a file with no test in it, or cut off, gets one more try
         try:
-            call, used = ask_role(runtime, "tester", write_file, messages, max_tokens=1000)
+            call, used = ask_role(
+                runtime, "tester", write_file, messages, max_tokens=1000, stop=RUNAWAY_STOPS
+            )
         except ModelOutputError as error:
             unusable = f" ({error})"
             break

@@ -95,6 +95,34 @@ def test_code_and_tests_cut_off_mid_statement_are_asked_for_again(
     assert "stops in the middle" not in prompts[0] + prompts[2]
 
 
+RUNAWAY_TESTS = (
+    "from hypothesis import given, strategies as st\nfrom stats import mean\n\n"
+    "def test_mean_of_three():\n    assert mean([1, 2, 3]) == 2\n\n"
+    "@given(st.lists(st.integers(max_value=1" + "0" * 3000 + ")))\n"
+    "def test_bounded(xs):\n    assert mean(xs) <= max(xs)\n"
+)
+
+
+def test_a_test_file_running_into_one_digit_is_stopped_and_asked_for_again(
+    agent_home: Path, database_url: str
+) -> None:
+    """The tester's answer ends at the 24th repeated digit (a stop string), which leaves it cut off
+    mid-statement: it is asked for again, and the complete second file is used."""
+    outcome, model = _mean_task_written_by(
+        "runaway-digits",
+        [
+            scripts.write("stats.py", scripts.FIXED_CODE),
+            scripts.write("test_stats.py", RUNAWAY_TESTS),
+            scripts.write("test_stats.py", scripts.TESTS),
+        ],
+    )
+    assert (outcome.status, outcome.iterations) == ("passed", 1)
+    tests = Path(outcome.workspace, "test_stats.py").read_text()
+    assert "test_mean_is_within_bounds" in tests and "0" * 24 not in tests
+    retry = model.prompts_for("write_file")[2]
+    assert "stops in the middle of a statement, at `@given(st.lists(st.integers(max_value=1" in retry
+
+
 def _mean_task_written_by(name: str, answers: list[dict[str, Any]]) -> tuple[RunOutcome, ScriptedChatModel]:
     """Run the `mean` task with these write_file answers (code and tests, in call order)."""
     script = scripts.fail_then_pass()
