@@ -7,10 +7,12 @@ it takes those versions and the tests written for them from the run's checkpoint
 against the tests and the agreement probe again (in the sandbox, no model call), grades each by the
 problem's hidden test, and counts how many problems each rule would have solved:
 - first: the version written at the usual temperature (what one version alone gives);
-- agreement: the rule the run used (cluster size times tests passed, distinct versions);
-- agreement+copies: the same, counting a version written several times word for word once per copy;
+- size x passed: CodeT's rule, which the agent used up to acad2a2 (cluster size times tests
+  passed, distinct versions);
+- size x passed+copies: the same, counting a version written several times word for word once per copy;
 - most tests: the version passing most tests, the earliest among equals;
-- majority: the largest cluster of outputs (copies counted), then the tests passed.
+- majority: the rule the agent uses now (`choose_by_agreement`): the largest cluster of outputs
+  (copies counted), then the tests passed.
 The versions are the run's own samples, so the rules are compared on the same draws; choosing a rule
 by these counts fits it to these problems: confirm it on others.
 
@@ -38,6 +40,7 @@ from agent_graph.nodes.agreement import (
     choose_by_agreement,
     cluster_key,
     cluster_sizes,
+    copies_this_iteration,
     failed_by_every_version,
     try_first_versions,
 )
@@ -53,18 +56,20 @@ def _most_tests(candidates: Sequence[Candidate], copies: Sequence[int]) -> Candi
     return max(candidates, key=lambda c: c.rank)
 
 
-def _majority(candidates: Sequence[Candidate], copies: Sequence[int]) -> Candidate:
+def _size_times_passed(candidates: Sequence[Candidate], copies: Sequence[int] | None) -> Candidate:
+    runnable = [c for c in candidates if c.report is not None]
+    if not runnable:
+        return candidates[0]
     sizes = cluster_sizes(candidates, copies)
-    runnable = [c for c in candidates if c.report is not None] or list(candidates)
-    return max(runnable, key=lambda c: (sizes[cluster_key(c)], c.rank))
+    return max(runnable, key=lambda c: (sizes[cluster_key(c)] * c.rank[2], c.rank))
 
 
 RULES: dict[str, Rule] = {
     "first": lambda candidates, copies: candidates[0],
-    "agreement": lambda candidates, copies: choose_by_agreement(candidates),
-    "agreement+copies": choose_by_agreement,
+    "size x passed": lambda candidates, copies: _size_times_passed(candidates, None),
+    "size x passed+copies": _size_times_passed,
     "most tests": _most_tests,
-    "majority": _majority,
+    "majority": choose_by_agreement,
 }
 
 
@@ -105,7 +110,7 @@ def main() -> None:
                     "task_id": "bench-selection",
                 }
                 candidates = try_first_versions(state, Context(), values["tests"], module_stem(values))
-            counts = Counter(code_hash(files) for files in written)
+            counts = copies_this_iteration(values)
             copies = [counts[code_hash(c.files)] for c in candidates]
             hidden = {
                 code_hash(c.files): grade_files(sandbox, problems[row["task_id"]], c.files)
@@ -118,7 +123,7 @@ def main() -> None:
             any_solved += any(hidden.values())
             for name, verdict in verdicts.items():
                 solved[name] += verdict
-            chosen = choose_by_agreement(candidates)
+            chosen = choose_by_agreement(candidates, copies)
             doubted = failed_by_every_version(candidates, chosen)
             if doubted:
                 ends = chosen.report is not None and {f.test for f in chosen.report.failures} <= doubted

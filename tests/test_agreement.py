@@ -1,4 +1,5 @@
-"""The first iteration's versions are chosen by agreement: same outputs on the tests' inputs, times tests passed."""
+"""The first iteration's versions are chosen by agreement: the largest group with the same outputs on the
+tests' inputs, then the tests passed."""
 
 from __future__ import annotations
 
@@ -130,6 +131,20 @@ def test_agreeing_versions_outvote_a_lone_one_that_passes_more_tests() -> None:
     assert choose_by_agreement([lone, *agreeing_pair], [3, 1, 1]).files == {"f.py": "lone"}
 
 
+def test_the_largest_group_wins_even_when_a_lone_version_passes_more_tests() -> None:
+    """A small model's tests are often wrong: agreement counts first, the tests passed only among
+    equals (CodeT's size times tests passed would pick the lone version here: 1 x 3 > 2 x 1)."""
+    lone = _candidate("lone", 3, ("=1", "=2"))
+    pair = [_candidate(n, 1, ("=1", "=3"), ("t2", "t3")) for n in "ab"]
+    assert choose_by_agreement([lone, *pair]).files == {"f.py": "a"}
+    # Within a group and among groups of equal size, most tests passed wins.
+    better_of_pair = [_candidate("a", 1, ("=1",), ("t2", "t3")), _candidate("b", 2, ("=1",), ("t3",))]
+    assert choose_by_agreement(better_of_pair).files == {"f.py": "b"}
+    assert choose_by_agreement([_candidate("p", 1, ("=1",)), _candidate("q", 2, ("=2",))]).files == {
+        "f.py": "q"
+    }
+
+
 WEAK_TESTS = (
     "from stats import mean\n\n"
     "def test_is_a_float():\n    assert isinstance(mean([1, 2, 3]), float)\n\n"
@@ -209,6 +224,22 @@ def test_versions_agreeing_on_every_test_input_are_told_apart_on_inputs_from_the
     assert Path(outcome.workspace, "stats.py").read_text() == RIGHT_WITHOUT_CHECK
     (sampled,) = [e for e in events.events if e["event"] == "samples"]
     assert sampled["agreeing"] == [1, 2, 2] and sampled["chosen"] == 2
+
+
+def test_a_version_written_twice_word_for_word_votes_twice(database_url: str, agent_home: Path) -> None:
+    """Both distinct versions pass the weak tests and differ on their inputs: the one the coder wrote
+    twice is kept, not the earliest."""
+    outcome, _, events = _run_first_versions(
+        "copies-vote",
+        "Write mean(xs).",
+        [WRONG_BUT_PASSING, RIGHT_WITHOUT_CHECK, RIGHT_WITHOUT_CHECK],
+        WEAK_TESTS,
+    )
+
+    assert outcome.status == "passed" and outcome.iterations == 1
+    assert Path(outcome.workspace, "stats.py").read_text() == RIGHT_WITHOUT_CHECK
+    (sampled,) = [e for e in events.events if e["event"] == "samples"]
+    assert sampled["passed"] == [2, 2] and sampled["agreeing"] == [1, 2] and sampled["chosen"] == 2
 
 
 WRONG_EXPECTATION_TESTS = (
