@@ -38,6 +38,7 @@ PROBE_FILE = "_agreement_probe.py"
 _MARK = "@@agreement@@ "
 MAX_CALLS = 24
 CALL_SECONDS = 2  # per call: a version that loops forever on one input still answers the others
+MIN_AGREEING_VOTES = 2  # a group this large outvotes the tests it fails as a whole
 
 
 def choose_first_version(
@@ -60,17 +61,23 @@ def choose_first_version(
         agreeing=[sizes[cluster_key(c)] if c.report else None for c in candidates],
         chosen=candidates.index(chosen) + 1,
     )
-    return chosen.files, failed_by_every_version(candidates, chosen)
+    return chosen.files, failed_by_every_version(candidates, chosen, copies)
 
 
-def failed_by_every_version(candidates: Sequence[Candidate], chosen: Candidate) -> set[str]:
-    """The generated tests that every version failed, to set aside.
+def failed_by_every_version(
+    candidates: Sequence[Candidate], chosen: Candidate, copies: Sequence[int] | None = None
+) -> set[str]:
+    """The generated tests to set aside: those every version of the chosen one's group failed when
+    the group holds at least `MIN_AGREEING_VOTES` votes (with `copies`), else those every version failed.
 
     Versions written independently are rarely all wrong in the same place, while a small model's
     test often expects a value it got wrong by mental arithmetic. In one MBPP run (d4865ad, replayed
-    by scripts/bench_selection.py), 14 of 37 problems had tests this rule sets aside. In 10 of them,
+    by scripts/bench_selection.py), 14 of 37 problems had tests every version failed; in 10 of them,
     a version that passes the hidden test failed those tests too. So such a test counts for nothing,
-    as in CodeT.
+    as in CodeT. Versions that agree on every probed input are that evidence too, even when a lone
+    other reading passes the test: in the beaf223 run, four problems whose chosen group was right
+    failed in the end because the loop rewrote the code to fit such tests (cube_Sum, extract_string,
+    max_sub_array_sum_repeated, difference), and none whose group was wrong was saved by them.
 
     Only when at least two versions ran the tests to the end and the chosen one passes some other
     test (otherwise nothing would be left to judge by). The goal's own examples and the return
@@ -81,6 +88,9 @@ def failed_by_every_version(candidates: Sequence[Candidate], chosen: Candidate) 
         return set()
     if chosen.report is None or chosen.report.passed == 0:
         return set()
+    if cluster_sizes(candidates, copies)[cluster_key(chosen)] >= MIN_AGREEING_VOTES:
+        group = [c for c in candidates if c.report is not None and cluster_key(c) == cluster_key(chosen)]
+        reports = [c.report for c in group if c.report is not None]
     common = set.intersection(*({f.test for f in r.failures} for r in reports))
     messages = {f.test: f.message for f in chosen.report.failures}
     return {

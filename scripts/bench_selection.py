@@ -16,11 +16,11 @@ problem's hidden test, and counts how many problems each rule would have solved:
 The versions are the run's own samples, so the rules are compared on the same draws; choosing a rule
 by these counts fits it to these problems: confirm it on others.
 
-It also counts the tests every version failed (`agreement.failed_by_every_version`, which the tester
-sets aside; in runs recorded before it did, they stayed): on how many problems, how often a
-version passing the hidden test failed them too (so the test is wrong), and what setting them aside
-does: the runs whose chosen version then passes all the rest end at the first iteration, with that
-version's hidden verdict instead of the run's.
+It also counts the tests the tester sets aside (`agreement.failed_by_every_version`: those the whole
+chosen group failed, or every version; in runs recorded before it did, they stayed): on how many
+problems, how often a version passing the hidden test failed them too (so the test is wrong), and
+what setting them aside does: the runs whose chosen version then passes all the rest end at the
+first iteration, with that version's hidden verdict instead of the run's.
 """
 
 from __future__ import annotations
@@ -62,6 +62,19 @@ def _size_times_passed(candidates: Sequence[Candidate], copies: Sequence[int] | 
         return candidates[0]
     sizes = cluster_sizes(candidates, copies)
     return max(runnable, key=lambda c: (sizes[cluster_key(c)] * c.rank[2], c.rank))
+
+
+def _majority_doubts(
+    candidates: Sequence[Candidate], copies: Sequence[int], chosen: Candidate
+) -> tuple[int, int, int]:
+    """The chosen group's votes, the tests the chosen version fails, and how many of those every
+    version of its group fails (what a rule trusting a strong majority over the tests would set aside)."""
+    sizes = cluster_sizes(candidates, copies)
+    if chosen.report is None:
+        return 0, 0, 0
+    group = [c for c in candidates if c.report is not None and cluster_key(c) == cluster_key(chosen)]
+    common = set.intersection(*({f.test for f in c.report.failures} for c in group if c.report))
+    return sizes[cluster_key(chosen)], len(chosen.report.failures), len(common)
 
 
 RULES: dict[str, Rule] = {
@@ -124,7 +137,7 @@ def main() -> None:
             for name, verdict in verdicts.items():
                 solved[name] += verdict
             chosen = choose_by_agreement(candidates, copies)
-            doubted = failed_by_every_version(candidates, chosen)
+            doubted = failed_by_every_version(candidates, chosen, copies)
             if doubted:
                 ends = chosen.report is not None and {f.test for f in chosen.report.failures} <= doubted
                 doubted_runs.append(
@@ -135,7 +148,13 @@ def main() -> None:
                         bool(row["agent_passed"]),
                     )
                 )
+            majority = _majority_doubts(candidates, copies, chosen)
             marks = " ".join(f"{name}={'P' if v else 'F'}" for name, v in verdicts.items())
+            marks += (
+                f" | group {majority[0]}/{sum(copies)} votes, chosen fails {majority[1]} "
+                f"({majority[2]} failed by the whole group) chosen={'P' if hidden[code_hash(chosen.files)] else 'F'}"
+                f" run={'P' if row['agent_passed'] else 'F'} it={row.get('iterations')}"
+            )
             versions = "".join("P" if hidden[code_hash(c.files)] else "F" for c in candidates)
             # code hash -> the reading of the goal it was first written from (coder.py)
             readings: dict[str, str] = {}
@@ -151,7 +170,8 @@ def main() -> None:
         print(f"  {name:<18} {solved[name]}")
     ending = [(task, verdict, final) for task, _, verdict, final in doubted_runs if verdict is not None]
     print(
-        f"\n{len(doubted_runs)} problems had tests every version failed; in "
+        f"\n{len(doubted_runs)} problems had tests to set aside (failed by the whole chosen group, or by every "
+        f"version); in "
         f"{sum(wrong for _, wrong, _, _ in doubted_runs)} a version passing the hidden test failed them too. "
         f"Setting them aside would end {len(ending)} runs at the first iteration: their choice solves "
         f"{sum(v for _, v, _ in ending)}, the runs' final answers solved {sum(f for _, _, f in ending)}."

@@ -109,6 +109,18 @@ def test_tests_every_version_failed_are_doubted_but_not_the_goals_own() -> None:
     assert failed_by_every_version(goal, goal[0]) == set()
 
 
+def test_tests_an_agreeing_group_fails_as_a_whole_are_doubted_though_a_lone_version_passes_them() -> None:
+    pair = [
+        _candidate(n, 2, ("=1", "=3"), ("t::wrong", *extra)) for n, extra in (("a", ()), ("b", ("t::b",)))
+    ]
+    lone = _candidate("lone", 3, ("=1", "=2"))
+    assert failed_by_every_version([lone, *pair], pair[0]) == {"t::wrong"}
+    # A version written twice word for word is a group of two votes.
+    assert failed_by_every_version([lone, pair[1]], pair[1], [1, 2]) == {"t::wrong", "t::b"}
+    # A group of one vote is no evidence against a test another version passes.
+    assert failed_by_every_version([lone, pair[1]], pair[1]) == set()
+
+
 def test_agreeing_versions_outvote_a_lone_one_that_passes_more_tests() -> None:
     lone = _candidate("lone", 3, ("=1", "=2"))
     agreeing_pair = [_candidate("a", 2, ("=1", "=3"), ("t3",)), _candidate("b", 2, ("=1", "=3"), ("t3",))]
@@ -266,6 +278,24 @@ def test_a_test_every_first_version_fails_is_set_aside_and_the_run_ends(
     assert "test_one_value" in kept and "test_three_values" not in kept
     (doubted,) = [e for e in events.events if e["event"] == "tests_quarantined"]
     assert doubted["iteration"] == 1 and doubted["tests"] == ["test_stats::test_three_values"]
+
+
+def test_a_test_the_agreeing_versions_fail_is_set_aside_though_a_lone_version_passes_it(
+    database_url: str, agent_home: Path
+) -> None:
+    """max(xs) passes both tests, one of them wrong; the two versions computing the mean agree and
+    fail the wrong one: the largest group is kept and the test it fails as a whole goes."""
+    outcome, _, events = _run_first_versions(
+        "group-doubts-tests",
+        "Write mean(xs).",
+        [WRONG_BUT_PASSING, scripts.FIXED_CODE, RIGHT_WITHOUT_CHECK],
+        WRONG_EXPECTATION_TESTS,
+    )
+
+    assert outcome.status == "passed" and outcome.iterations == 1
+    assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
+    (doubted,) = [e for e in events.events if e["event"] == "tests_quarantined"]
+    assert doubted["tests"] == ["test_stats::test_three_values"]
 
 
 WRONG_ROW_TESTS = (
