@@ -75,22 +75,26 @@ def failed_by_every_version(
     by scripts/bench_selection.py), 14 of 37 problems had tests every version failed; in 10 of them,
     a version that passes the hidden test failed those tests too. So such a test counts for nothing,
     as in CodeT. Versions that agree on every probed input are that evidence too, even when a lone
-    other reading passes the test: in the beaf223 run, four problems whose chosen group was right
-    failed in the end because the loop rewrote the code to fit such tests (cube_Sum, extract_string,
-    max_sub_array_sum_repeated, difference), and none whose group was wrong was saved by them.
+    other reading passes the test (or cannot be imported): in the beaf223 run, the chosen groups of
+    cube_Sum and difference were right and failed such tests as a whole; the loop then rewrote the
+    code to fit the tests, and both runs failed.
 
-    Only when at least two versions ran the tests to the end and the chosen one passes some other
-    test (otherwise nothing would be left to judge by). The goal's own examples and the return
-    types it declares are never set aside.
+    Only when the versions judged by (the group, or at least two versions) ran the tests to the end
+    and the chosen one passes some other test (otherwise nothing would be left to judge by). The
+    goal's own examples and the return types it declares are never set aside.
     """
-    reports = [c.report for c in candidates if c.report is not None]
-    if len(reports) < 2 or any(r.status not in ("passed", "failed") for r in reports):
-        return set()
     if chosen.report is None or chosen.report.passed == 0:
         return set()
     if cluster_sizes(candidates, copies)[cluster_key(chosen)] >= MIN_AGREEING_VOTES:
-        group = [c for c in candidates if c.report is not None and cluster_key(c) == cluster_key(chosen)]
-        reports = [c.report for c in group if c.report is not None]
+        # The group is the evidence: another version that could not even be imported says nothing.
+        judges = [c for c in candidates if c.report is not None and cluster_key(c) == cluster_key(chosen)]
+    else:
+        judges = [c for c in candidates if c.report is not None]
+        if len(judges) < 2:
+            return set()
+    reports = [c.report for c in judges if c.report is not None]
+    if any(r.status not in ("passed", "failed") for r in reports):
+        return set()
     common = set.intersection(*({f.test for f in r.failures} for r in reports))
     messages = {f.test: f.message for f in chosen.report.failures}
     return {

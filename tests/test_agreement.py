@@ -119,6 +119,11 @@ def test_tests_an_agreeing_group_fails_as_a_whole_are_doubted_though_a_lone_vers
     assert failed_by_every_version([lone, pair[1]], pair[1], [1, 2]) == {"t::wrong", "t::b"}
     # A group of one vote is no evidence against a test another version passes.
     assert failed_by_every_version([lone, pair[1]], pair[1]) == set()
+    # A version that could not run the tests says nothing against the group's verdict.
+    unimportable = Candidate(
+        {"f.py": "c"}, TestReport(status="error", failures=[TestFailure("t::test_f", "ImportError")])
+    )
+    assert failed_by_every_version([*pair, unimportable], pair[0]) == {"t::wrong"}
 
 
 def test_agreeing_versions_outvote_a_lone_one_that_passes_more_tests() -> None:
