@@ -23,6 +23,7 @@ import ast
 import json
 from collections import Counter
 from collections.abc import Hashable, Iterator, Sequence
+from dataclasses import dataclass, field
 
 from agent_graph.context import Context
 from agent_graph.nodes.common import api_names, emit, literal_value
@@ -41,15 +42,23 @@ CALL_SECONDS = 2  # per call: a version that loops forever on one input still an
 MIN_AGREEING_VOTES = 2  # a group this large outvotes the tests it fails as a whole
 
 
+@dataclass(frozen=True)
+class FirstChoice:
+    """What the new tests made of the versions written before them."""
+
+    files: dict[str, str] | None = None  # the version chosen (None: only one distinct version)
+    doubted: set[str] = field(default_factory=set)  # tests to set aside (`failed_by_every_version`)
+    broken: str = ""  # why the tests could not run against any version ('' when some version ran them)
+
+
 def choose_first_version(
     state: AgentState, context: Context, tests: dict[str, str], module: str
-) -> tuple[dict[str, str] | None, set[str]]:
-    """The files of the version agreement picks among those this iteration wrote before `tests`
-    existed (None when there is only one distinct version), and the tests every version failed
-    (`failed_by_every_version`)."""
+) -> FirstChoice:
+    """The version agreement picks among those this iteration wrote before `tests` existed, the
+    tests to set aside, and whether the test file itself is broken (`broken_tests`)."""
     candidates = try_first_versions(state, context, tests, module)
     if len(candidates) < 2:
-        return None, set()
+        return FirstChoice()
     counts = copies_this_iteration(state)
     copies = [counts[code_hash(c.files)] for c in candidates]
     chosen = choose_by_agreement(candidates, copies)
@@ -61,7 +70,25 @@ def choose_first_version(
         agreeing=[sizes[cluster_key(c)] if c.report else None for c in candidates],
         chosen=candidates.index(chosen) + 1,
     )
-    return chosen.files, failed_by_every_version(candidates, chosen, copies)
+    return FirstChoice(
+        chosen.files, failed_by_every_version(candidates, chosen, copies), broken_tests(candidates)
+    )
+
+
+def broken_tests(candidates: Sequence[Candidate]) -> str:
+    """The error every version met before any test ran ('' unless all of them did).
+
+    Distinct versions all failing to run a test file is the file's fault, not theirs: a name it
+    never defined, a hypothesis strategy that does not exist (`st.int`). In the beaf223 MBPP run,
+    the loop then rewrote the code instead of the tests (extract_string, remove_kth_element)."""
+    reports = [c.report for c in candidates]
+    if len(reports) < 2 or any(r is None or r.status != "error" for r in reports):
+        return ""
+    report = reports[0]
+    assert report is not None
+    first = report.failures[0] if report.failures else None
+    reason = f"{first.test}: {first.message}" if first else report.output
+    return "\n".join(reason.strip().splitlines()[-3:])[:300]
 
 
 def failed_by_every_version(

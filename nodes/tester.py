@@ -73,11 +73,16 @@ def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
             return _without_tests(state, context, str(error))
         # Versions the coder wrote before any test existed: the new tests choose among them, and
         # the tests they all fail are set aside.
-        chosen, doubted = choose_first_version(state, context, tests, module_stem(state))
-        files = chosen or files
-        if doubted and state.get("language", "python") == "python":  # test functions come out by AST
-            tests = set_aside_tests(tests, doubted, keep=EXAMPLES_FILE)
-            emit("tests_quarantined", iteration=iteration, tests=sorted(doubted))
+        choice = choose_first_version(state, context, tests, module_stem(state))
+        if choice.broken:  # asked once more, told why; the broken file stays if nothing better comes
+            emit("tests_broken", iteration=iteration, error=choice.broken)
+            tests, more = write_tests({**state, "tests": tests}, runtime, broken=choice.broken)
+            usage += more
+            choice = choose_first_version(state, context, tests, module_stem(state))
+        files = choice.files or files
+        if choice.doubted and state.get("language", "python") == "python":  # test functions come out by AST
+            tests = set_aside_tests(tests, choice.doubted, keep=EXAMPLES_FILE)
+            emit("tests_quarantined", iteration=iteration, tests=sorted(choice.doubted))
     tokens = usage.total
     emit("phase", phase="testing", iteration=iteration)
     workspace = Workspace(Path(state["workspace"]))
@@ -164,7 +169,11 @@ def test_path(state: AgentState) -> str:
     return f"{stem}.test.js" if state.get("language") == "node" else f"test_{stem}.py"
 
 
-def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str, str], Usage]:
+def write_tests(
+    state: AgentState, runtime: Runtime[Context], broken: str = ""
+) -> tuple[dict[str, str], Usage]:
+    """The test files for the goal: the tester's file, the goal's examples and the return-type check.
+    `broken`: why the last test file could not run against any version of the code."""
     path = test_path(state)
     modules = ", ".join(f["path"] for f in state.get("plan", {}).get("files", []))
     stem = module_stem(state)
@@ -187,6 +196,11 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> tuple[dict[str,
     reflections = state.get("reflections", [])
     if state.get("regenerate_tests") and reflections:
         request += f"\n\nThe previous tests were judged wrong: {reflections[-1].get('hypothesis', '')}"
+    if broken:
+        request += (
+            f"\n\nYour last test file could not run against any version of the code:\n{broken}\n"
+            "Write it again so that it runs: use only names it defines or imports."
+        )
     messages = [SystemMessage(f"{TESTER_SYSTEM}\n{guidance(state)}"), HumanMessage(request)]
     language = state.get("language", "python")
     # Examples stated in the goal are tested by a file of their own, which no rewrite replaces; the

@@ -303,6 +303,35 @@ def test_a_test_the_agreeing_versions_fail_is_set_aside_though_a_lone_version_pa
     assert doubted["tests"] == ["test_stats::test_three_values"]
 
 
+BROKEN_TESTS = (
+    "from hypothesis import given, strategies as st\n"
+    "from stats import mean\n\n"
+    "@given(st.int())\n"  # no such strategy: the file fails before any test runs
+    "def test_one_value(x):\n    assert mean([x]) == x\n"
+)
+
+
+def test_a_test_file_no_version_can_run_is_asked_for_again_with_the_error(
+    database_url: str, agent_home: Path
+) -> None:
+    """Both versions meet the same error before any test runs: the file is at fault, so the tester is
+    told why and writes it again, and the code is left alone."""
+    outcome, model, events = _run_first_versions(
+        "broken-tests",
+        "Write mean(xs).",
+        [RIGHT_WITHOUT_CHECK, scripts.FIXED_CODE],
+        [scripts.write("test_stats.py", BROKEN_TESTS), scripts.write("test_stats.py", WEAK_TESTS)],
+    )
+
+    assert outcome.status == "passed" and outcome.iterations == 1
+    (broken,) = [e for e in events.events if e["event"] == "tests_broken"]
+    assert "AttributeError" in broken["error"] and "int" in broken["error"]
+    retry = [call for call in model.calls if call["tool"] == "write_file"][-1]
+    assert broken["error"] in str(retry["messages"][-1])
+    assert Path(outcome.workspace, "test_stats.py").read_text() == WEAK_TESTS
+    assert not [e for e in events.events if e["event"] == "reflection"]
+
+
 WRONG_ROW_TESTS = (
     "import pytest\n"
     "from stats import mean\n\n"
