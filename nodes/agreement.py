@@ -40,6 +40,7 @@ _MARK = "@@agreement@@ "
 MAX_CALLS = 24
 CALL_SECONDS = 2  # per call: a version that loops forever on one input still answers the others
 MIN_AGREEING_VOTES = 2  # a group this large outvotes the tests it fails as a whole
+MIN_UNANIMOUS_VOTES = 3  # this many agreeing versions failing every test send the tests back
 
 
 @dataclass(frozen=True)
@@ -48,14 +49,15 @@ class FirstChoice:
 
     files: dict[str, str] | None = None  # the version chosen (None: only one distinct version)
     doubted: set[str] = field(default_factory=set)  # tests to set aside (`failed_by_every_version`)
-    broken: str = ""  # why the tests could not run against any version ('' when some version ran them)
+    rewrite: str = ""  # why the tester should write the tests again, for it to read ('' when not)
 
 
 def choose_first_version(
     state: AgentState, context: Context, tests: dict[str, str], module: str
 ) -> FirstChoice:
     """The version agreement picks among those this iteration wrote before `tests` existed, the
-    tests to set aside, and whether the test file itself is broken (`broken_tests`)."""
+    tests to set aside, and why the tests should be written again (`broken_tests`,
+    `unanimous_against_tests`)."""
     candidates = try_first_versions(state, context, tests, module)
     if len(candidates) < 2:
         return FirstChoice()
@@ -70,13 +72,12 @@ def choose_first_version(
         agreeing=[sizes[cluster_key(c)] if c.report else None for c in candidates],
         chosen=candidates.index(chosen) + 1,
     )
-    return FirstChoice(
-        chosen.files, failed_by_every_version(candidates, chosen, copies), broken_tests(candidates)
-    )
+    rewrite = broken_tests(candidates) or unanimous_against_tests(candidates, copies)
+    return FirstChoice(chosen.files, failed_by_every_version(candidates, chosen, copies), rewrite)
 
 
 def broken_tests(candidates: Sequence[Candidate]) -> str:
-    """The error every version met before any test ran ('' unless all of them did).
+    """What to tell the tester when every version met the same kind of error before any test ran.
 
     Distinct versions all failing to run a test file is the file's fault, not theirs: a name it
     never defined, a hypothesis strategy that does not exist (`st.int`). In the beaf223 MBPP run,
@@ -88,7 +89,43 @@ def broken_tests(candidates: Sequence[Candidate]) -> str:
     assert report is not None
     first = report.failures[0] if report.failures else None
     reason = f"{first.test}: {first.message}" if first else report.output
-    return "\n".join(reason.strip().splitlines()[-3:])[:300]
+    error = "\n".join(reason.strip().splitlines()[-3:])[:300]
+    return (
+        f"Your last test file could not run against any version of the code:\n{error}\n"
+        "Write it again so that it runs: use only names it defines or imports."
+    )
+
+
+def unanimous_against_tests(candidates: Sequence[Candidate], copies: Sequence[int] | None = None) -> str:
+    """What to tell the tester when at least `MIN_UNANIMOUS_VOTES` versions, all agreeing, fail
+    every generated test.
+
+    Readings of the goal written independently that agree on every probed input are rarely all
+    wrong, while a small model's tests often share one wrong expectation; nothing passes, so there
+    is nothing to set aside by (`failed_by_every_version`). In four MBPP runs (748bc02 to 9e68a60)
+    this happened in 18 problems; the loop then chased the tests for 3-4 iterations (about 20k
+    tokens each) and solved 11. Not when a failure is the goal's own example or its declared
+    return type: those are the code's fault."""
+    runnable = [c for c in candidates if c.report is not None]
+    if len(runnable) != len(candidates) or len({cluster_key(c) for c in runnable}) != 1:
+        return ""
+    if sum(cluster_sizes(candidates, copies).values()) < MIN_UNANIMOUS_VOTES:
+        return ""
+    reports = [c.report for c in runnable if c.report is not None]
+    if any(r.status != "failed" or r.passed > 0 or not r.failures for r in reports):
+        return ""
+    failures = reports[0].failures
+    if any(EXAMPLES_FILE.removesuffix(".py") in f.test or RETURN_TYPE_FAILURE in f.message for f in failures):
+        return ""
+    shown = "\n".join(
+        f"- {f.test}: " + " / ".join(f.message.strip().splitlines()[:2])[:160] for f in failures[:3]
+    )
+    return (
+        f"{sum(cluster_sizes(candidates, copies).values())} versions of the code, written independently "
+        f"from the goal, all return the same values and fail every test you wrote:\n{shown}\n"
+        "Your expected values are likely worked out wrong. Work each one out again from the goal, "
+        "step by step, and write the test file again."
+    )
 
 
 def failed_by_every_version(

@@ -74,9 +74,9 @@ def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         # Versions the coder wrote before any test existed: the new tests choose among them, and
         # the tests they all fail are set aside.
         choice = choose_first_version(state, context, tests, module_stem(state))
-        if choice.broken:  # asked once more, told why; the broken file stays if nothing better comes
-            emit("tests_broken", iteration=iteration, error=choice.broken)
-            tests, more = write_tests({**state, "tests": tests}, runtime, broken=choice.broken)
+        if choice.rewrite:  # asked once more, told why; the file stays if nothing better comes
+            emit("tests_asked_again", iteration=iteration, reason=choice.rewrite)
+            tests, more = write_tests({**state, "tests": tests}, runtime, feedback=choice.rewrite)
             usage += more
             choice = choose_first_version(state, context, tests, module_stem(state))
         files = choice.files or files
@@ -170,10 +170,10 @@ def test_path(state: AgentState) -> str:
 
 
 def write_tests(
-    state: AgentState, runtime: Runtime[Context], broken: str = ""
+    state: AgentState, runtime: Runtime[Context], feedback: str = ""
 ) -> tuple[dict[str, str], Usage]:
     """The test files for the goal: the tester's file, the goal's examples and the return-type check.
-    `broken`: why the last test file could not run against any version of the code."""
+    `feedback`: why the last test file has to be written again (`agreement.FirstChoice.rewrite`)."""
     path = test_path(state)
     modules = ", ".join(f["path"] for f in state.get("plan", {}).get("files", []))
     stem = module_stem(state)
@@ -196,11 +196,8 @@ def write_tests(
     reflections = state.get("reflections", [])
     if state.get("regenerate_tests") and reflections:
         request += f"\n\nThe previous tests were judged wrong: {reflections[-1].get('hypothesis', '')}"
-    if broken:
-        request += (
-            f"\n\nYour last test file could not run against any version of the code:\n{broken}\n"
-            "Write it again so that it runs: use only names it defines or imports."
-        )
+    if feedback:
+        request += f"\n\n{feedback}"
     messages = [SystemMessage(f"{TESTER_SYSTEM}\n{guidance(state)}"), HumanMessage(request)]
     language = state.get("language", "python")
     # Examples stated in the goal are tested by a file of their own, which no rewrite replaces; the

@@ -17,6 +17,7 @@ from agent_graph.nodes.agreement import (
     parse_outputs,
     probe_calls,
     probe_script,
+    unanimous_against_tests,
 )
 from agent_graph.nodes.sampling import Candidate, Probe, try_candidate
 from agent_graph.nodes.signature_calls import signature_calls
@@ -324,12 +325,62 @@ def test_a_test_file_no_version_can_run_is_asked_for_again_with_the_error(
     )
 
     assert outcome.status == "passed" and outcome.iterations == 1
-    (broken,) = [e for e in events.events if e["event"] == "tests_broken"]
-    assert "AttributeError" in broken["error"] and "int" in broken["error"]
+    (asked,) = [e for e in events.events if e["event"] == "tests_asked_again"]
+    assert "could not run" in asked["reason"] and "AttributeError" in asked["reason"]
     retry = [call for call in model.calls if call["tool"] == "write_file"][-1]
-    assert broken["error"] in str(retry["messages"][-1])
+    assert asked["reason"] in str(retry["messages"][-1])
     assert Path(outcome.workspace, "test_stats.py").read_text() == WEAK_TESTS
     assert not [e for e in events.events if e["event"] == "reflection"]
+
+
+ALL_WRONG_TESTS = (
+    "from stats import mean\n\n"
+    "def test_three_values():\n    assert mean([1, 2, 3]) == 3\n\n"  # both worked out wrong
+    "def test_two_values():\n    assert mean([2, 4]) == 4\n"
+)
+
+
+def test_tests_every_agreeing_version_fails_entirely_are_asked_for_again(
+    database_url: str, agent_home: Path
+) -> None:
+    """Three readings agree on every input and pass no test: the tester is shown the failures and
+    writes the file again, and the run ends at the first iteration with the code untouched."""
+    versions = [RIGHT_WITHOUT_CHECK, scripts.FIXED_CODE, RIGHT_WITHOUT_CHECK + "# again\n"]
+    outcome, model, events = _run_first_versions(
+        "unanimous-against-tests",
+        "Write mean(xs).",
+        versions,
+        [scripts.write("test_stats.py", ALL_WRONG_TESTS), scripts.write("test_stats.py", WEAK_TESTS)],
+    )
+
+    assert outcome.status == "passed" and outcome.iterations == 1
+    (asked,) = [e for e in events.events if e["event"] == "tests_asked_again"]
+    assert "3 versions" in asked["reason"] and "assert 2.0 == 3" in asked["reason"]
+    retry = [call for call in model.calls if call["tool"] == "write_file"][-1]
+    assert asked["reason"] in str(retry["messages"][-1])
+    assert Path(outcome.workspace, "test_stats.py").read_text() == WEAK_TESTS
+    assert Path(outcome.workspace, "stats.py").read_text() in versions
+
+
+def test_only_three_agreeing_versions_failing_only_generated_tests_send_them_back() -> None:
+    def failing(name: str, *failures: TestFailure) -> Candidate:
+        report = TestReport(status="failed", failed=len(failures), failures=list(failures))
+        return Candidate({"f.py": name}, report, ("=2.0",))
+
+    wrong = TestFailure("test_stats::test_three_values", "assert 2.0 == 3")
+    assert unanimous_against_tests([failing("a", wrong), failing("b", wrong), failing("c", wrong)])
+    assert unanimous_against_tests([failing("a", wrong), failing("b", wrong)], [2, 1])
+    assert not unanimous_against_tests([failing("a", wrong), failing("b", wrong)])  # two votes
+    example = TestFailure("test_goal_examples::test_example_1_from_the_goal", "assert 2.0 == 3")
+    assert not unanimous_against_tests([failing(n, example) for n in "abc"])
+    typed = TestFailure("t::typed", "mean returned str, but the goal declares it returns float")
+    assert not unanimous_against_tests([failing(n, typed) for n in "abc"])
+    disagreeing = [
+        failing("a", wrong),
+        failing("b", wrong),
+        Candidate({"f.py": "c"}, failing("c", wrong).report, ("=1",)),
+    ]
+    assert not unanimous_against_tests(disagreeing)
 
 
 WRONG_ROW_TESTS = (
