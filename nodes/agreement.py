@@ -77,7 +77,7 @@ def choose_first_version(
 
 
 def broken_tests(candidates: Sequence[Candidate]) -> str:
-    """What to tell the tester when every version met the same kind of error before any test ran.
+    """What to tell the tester when every version met an error before any test ran.
 
     Distinct versions all failing to run a test file is the file's fault, not theirs: a name it
     never defined, a hypothesis strategy that does not exist (`st.int`). In the beaf223 MBPP run,
@@ -109,7 +109,8 @@ def unanimous_against_tests(candidates: Sequence[Candidate], copies: Sequence[in
     runnable = [c for c in candidates if c.report is not None]
     if len(runnable) != len(candidates) or len({cluster_key(c) for c in runnable}) != 1:
         return ""
-    if sum(cluster_sizes(candidates, copies).values()) < MIN_UNANIMOUS_VOTES:
+    votes = sum(cluster_sizes(candidates, copies).values())
+    if votes < MIN_UNANIMOUS_VOTES:
         return ""
     reports = [c.report for c in runnable if c.report is not None]
     if any(r.status != "failed" or r.passed > 0 or not r.failures for r in reports):
@@ -121,7 +122,7 @@ def unanimous_against_tests(candidates: Sequence[Candidate], copies: Sequence[in
         f"- {f.test}: " + " / ".join(f.message.strip().splitlines()[:2])[:160] for f in failures[:3]
     )
     return (
-        f"{sum(cluster_sizes(candidates, copies).values())} versions of the code, written independently "
+        f"{votes} versions of the code, written independently "
         f"from the goal, all return the same values and fail every test you wrote:\n{shown}\n"
         "Your expected values are likely worked out wrong. Work each one out again from the goal, "
         "step by step, and write the test file again."

@@ -71,8 +71,9 @@ def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
             tests, usage = write_tests(state, runtime)
         except ModelOutputError as error:  # no tests and none to keep: the run cannot go on
             return _without_tests(state, context, str(error))
-        # Versions the coder wrote before any test existed: the new tests choose among them, and
-        # the tests they all fail are set aside.
+        # Versions the coder wrote before any test existed: the new tests choose among them, the
+        # tests the chosen group fails as a whole are set aside, and a file no version could run,
+        # or that every agreeing version fails entirely, is written again.
         choice = choose_first_version(state, context, tests, module_stem(state))
         if choice.rewrite:  # asked once more, told why; the file stays if nothing better comes
             emit("tests_asked_again", iteration=iteration, reason=choice.rewrite)
