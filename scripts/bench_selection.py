@@ -68,7 +68,8 @@ def _majority_doubts(
     candidates: Sequence[Candidate], copies: Sequence[int], chosen: Candidate
 ) -> tuple[int, int, int]:
     """The chosen group's votes, the tests the chosen version fails, and how many of those every
-    version of its group fails (what a rule trusting a strong majority over the tests would set aside)."""
+    version of its group fails (what `failed_by_every_version` sets aside for a group of two votes
+    or more, before its conditions: every report complete, some test passed)."""
     sizes = cluster_sizes(candidates, copies)
     if chosen.report is None:
         return 0, 0, 0

@@ -312,25 +312,35 @@ BROKEN_TESTS = (
 )
 
 
+def _run_with_tests_asked_again(name: str, versions: list[str], first_tests: str) -> tuple[RunOutcome, str]:
+    """A scripted run whose tester writes `first_tests`, then WEAK_TESTS when asked again: the run
+    must pass at the first iteration on the second file, asked for once with the reason in the
+    request. Returns the outcome and that reason."""
+    outcome, model, events = _run_first_versions(
+        name,
+        "Write mean(xs).",
+        versions,
+        [scripts.write("test_stats.py", first_tests), scripts.write("test_stats.py", WEAK_TESTS)],
+    )
+
+    assert outcome.status == "passed" and outcome.iterations == 1
+    (asked,) = [e for e in events.events if e["event"] == "tests_asked_again"]
+    retry = [call for call in model.calls if call["tool"] == "write_file"][-1]
+    assert asked["reason"] in str(retry["messages"][-1])
+    assert Path(outcome.workspace, "test_stats.py").read_text() == WEAK_TESTS
+    assert not [e for e in events.events if e["event"] == "reflection"]
+    return outcome, str(asked["reason"])
+
+
 def test_a_test_file_no_version_can_run_is_asked_for_again_with_the_error(
     database_url: str, agent_home: Path
 ) -> None:
     """Both versions meet the same error before any test runs: the file is at fault, so the tester is
     told why and writes it again, and the code is left alone."""
-    outcome, model, events = _run_first_versions(
-        "broken-tests",
-        "Write mean(xs).",
-        [RIGHT_WITHOUT_CHECK, scripts.FIXED_CODE],
-        [scripts.write("test_stats.py", BROKEN_TESTS), scripts.write("test_stats.py", WEAK_TESTS)],
+    _, reason = _run_with_tests_asked_again(
+        "broken-tests", [RIGHT_WITHOUT_CHECK, scripts.FIXED_CODE], BROKEN_TESTS
     )
-
-    assert outcome.status == "passed" and outcome.iterations == 1
-    (asked,) = [e for e in events.events if e["event"] == "tests_asked_again"]
-    assert "could not run" in asked["reason"] and "AttributeError" in asked["reason"]
-    retry = [call for call in model.calls if call["tool"] == "write_file"][-1]
-    assert asked["reason"] in str(retry["messages"][-1])
-    assert Path(outcome.workspace, "test_stats.py").read_text() == WEAK_TESTS
-    assert not [e for e in events.events if e["event"] == "reflection"]
+    assert "could not run" in reason and "AttributeError" in reason
 
 
 ALL_WRONG_TESTS = (
@@ -346,19 +356,8 @@ def test_tests_every_agreeing_version_fails_entirely_are_asked_for_again(
     """Three readings agree on every input and pass no test: the tester is shown the failures and
     writes the file again, and the run ends at the first iteration with the code untouched."""
     versions = [RIGHT_WITHOUT_CHECK, scripts.FIXED_CODE, RIGHT_WITHOUT_CHECK + "# again\n"]
-    outcome, model, events = _run_first_versions(
-        "unanimous-against-tests",
-        "Write mean(xs).",
-        versions,
-        [scripts.write("test_stats.py", ALL_WRONG_TESTS), scripts.write("test_stats.py", WEAK_TESTS)],
-    )
-
-    assert outcome.status == "passed" and outcome.iterations == 1
-    (asked,) = [e for e in events.events if e["event"] == "tests_asked_again"]
-    assert "3 versions" in asked["reason"] and "assert 2.0 == 3" in asked["reason"]
-    retry = [call for call in model.calls if call["tool"] == "write_file"][-1]
-    assert asked["reason"] in str(retry["messages"][-1])
-    assert Path(outcome.workspace, "test_stats.py").read_text() == WEAK_TESTS
+    outcome, reason = _run_with_tests_asked_again("unanimous-against-tests", versions, ALL_WRONG_TESTS)
+    assert "3 versions" in reason and "assert 2.0 == 3" in reason
     assert Path(outcome.workspace, "stats.py").read_text() in versions
 
 
