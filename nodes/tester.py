@@ -56,6 +56,14 @@ RETURN_CHECK_FILE = "conftest.py"
 # test needs 24 in a row, and stopping there saves the rest of the 1,000 tokens. The file is then
 # cut off mid-statement and asked for once more, like one that ran to the limit.
 RUNAWAY_STOPS = [digit * 24 for digit in "0123456789"]
+# A file with no test in it, or cut off, gets more tries: without usable tests a run ends at its
+# first iteration (4 of 40 MBPP problems in the 9e68a60 run, after two tries).
+TEST_FILE_ATTEMPTS = 3
+SIMPLE_TESTS_REQUEST = (
+    "Keep this file simple: three to five short test functions named test_..., each calling the "
+    "function once with small literal arguments and asserting the exact result the goal implies. "
+    "No hypothesis, no random data, no long inputs."
+)
 
 
 def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -212,19 +220,32 @@ def write_tests(
     spent = Usage()
     cut_tests: str | None = None  # the usable part of a file cut off mid-statement
     unusable = ""  # why the model's last answer was no tool call at all
-    for attempt in range(2):  # a file with no test in it, or cut off, gets one more try
+    # The last try starts afresh and asks for the simplest kind of test file: a conversation that
+    # went wrong twice tends to go wrong the same way again (long random-data tests cut off
+    # mid-list, hypothesis tests expecting a drawn value).
+    simple = [messages[0], HumanMessage(f"{request}\n\n{SIMPLE_TESTS_REQUEST}")]
+    for attempt in range(TEST_FILE_ATTEMPTS):
+        final = attempt == TEST_FILE_ATTEMPTS - 1
+        if final and cut_tests is not None:
+            break  # the whole tests of a cut-off file will do
+        if final:
+            messages = simple
         try:
             call, used = ask_role(
                 runtime, "tester", write_file, messages, max_tokens=1000, stop=RUNAWAY_STOPS
             )
         except ModelOutputError as error:
             unusable = f" ({error})"
-            break
+            if final:
+                break
+            messages = simple  # no tool call even at a hotter retry: this conversation is stuck
+            continue
         spent += used
+        unusable = ""
         content = strip_fences(call.content)
         if language != "python":
             return {path: content} | tests, spent
-        cut = cut_off_line(content) if attempt == 0 else None
+        cut = None if final else cut_off_line(content)
         content = repair_python_tests(content, module_stem(state), names)
         wrong = certainly_wrong_tests(content, state.get("task", ""), names)
         if wrong:
@@ -234,7 +255,7 @@ def write_tests(
             return {path: content} | tests, spent
         if cut is not None:
             emit("cut_off", path=path, line=cut)
-            cut_tests = content if has_python_tests(content) else None
+            cut_tests = content if has_python_tests(content) else cut_tests
             messages = [*messages, HumanMessage(cut_off_feedback(path, cut) + " Keep to a few short tests.")]
         else:
             messages = [*messages, HumanMessage(_retry_request(path, wrong))]

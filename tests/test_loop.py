@@ -12,6 +12,7 @@ from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.context import Context
 from agent_graph.memory import history
 from agent_graph.nodes.reflector import stuck
+from agent_graph.nodes.tester import SIMPLE_TESTS_REQUEST
 from agent_graph.runner import run_task
 from agent_graph.workflow import builder
 from tests import scripts
@@ -266,6 +267,35 @@ def test_small_model_slips_in_code_and_tests_cost_no_iteration(database_url: str
     assert "had no test functions" in model.prompts_for("write_file")[-1]
 
 
+def test_after_two_unusable_test_files_the_tester_starts_afresh_asking_for_simple_tests(
+    database_url: str, agent_home: Path
+) -> None:
+    """Two files with no test left in them (the second one after being told so): the third request
+    is a new conversation asking for short literal tests, and the run goes on with its file."""
+    imports_only = "import pytest\nfrom stats import mean\n"
+    script = {
+        "Plan": [{"args": scripts.PLAN}],
+        "write_file": [
+            scripts.write("stats.py", scripts.FIXED_CODE),
+            scripts.write("test_stats.py", imports_only),
+            scripts.write("test_stats.py", imports_only),
+            scripts.write("test_stats.py", scripts.TESTS),
+        ],
+    }
+    spec, model = scripts.scripted("tester-third-try", script)
+    outcome = run_task(
+        "Write mean(xs) for a list of numbers; raise ValueError on an empty list.",
+        "python",
+        "library",
+        Context(first_samples=1, model=spec),
+    )
+    assert outcome.status == "passed" and outcome.iterations == 1
+    assert outcome.tests == {"passed": 3, "failed": 0}
+    second, third = [call["messages"] for call in model.calls if call["tool"] == "write_file"][2:]
+    assert "had no test functions" in str(second[-1]) and SIMPLE_TESTS_REQUEST not in str(second)
+    assert len(third) == 2 and SIMPLE_TESTS_REQUEST in str(third[-1])
+
+
 def test_a_test_run_where_no_test_ran_makes_the_tests_suspect() -> None:
     nothing_ran: dict[str, Any] = {"report": {"status": "error", "passed": 0, "failed": 0, "errors": 0}}
     assert stuck(nothing_ran)  # type: ignore[arg-type]
@@ -397,7 +427,8 @@ def test_a_tester_that_never_calls_the_tool_ends_the_run_saying_why(
     unusable = {"content": "Here are the tests you asked for."}  # no tool call
     script = {
         "Plan": [{"args": scripts.PLAN}],
-        "write_file": [scripts.write("stats.py", scripts.FIXED_CODE), unusable, unusable],
+        # Each of the three tries is asked once more, hotter, before it counts as unusable.
+        "write_file": [scripts.write("stats.py", scripts.FIXED_CODE), *[unusable] * 6],
     }
     spec, _ = scripts.scripted("tester-unusable", script)
     outcome = run_task("Write mean(xs).", "python", "library", Context(first_samples=1, model=spec))
