@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -23,6 +23,11 @@ from pydantic import BaseModel, ValidationError
 from agent_graph.pricing import Usage, cost
 
 T = TypeVar("T", bound=BaseModel)
+
+# Ends an answer early once it returns True for the text generated so far: for runaways that no
+# fixed stop string catches (a table of `if x == 617:` lines). Models that can check it as they
+# generate say so with a true `checks_stop_when` attribute; others ignore it.
+StopWhen = Callable[[str], bool]
 
 
 class ModelOutputError(RuntimeError):
@@ -93,6 +98,7 @@ def call_structured(
     max_tokens: int | None = None,
     prices: tuple[float, float] | None = None,
     stop: list[str] | None = None,
+    stop_when: StopWhen | None = None,
     temperature: float | None = None,
     hotter: float | None = None,
 ) -> tuple[T, Usage]:
@@ -102,6 +108,7 @@ def call_structured(
     times, before `ModelOutputError` is raised. `max_tokens` caps this call's answer (a small
     model stuck in a loop otherwise runs to the model-wide limit on every try). `stop` ends the
     answer at any of these strings; the arguments cut there are closed like a truncated answer.
+    `stop_when` ends it, in the same way, once it is true of the answer so far (see `StopWhen`).
     `temperature` overrides the model's own for this call. With `hotter`, the last retry runs at
     that temperature: a small model tends to repeat a malformed answer (often one that ran to the
     token limit) at its usual temperature, and a hotter try usually gets out of it.
@@ -115,6 +122,7 @@ def call_structured(
             tool_choice=forced_tool_choice(name),  # type: ignore[arg-type]
             **({"max_tokens": max_tokens} if max_tokens else {}),
             **({"stop": stop} if stop else {}),
+            **({"stop_when": stop_when} if stop_when and getattr(model, "checks_stop_when", False) else {}),
             **({"temperature": at} if at is not None else {}),
         )
 

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -26,6 +26,8 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field, PrivateAttr
+
+from agent_graph.llm import StopWhen
 
 Script = list[dict[str, Any]] | dict[str, list[dict[str, Any]]]
 
@@ -44,6 +46,7 @@ class ScriptedChatModel(BaseChatModel):
     _positions: dict[str, int] = PrivateAttr(default_factory=dict)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     calls: list[dict[str, Any]] = Field(default_factory=list)
+    checks_stop_when: ClassVar[bool] = True  # see `llm.StopWhen`
 
     @property
     def _llm_type(self) -> str:
@@ -104,7 +107,7 @@ class ScriptedChatModel(BaseChatModel):
             name = answer.get("name", tool or "tool")
             arguments = json.dumps(answer["args"])
             completion = len(arguments) // 4
-            cut = _first_stop(arguments, stop)
+            cut = _first_stop(arguments, stop, kwargs.get("stop_when"))
             if cut is None:
                 message = AIMessage(
                     content="",
@@ -140,9 +143,13 @@ class ScriptedChatModel(BaseChatModel):
         ]
 
 
-def _first_stop(text: str, stop: list[str] | None) -> int | None:
-    """Where the first of the `stop` strings begins in `text`, if any does."""
+def _first_stop(text: str, stop: list[str] | None, stop_when: StopWhen | None = None) -> int | None:
+    """Where the answer `text` ends early: where the first of the `stop` strings begins, or after
+    the shortest part of it `stop_when` is true of; None if it runs to its end."""
     found = [text.find(s) for s in stop or [] if s in text]
+    if stop_when is not None:
+        found += [next((end for end in range(1, len(text) + 1) if stop_when(text[:end])), len(text))]
+    found = [end for end in found if end < len(text)]
     return min(found) if found else None
 
 

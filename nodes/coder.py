@@ -22,7 +22,7 @@ from agent_graph.nodes.common import (
     render_report,
     strip_fences,
 )
-from agent_graph.nodes.literal_cases import literal_cases
+from agent_graph.nodes.literal_cases import literal_cases, runaway_table
 from agent_graph.nodes.repair import cut_off_feedback, cut_off_line, salvage_python, strip_tests_from_source
 from agent_graph.nodes.sampling import Candidate, try_candidate, wanted_samples
 from agent_graph.pricing import Usage
@@ -171,6 +171,7 @@ def write_version(
                     write_file,
                     messages,
                     stop=source_stops(state) if path.endswith(".py") else None,
+                    stop_when=runaway_table if path.endswith(".py") else None,
                     temperature=temperature,
                 )
             except ModelOutputError:
@@ -189,11 +190,15 @@ def write_version(
             files[path] = content
             if attempt == 1:
                 break
-            if cut is not None:  # ask again rather than keep a function missing its end
+            # A table of cases cut off (by `runaway_table` or the output limit) is refused as a
+            # table: asked to finish it, the model goes on with the table.
+            enumerated = literal_cases(content) if path.endswith(".py") else None
+            if (
+                cut is not None and enumerated is None
+            ):  # ask again rather than keep a function missing its end
                 emit("cut_off", path=path, line=cut)
                 messages = [*messages, HumanMessage(cut_off_feedback(path, cut))]
                 continue
-            enumerated = literal_cases(content) if path.endswith(".py") else None
             if enumerated is None:
                 break
             # Answers enumerated for particular inputs: ask once more, saying why (the second

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_graph.context import Context
-from agent_graph.nodes.literal_cases import literal_cases
+from agent_graph.nodes.literal_cases import RUNAWAY_CASES, literal_cases, runaway_table
 from agent_graph.runner import RunOutcome, run_task
 from agent_graph.testing import ScriptedChatModel
 from tests import scripts
@@ -62,6 +62,42 @@ def test_the_coder_is_asked_once_more_and_keeps_the_computed_version(
     first, second = [p for p in model.prompts_for("write_file") if "Write the complete file `stats.py`" in p]
     assert "fixed answers" not in first
     assert "`mean` in `stats.py` returns fixed answers for 3 particular inputs (lines 4-9" in second
+
+
+def test_a_runaway_table_is_told_apart_from_code_with_a_few_cases() -> None:
+    """Counted as the model writes it: in a JSON string, newlines and double quotes escaped."""
+    line = "    if x == 617:\\n        return True\\n"
+    assert runaway_table(line * RUNAWAY_CASES)
+    assert not runaway_table(line * (RUNAWAY_CASES - 1))
+    mixed = ["elif n == -4: ", "if name == 'a': ", 'if name == \\"b\\": ', "if x == 7: "]
+    assert runaway_table("".join(mixed) * (RUNAWAY_CASES // 4))
+    # A month's twelve cases and comparisons with variables are not a runaway.
+    months = "".join(f"    if month == {m}: return 31\\n" for m in range(1, 13))
+    assert not runaway_table(months + "if a == b: " * 30 + "if x==1: " * 30)
+
+
+# A table of literal answers, as a small model writes one until its output limit.
+RUNAWAY_CODE = "def mean(xs):\n    total = sum(xs)\n" + "".join(
+    f"    if total == {k}:\n        return {k / 2}\n" for k in range(2, 2 + 2 * RUNAWAY_CASES)
+)
+
+
+def test_a_runaway_table_of_cases_is_ended_early_and_refused(agent_home: Path, database_url: str) -> None:
+    """The coder's answer ends at the 24th literal case rather than at its end; the part kept is
+    refused for its 23 cases (not asked to be finished), and the computed version is used."""
+    outcome, model = _mean_task_written_by(
+        "runaway-table",
+        [
+            scripts.write("stats.py", RUNAWAY_CODE),
+            scripts.write("stats.py", scripts.FIXED_CODE),
+            scripts.write("test_stats.py", scripts.TESTS),
+        ],
+    )
+    assert (outcome.status, outcome.iterations) == ("passed", 1)
+    assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
+    second = [p for p in model.prompts_for("write_file") if "Write the complete file `stats.py`" in p][1]
+    assert f"returns fixed answers for {RUNAWAY_CASES - 1} particular inputs" in second
+    assert "middle of a statement" not in second
 
 
 CUT_OFF_CODE = "def mean(xs):\n    if not xs:\n        raise ValueError("
