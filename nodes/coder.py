@@ -190,12 +190,11 @@ def write_version(
             files[path] = content
             if attempt == 1:
                 break
-            # A table of cases cut off (by `runaway_table` or the output limit) is refused as a
-            # table: asked to finish it, the model goes on with the table.
+            # A file cut off is asked for again rather than kept missing its end, unless it is a
+            # table of cases (ended by `runaway_table` or the output limit): that is refused as a
+            # table, since a model asked to finish it goes on with the table.
             enumerated = literal_cases(content) if path.endswith(".py") else None
-            if (
-                cut is not None and enumerated is None
-            ):  # ask again rather than keep a function missing its end
+            if cut is not None and enumerated is None:
                 emit("cut_off", path=path, line=cut)
                 messages = [*messages, HumanMessage(cut_off_feedback(path, cut))]
                 continue
