@@ -230,6 +230,8 @@ def write_tests(
             break  # the whole tests of a cut-off file will do
         if final:
             messages = simple
+        if messages is simple:
+            emit("tests_asked_simply", path=path, attempt=attempt + 1)
         try:
             call, used = ask_role(
                 runtime, "tester", write_file, messages, max_tokens=1000, stop=RUNAWAY_STOPS

@@ -283,17 +283,21 @@ def test_after_two_unusable_test_files_the_tester_starts_afresh_asking_for_simpl
         ],
     }
     spec, model = scripts.scripted("tester-third-try", script)
+    events = EventRecorder()
     outcome = run_task(
         "Write mean(xs) for a list of numbers; raise ValueError on an empty list.",
         "python",
         "library",
         Context(first_samples=1, model=spec),
+        observer=events,
     )
     assert outcome.status == "passed" and outcome.iterations == 1
     assert outcome.tests == {"passed": 3, "failed": 0}
     second, third = [call["messages"] for call in model.calls if call["tool"] == "write_file"][2:]
     assert "had no test functions" in str(second[-1]) and SIMPLE_TESTS_REQUEST not in str(second)
     assert len(third) == 2 and SIMPLE_TESTS_REQUEST in str(third[-1])
+    asked = [e for e in events.events if e["event"] == "tests_asked_simply"]
+    assert [(e["path"], e["attempt"]) for e in asked] == [("test_stats.py", 3)]
 
 
 def test_a_test_run_where_no_test_ran_makes_the_tests_suspect() -> None:
