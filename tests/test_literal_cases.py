@@ -49,17 +49,7 @@ def test_base_cases_tables_and_computations_are_not_counted() -> None:
 def test_the_coder_is_asked_once_more_and_keeps_the_computed_version(
     agent_home: Path, database_url: str
 ) -> None:
-    outcome, model = _mean_task_written_by(
-        "literal-cases",
-        [
-            scripts.write("stats.py", ENUMERATED),
-            scripts.write("stats.py", scripts.FIXED_CODE),
-            scripts.write("test_stats.py", scripts.TESTS),
-        ],
-    )
-    assert (outcome.status, outcome.iterations) == ("passed", 1)
-    assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
-    first, second = [p for p in model.prompts_for("write_file") if "Write the complete file `stats.py`" in p]
+    first, second = _coder_requests_when_refused("literal-cases", ENUMERATED)
     assert "fixed answers" not in first
     assert "`mean` in `stats.py` returns fixed answers for 3 particular inputs (lines 4-9" in second
 
@@ -85,17 +75,7 @@ RUNAWAY_CODE = "def mean(xs):\n    total = sum(xs)\n" + "".join(
 def test_a_runaway_table_of_cases_is_ended_early_and_refused(agent_home: Path, database_url: str) -> None:
     """The coder's answer ends at the 24th literal case rather than at its end; the part kept is
     refused for its 23 cases (not asked to be finished), and the computed version is used."""
-    outcome, model = _mean_task_written_by(
-        "runaway-table",
-        [
-            scripts.write("stats.py", RUNAWAY_CODE),
-            scripts.write("stats.py", scripts.FIXED_CODE),
-            scripts.write("test_stats.py", scripts.TESTS),
-        ],
-    )
-    assert (outcome.status, outcome.iterations) == ("passed", 1)
-    assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
-    second = [p for p in model.prompts_for("write_file") if "Write the complete file `stats.py`" in p][1]
+    _, second = _coder_requests_when_refused("runaway-table", RUNAWAY_CODE)
     assert f"returns fixed answers for {RUNAWAY_CASES - 1} particular inputs" in second
     assert "middle of a statement" not in second
 
@@ -157,6 +137,24 @@ def test_a_test_file_running_into_one_digit_is_stopped_and_asked_for_again(
     assert "test_mean_is_within_bounds" in tests and "0" * 24 not in tests
     retry = model.prompts_for("write_file")[2]
     assert "stops in the middle of a statement, at `@given(st.lists(st.integers(max_value=1" in retry
+
+
+def _coder_requests_when_refused(name: str, first_code: str) -> list[str]:
+    """Run the `mean` task whose coder writes `first_code`, then the computed version; check that
+    the computed version passed in one iteration; return the coder's two requests."""
+    outcome, model = _mean_task_written_by(
+        name,
+        [
+            scripts.write("stats.py", first_code),
+            scripts.write("stats.py", scripts.FIXED_CODE),
+            scripts.write("test_stats.py", scripts.TESTS),
+        ],
+    )
+    assert (outcome.status, outcome.iterations) == ("passed", 1)
+    assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
+    requests = [p for p in model.prompts_for("write_file") if "Write the complete file `stats.py`" in p]
+    assert len(requests) == 2
+    return requests
 
 
 def _mean_task_written_by(name: str, answers: list[dict[str, Any]]) -> tuple[RunOutcome, ScriptedChatModel]:
