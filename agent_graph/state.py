@@ -157,6 +157,8 @@ class AgentState(InputState, total=False):
     iteration_started: float  # wall clock when the current iteration's coding began
     regenerate_tests: bool
     best: dict[str, Any]  # {"iteration", "passed", "failed", "files"}: the best attempt seen
+    # the first iteration's choice when a strong group of its versions agreed on it: {"files", "votes"}
+    agreed: dict[str, Any]
     # every version written, chosen or not: a stopped run picks its answer among them by the final tests
     versions: Annotated[list[Version], operator.add]
     # "ecosystem:package" -> approved | denied (by a human or policy) | uninstallable (approved, install failed)

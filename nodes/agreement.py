@@ -40,7 +40,8 @@ _MARK = "@@agreement@@ "
 MAX_CALLS = 24
 CALL_SECONDS = 2  # per call: a version that loops forever on one input still answers the others
 MIN_AGREEING_VOTES = 2  # a group this large outvotes the tests it fails as a whole
-MIN_UNANIMOUS_VOTES = 3  # this many agreeing versions failing every test send the tests back
+# A group this large failing every test sends the tests back, and answers a run that stops (final_choice.py)
+STRONG_GROUP_VOTES = 3
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class FirstChoice:
     files: dict[str, str] | None = None  # the version chosen (None: only one distinct version)
     doubted: set[str] = field(default_factory=set)  # tests to set aside (`failed_by_every_version`)
     rewrite: str = ""  # why the tester should write the tests again, for it to read ('' when not)
+    votes: int = 0  # the chosen version's group: how many of the versions written agree with it
 
 
 def choose_first_version(
@@ -57,7 +59,7 @@ def choose_first_version(
 ) -> FirstChoice:
     """The version agreement picks among those this iteration wrote before `tests` existed, the
     tests to set aside, and why the tests should be written again (`broken_tests`,
-    `unanimous_against_tests`)."""
+    `strong_group_against_tests`)."""
     candidates = try_first_versions(state, context, tests, module)
     if len(candidates) < 2:
         return FirstChoice()
@@ -72,8 +74,10 @@ def choose_first_version(
         agreeing=[sizes[cluster_key(c)] if c.report else None for c in candidates],
         chosen=candidates.index(chosen) + 1,
     )
-    rewrite = broken_tests(candidates) or unanimous_against_tests(candidates, copies)
-    return FirstChoice(chosen.files, failed_by_every_version(candidates, chosen, copies), rewrite)
+    rewrite = broken_tests(candidates) or strong_group_against_tests(candidates, copies)
+    doubted = failed_by_every_version(candidates, chosen, copies)
+    votes = sizes[cluster_key(chosen)] if chosen.report is not None else 0
+    return FirstChoice(chosen.files, doubted, rewrite, votes)
 
 
 def broken_tests(candidates: Sequence[Candidate]) -> str:
@@ -96,23 +100,28 @@ def broken_tests(candidates: Sequence[Candidate]) -> str:
     )
 
 
-def unanimous_against_tests(candidates: Sequence[Candidate], copies: Sequence[int] | None = None) -> str:
-    """What to tell the tester when at least `MIN_UNANIMOUS_VOTES` versions, all agreeing, fail
-    every generated test.
+def strong_group_against_tests(candidates: Sequence[Candidate], copies: Sequence[int] | None = None) -> str:
+    """What to tell the tester when the largest group of agreeing versions, holding at least
+    `STRONG_GROUP_VOTES` votes, fails every generated test.
 
     Readings of the goal written independently that agree on every probed input are rarely all
-    wrong, while a small model's tests often share one wrong expectation; nothing passes, so there
-    is nothing to set aside by (`failed_by_every_version`). In four MBPP runs (748bc02 to 9e68a60)
-    this happened in 18 problems; the loop then chased the tests for 3-4 iterations (about 20k
-    tokens each) and solved 11. Not when a failure is the goal's own example or its declared
-    return type: those are the code's fault."""
-    runnable = [c for c in candidates if c.report is not None]
-    if len(runnable) != len(candidates) or len({cluster_key(c) for c in runnable}) != 1:
+    wrong, while a small model's tests often share one wrong expectation; the group passes nothing,
+    so there is nothing to set aside by (`failed_by_every_version`). In four MBPP runs (748bc02 to
+    9e68a60) all versions agreed so in 18 problems; the loop then chased the tests for 3-4
+    iterations (about 20k tokens each) and solved 11. A lone dissenting version does not make the
+    tests right: in the d414ce5 run, 3 of 4 votes agreed and failed every test in difference,
+    extract_nth_element and extract_string, the one other version failed them too (or all but one),
+    the group passed the hidden test each time, and the loop, chasing the tests, lost all three.
+    Not when a failure is the goal's own example or its declared return type: those are the code's
+    fault."""
+    sizes = cluster_sizes(candidates, copies)
+    if not sizes:
         return ""
-    votes = sum(cluster_sizes(candidates, copies).values())
-    if votes < MIN_UNANIMOUS_VOTES:
+    strongest, votes = sizes.most_common(1)[0]
+    if votes < STRONG_GROUP_VOTES:
         return ""
-    reports = [c.report for c in runnable if c.report is not None]
+    group = [c for c in candidates if c.report is not None and cluster_key(c) == strongest]
+    reports = [c.report for c in group if c.report is not None]
     if any(r.status != "failed" or r.passed > 0 or not r.failures for r in reports):
         return ""
     failures = reports[0].failures
@@ -121,8 +130,9 @@ def unanimous_against_tests(candidates: Sequence[Candidate], copies: Sequence[in
     shown = "\n".join(
         f"- {f.test}: " + " / ".join(f.message.strip().splitlines()[:2])[:160] for f in failures[:3]
     )
+    total = sum(copies) if copies is not None else len(candidates)
     return (
-        f"{votes} versions of the code, written independently "
+        f"{votes} of {total} versions of the code, written independently "
         f"from the goal, all return the same values and fail every test you wrote:\n{shown}\n"
         "Your expected values are likely worked out wrong. Work each one out again from the goal, "
         "step by step, and write the test file again."

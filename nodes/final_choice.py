@@ -5,6 +5,15 @@ iteration's choice was judged by the tests of its day, and the versions not chos
 judged again. At the end every distinct version runs against the final tests. Most tests passed
 wins; among equals, the behaviour most versions share (versions failing exactly the same tests
 agree with each other: the CodeT idea), then the latest.
+
+Unless the first iteration's versions agreed strongly (`agreed`: at least `STRONG_GROUP_VOTES` of
+them returning the same values on every probed input) and no version passes every final test: then
+the tests the loop could not meet are the doubtful side, and the agreed version is the answer. In
+three MBPP runs replayed by scripts/bench_selection.py (beaf223, 9e68a60, d414ce5), such a group's
+version passed the hidden test in 66 of 77 problem-runs, the run's final answer in 61; the group was
+right in every one of the 5 where they differed, each a run that bent the code to tests the group
+failed. Four of them stopped (difference twice, extract_nth_element, check_monthnumb_number): this
+rule answers those with the group's version; the fifth passed its bent tests and stays as it is.
 """
 
 from __future__ import annotations
@@ -42,4 +51,7 @@ def choose_final(state: AgentState, context: Context) -> Candidate | None:
         runnable,
         key=lambda d: (runnable[d].rank, agreement[runnable[d].behaviour], latest[d]),
     )
+    agreed = code_hash(state.get("agreed", {}).get("files") or {})
+    if not runnable[best].passed_all and agreed in runnable:
+        return runnable[agreed]
     return runnable[best]

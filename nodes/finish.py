@@ -42,7 +42,12 @@ def _best_version(state: AgentState, context: Context) -> dict[str, Any]:
     final tests like best; without versions to compare, the attempt that passed the most tests."""
     choice = choose_final(state, context)
     if choice is not None and choice.report is not None:
-        emit("final_choice", versions=len(state.get("versions") or []), passed=choice.report.passed)
+        emit(
+            "final_choice",
+            versions=len(state.get("versions") or []),
+            passed=choice.report.passed,
+            agreed=choice.files == state.get("agreed", {}).get("files"),
+        )
         files, update = choice.files, {"report": choice.report.to_dict()}
     else:
         best = state.get("best") or {}

@@ -13,7 +13,7 @@ from langgraph.runtime import Runtime
 
 from agent_graph.context import Context
 from agent_graph.llm import ModelOutputError
-from agent_graph.nodes.agreement import choose_first_version
+from agent_graph.nodes.agreement import STRONG_GROUP_VOTES, choose_first_version
 from agent_graph.nodes.common import (
     api_names,
     ask_role,
@@ -73,6 +73,7 @@ def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     tests = dict(state.get("tests", {}))
     files = dict(state.get("files", {}))
     usage = Usage()
+    agreed: dict[str, Any] = {}
     if not tests or state.get("regenerate_tests"):
         emit("phase", phase="writing_tests", iteration=iteration)
         try:
@@ -89,6 +90,9 @@ def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
             usage += more
             choice = choose_first_version(state, context, tests, module_stem(state))
         files = choice.files or files
+        if iteration == 1 and choice.files and choice.votes >= STRONG_GROUP_VOTES:
+            # independent readings agreeing: the answer if the loop never meets its tests (final_choice.py)
+            agreed = {"files": choice.files, "votes": choice.votes}
         if choice.doubted and state.get("language", "python") == "python":  # test functions come out by AST
             tests = set_aside_tests(tests, choice.doubted, keep=EXAMPLES_FILE)
             emit("tests_quarantined", iteration=iteration, tests=sorted(choice.doubted))
@@ -133,6 +137,8 @@ def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         "cost_usd": {"test": usage.cost_usd},
         "stop_reason": stop_reason(state, context, report.status == "passed", spent),
     }
+    if agreed:
+        update["agreed"] = agreed
     remember_outcome(context, {**state, "files": files}, report.status == "passed")
     if report.status != "passed":
         update["last_failed_files"] = dict(files)

@@ -17,7 +17,7 @@ from agent_graph.nodes.agreement import (
     parse_outputs,
     probe_calls,
     probe_script,
-    unanimous_against_tests,
+    strong_group_against_tests,
 )
 from agent_graph.nodes.sampling import Candidate, Probe, try_candidate
 from agent_graph.nodes.signature_calls import signature_calls
@@ -173,14 +173,20 @@ RIGHT_WITHOUT_CHECK = "def mean(xs):\n    return sum(xs) / len(xs)\n"
 
 
 def _run_first_versions(
-    name: str, goal: str, versions: list[str], tests: str | list[dict[str, Any]], **settings: Any
+    name: str,
+    goal: str,
+    versions: list[str],
+    tests: str | list[dict[str, Any]],
+    reflections: list[dict[str, Any]] | None = None,
+    **settings: Any,
 ) -> tuple[RunOutcome, ScriptedChatModel, EventRecorder]:
     """A scripted run whose first iteration writes `versions` of stats.py, then `tests` (a test
-    file, or the tester's answers as they are)."""
+    file, or the write_file answers that follow as they are), with the reflector's `reflections`."""
     answers = [scripts.write("test_stats.py", tests)] if isinstance(tests, str) else tests
     script = {
         "Plan": [{"args": scripts.PLAN}],
         "write_file": [*(scripts.write("stats.py", version) for version in versions), *answers],
+        "Reflection": reflections or [],
     }
     spec, model = scripts.scripted(name, script)
     events = EventRecorder()
@@ -357,29 +363,32 @@ def test_tests_every_agreeing_version_fails_entirely_are_asked_for_again(
     writes the file again, and the run ends at the first iteration with the code untouched."""
     versions = [RIGHT_WITHOUT_CHECK, scripts.FIXED_CODE, RIGHT_WITHOUT_CHECK + "# again\n"]
     outcome, reason = _run_with_tests_asked_again("unanimous-against-tests", versions, ALL_WRONG_TESTS)
-    assert "3 versions" in reason and "assert 2.0 == 3" in reason
+    assert "3 of 3 versions" in reason and "assert 2.0 == 3" in reason
     assert Path(outcome.workspace, "stats.py").read_text() in versions
 
 
-def test_only_three_agreeing_versions_failing_only_generated_tests_send_them_back() -> None:
-    def failing(name: str, *failures: TestFailure) -> Candidate:
-        report = TestReport(status="failed", failed=len(failures), failures=list(failures))
-        return Candidate({"f.py": name}, report, ("=2.0",))
+def test_only_three_agreeing_votes_failing_only_generated_tests_send_them_back() -> None:
+    def failing(name: str, *failures: TestFailure, outputs: str = "=2.0", passed: int = 0) -> Candidate:
+        report = TestReport(status="failed", passed=passed, failed=len(failures), failures=list(failures))
+        return Candidate({"f.py": name}, report, (outputs,))
 
     wrong = TestFailure("test_stats::test_three_values", "assert 2.0 == 3")
-    assert unanimous_against_tests([failing("a", wrong), failing("b", wrong), failing("c", wrong)])
-    assert unanimous_against_tests([failing("a", wrong), failing("b", wrong)], [2, 1])
-    assert not unanimous_against_tests([failing("a", wrong), failing("b", wrong)])  # two votes
+    other = TestFailure("test_stats::test_two_values", "assert 3.0 == 4")
+    ask = strong_group_against_tests
+    assert ask([failing("a", wrong), failing("b", wrong), failing("c", wrong)])
+    assert ask([failing("a", wrong), failing("b", wrong)], [2, 1])
+    assert not ask([failing("a", wrong), failing("b", wrong)])  # two votes
     example = TestFailure("test_goal_examples::test_example_1_from_the_goal", "assert 2.0 == 3")
-    assert not unanimous_against_tests([failing(n, example) for n in "abc"])
+    assert not ask([failing(n, example) for n in "abc"])
     typed = TestFailure("t::typed", "mean returned str, but the goal declares it returns float")
-    assert not unanimous_against_tests([failing(n, typed) for n in "abc"])
-    disagreeing = [
-        failing("a", wrong),
-        failing("b", wrong),
-        Candidate({"f.py": "c"}, failing("c", wrong).report, ("=1",)),
-    ]
-    assert not unanimous_against_tests(disagreeing)
+    assert not ask([failing(n, typed) for n in "abc"])
+    assert not ask([failing("a", wrong), failing("b", wrong), failing("c", wrong, outputs="=1")])
+    # A lone dissenter, whatever it passes, does not make the tests right against three votes ...
+    dissenter = failing("d", other, outputs="=1", passed=1)
+    reason = ask([failing("a", wrong), failing("b", wrong), failing("c", wrong), dissenter])
+    assert reason.startswith("3 of 4 versions") and "test_three_values" in reason
+    # ... but a test the group passes leaves the rest to the loop.
+    assert not ask([failing(n, wrong, passed=1) for n in "abc"])
 
 
 WRONG_ROW_TESTS = (
@@ -449,3 +458,31 @@ def test_calls_made_from_a_signature_are_distinct_and_of_the_declared_types() ->
     # A type not made here (a user's class, *args) gives no calls rather than wrong ones.
     assert signature_calls(next(iter(goal_signatures("def g(shape: Shape) -> int:\n    ...").values()))) == []
     assert signature_calls(next(iter(goal_signatures("def h(*xs: int) -> int:\n    ...").values()))) == []
+
+
+def test_a_stopped_run_answers_with_the_version_three_agreeing_readings_wrote(
+    database_url: str, agent_home: Path
+) -> None:
+    """Three readings agree and fail every test; the tests, asked for again, are as wrong; the loop
+    bends the code to pass one of them and runs out. The answer is the agreed version, not the bent
+    one that passes more of the doubtful tests."""
+    agreeing = [RIGHT_WITHOUT_CHECK, RIGHT_WITHOUT_CHECK + "# again\n", RIGHT_WITHOUT_CHECK + "# once more\n"]
+    bent = "def mean(xs):\n    return len(xs)\n"  # passes test_three_values only
+    outcome, _, events = _run_first_versions(
+        "agreed-answer",
+        "Write mean(xs).",
+        agreeing,
+        [
+            scripts.write("test_stats.py", ALL_WRONG_TESTS),
+            scripts.write("test_stats.py", ALL_WRONG_TESTS),
+            scripts.write("stats.py", bent),
+        ],
+        max_iterations=2,
+        samples_per_iteration=1,
+        reflections=[{"args": scripts.REFLECTION}],
+    )
+
+    assert outcome.status == "stopped" and outcome.iterations == 2
+    assert Path(outcome.workspace, "stats.py").read_text() == RIGHT_WITHOUT_CHECK
+    (choice,) = [e for e in events.events if e["event"] == "final_choice"]
+    assert choice["agreed"] is True and choice["passed"] == 0
