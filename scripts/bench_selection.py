@@ -16,6 +16,9 @@ problem's hidden test, and counts how many problems each rule would have solved:
 The versions are the run's own samples, so the rules are compared on the same draws; choosing a rule
 by these counts fits it to these problems: confirm it on others.
 
+It also replays the answer of a stopped run (`final_choice`): when the chosen group held at least
+`STRONG_GROUP_VOTES` votes, the group's version instead of the run's final answer.
+
 It also counts the tests the tester sets aside (`agreement.failed_by_every_version`: those the whole
 chosen group failed, or every version; in runs recorded before it did, they stayed): on how many
 problems, how often a version passing the hidden test failed them too (so the test is wrong), and
@@ -37,6 +40,7 @@ from agent_graph.checkpoints.database import database_url
 from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.context import Context
 from agent_graph.nodes.agreement import (
+    STRONG_GROUP_VOTES,
     choose_by_agreement,
     cluster_key,
     cluster_sizes,
@@ -109,6 +113,7 @@ def main() -> None:
     solved: Counter[str] = Counter()
     compared = any_solved = 0
     doubted_runs: list[tuple[str, bool, bool | None, bool]] = []  # (task, wrong for sure, ends with, final)
+    runs_solved = agreed_solved = 0  # the runs' final answers; the same with a stopped run's agreed answer
     try:
         for row in rows:
             values = first_iteration(row["agent_task"])
@@ -150,6 +155,9 @@ def main() -> None:
                     )
                 )
             majority = _majority_doubts(candidates, copies, chosen)
+            runs_solved += bool(row["agent_passed"])
+            agreed = row.get("agent_status") == "stopped" and majority[0] >= STRONG_GROUP_VOTES
+            agreed_solved += hidden[code_hash(chosen.files)] if agreed else bool(row["agent_passed"])
             marks = " ".join(f"{name}={'P' if v else 'F'}" for name, v in verdicts.items())
             marks += (
                 f" | group {majority[0]}/{sum(copies)} votes, chosen fails {majority[1]} "
@@ -169,6 +177,10 @@ def main() -> None:
     print(f"\n{compared} problems with several first versions; some version solved {any_solved}")
     for name in RULES:
         print(f"  {name:<18} {solved[name]}")
+    print(
+        f"\nthe runs' final answers solved {runs_solved}; answering a stopped run with its first group's "
+        f"version when it held {STRONG_GROUP_VOTES} votes or more solves {agreed_solved}"
+    )
     ending = [(task, verdict, final) for task, _, verdict, final in doubted_runs if verdict is not None]
     print(
         f"\n{len(doubted_runs)} problems had tests to set aside (failed by the whole chosen group, or by every "
