@@ -310,6 +310,31 @@ def test_a_test_the_agreeing_versions_fail_is_set_aside_though_a_lone_version_pa
     assert doubted["tests"] == ["test_stats::test_three_values"]
 
 
+UNSURE_ROW_TESTS = (
+    "import pytest\nfrom stats import mean\n\n"
+    "@pytest.mark.parametrize('xs, expected', [([4], 4.0), ([1, 2, 3], float('3'))])\n"  # worked out wrong
+    "def test_mean(xs, expected):\n    assert mean(xs) == expected\n"
+)
+
+
+def test_a_doubted_row_whose_id_is_unsure_stays_and_is_not_reported_set_aside(
+    database_url: str, agent_home: Path
+) -> None:
+    """Every version fails the second row, but pytest names it by what `float('3')` evaluates to, so
+    it cannot be taken out alone: it stays, and no event claims it was set aside."""
+    outcome, _, events = _run_first_versions(
+        "unsure-row",
+        "Write mean(xs).",
+        [RIGHT_WITHOUT_CHECK, scripts.FIXED_CODE, RIGHT_WITHOUT_CHECK],
+        UNSURE_ROW_TESTS,
+        max_iterations=1,
+    )
+
+    assert outcome.status != "passed" and outcome.iterations == 1
+    assert "float('3')" in Path(outcome.workspace, "test_stats.py").read_text()
+    assert not [e for e in events.events if e["event"] == "tests_quarantined"]
+
+
 BROKEN_TESTS = (
     "from hypothesis import given, strategies as st\n"
     "from stats import mean\n\n"

@@ -36,6 +36,11 @@ def test_containers(xs, total):
 @pytest.mark.parametrize("n, expected", [pytest.param(2, 4, id="square"), (3, 9)])
 def test_params(n, expected):
     assert False
+
+
+@pytest.mark.parametrize("n, expected", [(-1, pytest.raises(ValueError)), (0.5, pytest.approx(0.25)), (2, ValueError)])
+def test_objects(n, expected):
+    assert False
 """
 
 
@@ -60,7 +65,7 @@ def test_row_ids_are_the_ones_pytest_gives(sandbox: Sandbox, tmp_path: Path) -> 
         for name, decorator in _decorators(ROWS).items()
         for row_id in row_ids(decorator) or []
     }
-    assert len(collected) == 12 and worked_out == collected
+    assert len(collected) == 15 and worked_out == collected
 
 
 def test_removing_a_row_keeps_the_others_and_removing_every_row_removes_the_function() -> None:
@@ -71,11 +76,25 @@ def test_removing_a_row_keeps_the_others_and_removing_every_row_removes_the_func
     assert "def test_f" not in kept["test_x.py"] and "def test_g" in kept["test_x.py"]
 
 
+def test_a_row_expecting_a_raises_object_is_set_aside_alone() -> None:
+    # as the 1.5B model wrote it for volume_cube: every version failed the last row, which stayed
+    source = (
+        "from volume_cube import volume_cube\n\nimport pytest\n\n"
+        "@pytest.mark.parametrize('l, expected', [(1, 1), (2, 8), (3, 27), (0, 0), (-1, pytest.raises(ValueError))])\n"
+        "def test_volume_cube(l, expected):\n    assert volume_cube(l) == expected\n"
+    )
+    kept = set_aside_tests(
+        {"test_volume_cube.py": source}, {"test_volume_cube::test_volume_cube[-1-expected4]"}, keep=""
+    )
+    assert "pytest.raises" not in kept["test_volume_cube.py"] and "(0, 0)" in kept["test_volume_cube.py"]
+
+
 @pytest.mark.parametrize(
     "decorator",
     [
         '@pytest.mark.parametrize("n", [1, 2], ids=["one", "two"])',  # given ids shift when a row goes
         '@pytest.mark.parametrize("n", [LIMIT, 2])',  # a name: its id is what it evaluates to
+        '@pytest.mark.parametrize("n", [math.sqrt(4), 2])',  # a call: its id is what it returns
         '@pytest.mark.parametrize("n", [1, 1])',  # duplicates get suffixes
         '@pytest.mark.parametrize("n", [b"x", b"y"])',  # bytes: escaped by a pytest setting
     ],
