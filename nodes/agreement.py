@@ -59,7 +59,7 @@ def choose_first_version(
 ) -> FirstChoice:
     """The version agreement picks among those this iteration wrote before `tests` existed, the
     tests to set aside, and why the tests should be written again (`broken_tests`,
-    `strong_group_against_tests`)."""
+    `timed_out_tests`, `strong_group_against_tests`)."""
     candidates = try_first_versions(state, context, tests, module)
     if len(candidates) < 2:
         return FirstChoice()
@@ -74,7 +74,11 @@ def choose_first_version(
         agreeing=[sizes[cluster_key(c)] if c.report else None for c in candidates],
         chosen=candidates.index(chosen) + 1,
     )
-    rewrite = broken_tests(candidates) or strong_group_against_tests(candidates, copies)
+    rewrite = (
+        broken_tests(candidates)
+        or timed_out_tests(candidates)
+        or strong_group_against_tests(candidates, copies)
+    )
     doubted = failed_by_every_version(candidates, chosen, copies)
     votes = sizes[cluster_key(chosen)] if chosen.report is not None else 0
     return FirstChoice(chosen.files, doubted, rewrite, votes)
@@ -97,6 +101,22 @@ def broken_tests(candidates: Sequence[Candidate]) -> str:
     return (
         f"Your last test file could not run against any version of the code:\n{error}\n"
         "Write it again so that it runs: use only names it defines or imports."
+    )
+
+
+def timed_out_tests(candidates: Sequence[Candidate]) -> str:
+    """What to tell the tester when its tests ran out of time against every version.
+
+    Versions written independently do not all loop forever: the tests ask too much. In the eb7d79c
+    MBPP run, amicable_numbers_sum's tests drew limits up to 1,000,000 with hypothesis; every
+    version of every iteration timed out, nothing was learned, and the run took 30 minutes."""
+    reports = [c.report for c in candidates if c.report is not None]
+    if len(reports) < 2 or any(r.status != "timeout" for r in reports):
+        return ""
+    return (
+        "Your last test file ran out of time against every version of the code: the tests ask too "
+        "much. Write it again with small inputs only: hypothesis strategies bounded to values of "
+        "100 or less and lists of at most 10 items, and a few calls with small literal arguments."
     )
 
 

@@ -343,7 +343,9 @@ BROKEN_TESTS = (
 )
 
 
-def _run_with_tests_asked_again(name: str, versions: list[str], first_tests: str) -> tuple[RunOutcome, str]:
+def _run_with_tests_asked_again(
+    name: str, versions: list[str], first_tests: str, **settings: Any
+) -> tuple[RunOutcome, str]:
     """A scripted run whose tester writes `first_tests`, then WEAK_TESTS when asked again: the run
     must pass at the first iteration on the second file, asked for once with the reason in the
     request. Returns the outcome and that reason."""
@@ -352,6 +354,7 @@ def _run_with_tests_asked_again(name: str, versions: list[str], first_tests: str
         "Write mean(xs).",
         versions,
         [scripts.write("test_stats.py", first_tests), scripts.write("test_stats.py", WEAK_TESTS)],
+        **settings,
     )
 
     assert outcome.status == "passed" and outcome.iterations == 1
@@ -361,6 +364,20 @@ def _run_with_tests_asked_again(name: str, versions: list[str], first_tests: str
     assert Path(outcome.workspace, "test_stats.py").read_text() == WEAK_TESTS
     assert not [e for e in events.events if e["event"] == "reflection"]
     return outcome, str(asked["reason"])
+
+
+SLOW_TESTS = "import time\nfrom stats import mean\n\ndef test_one_value():\n    time.sleep(60)\n    assert mean([4]) == 4\n"
+
+
+def test_a_test_file_every_version_runs_out_of_time_on_is_asked_for_again(
+    database_url: str, agent_home: Path
+) -> None:
+    """Both versions time out on the tests: the tests ask too much, so the tester writes them again
+    with small inputs, and the code is left alone."""
+    _, reason = _run_with_tests_asked_again(
+        "slow-tests", [RIGHT_WITHOUT_CHECK, scripts.FIXED_CODE], SLOW_TESTS, sandbox_timeout_seconds=5
+    )
+    assert "ran out of time" in reason
 
 
 def test_a_test_file_no_version_can_run_is_asked_for_again_with_the_error(
