@@ -12,7 +12,7 @@ from agent_graph.context import Context
 from agent_graph.nodes.common import ask_role, context_of, emit, guidance, render_files, render_report
 from agent_graph.nodes.examples import EXAMPLES_FILE
 from agent_graph.nodes.hints import failure_hints, remember_failure
-from agent_graph.nodes.repair import set_aside_tests
+from agent_graph.nodes.repair import without_doubted
 from agent_graph.nodes.tester import RETURN_CHECK_FILE
 from agent_graph.prompts import CIRCUIT_BREAKER_WARNING, REFLECTOR_SYSTEM, REPEATED_HYPOTHESIS
 from agent_graph.sandbox.return_types_conftest import RETURN_TYPE_FAILURE
@@ -125,10 +125,10 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         )
         usage += more
     rewrites = sum(1 for r in state.get("reflections", []) if r.get("tests_are_wrong"))
-    quarantined = suspect_tests(state)
-    kept = set_aside_tests(state.get("tests", {}), quarantined, keep=EXAMPLES_FILE)
-    if kept == state.get("tests", {}):
-        quarantined = set()  # none could be taken out (a row with an unsure id): doubted as usual below
+    suspects = suspect_tests(state)
+    kept = without_doubted(state.get("tests", {}), suspects, keep=EXAMPLES_FILE)
+    # none could be taken out (a row with an unsure id): the tests are doubted as usual below
+    quarantined = suspects if kept is not None else set()
     doubt_tests = (
         (result.tests_are_wrong or stuck(state))
         and rewrites < MAX_TEST_REWRITES
@@ -137,7 +137,7 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     )
     remember_failure(context, state, result.hypothesis)
     update_tests: dict[str, Any] = {}
-    if quarantined:
+    if kept is not None:
         update_tests["tests"] = kept
         emit("tests_quarantined", iteration=iteration, tests=sorted(quarantined))
     emit("reflection", iteration=iteration, hypothesis=result.hypothesis)

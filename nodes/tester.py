@@ -38,7 +38,7 @@ from agent_graph.nodes.repair import (
     has_python_tests,
     remove_tests,
     repair_python_tests,
-    set_aside_tests,
+    without_doubted,
 )
 from agent_graph.nodes.sampling import code_hash
 from agent_graph.nodes.signature_check import Contradiction, contradictions, goal_signatures
@@ -93,11 +93,11 @@ def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         if iteration == 1 and choice.files and choice.votes >= STRONG_GROUP_VOTES:
             # independent readings agreeing: the answer if the loop never meets its tests (final_choice.py)
             agreed = {"files": choice.files, "votes": choice.votes}
-        if choice.doubted and state.get("language", "python") == "python":  # test functions come out by AST
-            kept = set_aside_tests(tests, choice.doubted, keep=EXAMPLES_FILE)
-            if kept != tests:  # a row whose pytest id is unsure stays (parametrize_rows.py)
-                tests = kept
-                emit("tests_quarantined", iteration=iteration, tests=sorted(choice.doubted))
+        python = state.get("language", "python") == "python"  # test functions come out by AST
+        kept = without_doubted(tests, choice.doubted, keep=EXAMPLES_FILE) if python else None
+        if kept is not None:
+            tests = kept
+            emit("tests_quarantined", iteration=iteration, tests=sorted(choice.doubted))
     tokens = usage.total
     emit("phase", phase="testing", iteration=iteration)
     workspace = Workspace(Path(state["workspace"]))
