@@ -14,6 +14,7 @@ from langgraph.runtime import Runtime
 from agent_graph.context import Context
 from agent_graph.nodes.common import ask_role, context_of, emit, guidance
 from agent_graph.nodes.hints import pattern_hints
+from agent_graph.nodes.signature_check import goal_signatures
 from agent_graph.paths import workspaces_dir
 from agent_graph.prompts import PLANNER_SYSTEM
 from agent_graph.state import AgentState, FileSpec, Plan
@@ -61,7 +62,8 @@ def plan(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
 
 
 def normalise_plan(plan: Plan, language: str, goal: str) -> Plan:
-    """Keep the plan's files usable: right extension, relative, not tests; at least one file."""
+    """Keep the plan's files usable: right extension, relative, not tests; at least one file. The
+    functions the goal declares are in the API exactly as declared."""
     extension = _EXTENSION[language]
     kept: list[FileSpec] = []
     for spec in plan.files:
@@ -75,7 +77,20 @@ def normalise_plan(plan: Plan, language: str, goal: str) -> Plan:
             kept.append(FileSpec(path=path, purpose=spec.purpose))
     if not any(k.path.endswith(extension) for k in kept):
         kept.insert(0, FileSpec(path=_default_module(goal, plan) + extension, purpose="The implementation."))
-    return plan.model_copy(update={"files": kept[:4]})
+    return plan.model_copy(update={"files": kept[:4], "public_api": with_declared_api(plan.public_api, goal)})
+
+
+def with_declared_api(api: list[str], goal: str) -> list[str]:
+    """The plan's API lines, those naming a function the goal declares replaced by its declaration.
+    The tester and the coder read the plan's copy: a small model copying a long typed signature can
+    drop a bracket (`Tuple[int, int, Tuple[int, int]], int, int)` in an MBPP run, read as three
+    parameters), and every test file then called the function with three arguments."""
+    declared = {name: signature.declaration for name, signature in goal_signatures(goal).items()}
+    others = [line for line in api if not set(_CALLED.findall(line)) & declared.keys()]
+    return [*declared.values(), *others]
+
+
+_CALLED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 
 
 def _is_test_file(name: str) -> bool:

@@ -29,6 +29,7 @@ class Signature:
     parameters: tuple[tuple[str, ast.expr | None], ...]
     returns: ast.expr | None
     variadic: bool = False  # takes *args: any number of positional arguments
+    declaration: str = ""  # as the goal states it: `name(arg: Type, ...) -> Type`
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,14 @@ def goal_signatures(goal: str) -> dict[str, Signature]:
                     tuple((a.arg, _annotation(a.annotation)) for a in arguments),
                     _annotation(node.returns),
                     variadic=node.args.vararg is not None,
+                    declaration=_declaration(node),
                 )
     return found
+
+
+def _declaration(node: ast.FunctionDef) -> str:
+    returns = f" -> {ast.unparse(node.returns)}" if node.returns is not None else ""
+    return f"{node.name}({ast.unparse(node.args)}){returns}"
 
 
 def _annotation(node: ast.expr | None) -> ast.expr | None:

@@ -425,6 +425,31 @@ def test_the_tester_sees_the_plans_api_and_edge_cases_but_not_its_steps(
     assert "edge case: empty list raises ValueError" in tester_request
 
 
+def test_the_coder_and_tester_see_a_declared_function_as_the_goal_declares_it(
+    database_url: str, agent_home: Path
+) -> None:
+    """The plan's copy of a declared signature can be wrong; the goal's own declaration is what counts."""
+    goal = (
+        "Implement `mean` in `stats.py`, keeping exactly this signature:\n\n"
+        'def mean(xs: list[float]) -> float:\n    """The mean of xs; raise ValueError on an empty list."""\n'
+    )
+    misstated = "mean(xs: list[float], n: int) -> float"
+    script = {
+        "Plan": [{"args": {**scripts.PLAN, "public_api": [misstated]}}],
+        "write_file": [
+            scripts.write("stats.py", scripts.FIXED_CODE),
+            scripts.write("test_stats.py", scripts.TESTS),
+        ],
+    }
+    spec, model = scripts.scripted("declared-api", script)
+    outcome = run_task(goal, "python", "library", Context(first_samples=1, model=spec))
+    assert outcome.status == "passed"
+    requests = [str(call["messages"][-1]) for call in model.calls if call["tool"] == "write_file"]
+    assert len(requests) == 2
+    for request in requests:
+        assert "API: mean(xs: list[float]) -> float" in request and misstated not in request
+
+
 def test_a_tester_that_never_calls_the_tool_ends_the_run_saying_why(
     database_url: str, agent_home: Path
 ) -> None:
