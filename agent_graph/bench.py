@@ -174,8 +174,8 @@ def baseline(problem: Problem, context: Context, workspace: Path) -> tuple[int, 
     try:
         call, usage = call_structured(model, write_file, messages, prices=context.prices())
         content, tokens = strip_fences(call.content), usage.total
-    except ModelOutputError:
-        content, tokens = "", 0
+    except ModelOutputError as error:  # graded as it is: an empty file fails; its tokens were spent
+        content, tokens = "", error.usage.total
     workspace.mkdir(parents=True, exist_ok=True)
     (workspace / path).write_text(content, encoding="utf-8")
     return tokens, time.monotonic() - started

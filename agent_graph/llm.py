@@ -31,7 +31,17 @@ StopWhen = Callable[[str], bool]
 
 
 class ModelOutputError(RuntimeError):
-    """The model did not produce a usable tool call after the allowed retries."""
+    """The model did not produce a usable tool call after the allowed retries.
+
+    `usage`: the tokens and cost the unusable answers took, which still count towards the run
+    (whoever catches the error adds them to its own phase's count, or passes them on); `phase`:
+    the phase they belong to, once known (`nodes.common.ask_role` sets it).
+    """
+
+    def __init__(self, message: str, usage: Usage | None = None, phase: str = "") -> None:
+        super().__init__(message)
+        self.usage = usage or Usage()
+        self.phase = phase
 
 
 def forced_tool_choice(name: str) -> dict[str, object]:
@@ -150,4 +160,4 @@ def call_structured(
                 f"Your previous answer was unusable ({problem}). Call {name} again with valid arguments."
             ),
         ]
-    raise ModelOutputError(f"the model gave no usable {name} after {retries + 1} tries: {problem}.")
+    raise ModelOutputError(f"the model gave no usable {name} after {retries + 1} tries: {problem}.", spent)

@@ -28,6 +28,7 @@ from agent_graph.models import resolve_spec
 from agent_graph.paths import workspaces_dir
 from agent_graph.pricing import total_cost
 from agent_graph.sandbox.base import SandboxUnavailableError
+from agent_graph.state import merge_counts
 from agent_graph.workflow import builder
 
 
@@ -216,8 +217,9 @@ def _drive(
             log.write("run_interrupted", logging.ERROR, reason=str(exc))
             raise ServiceUnavailableError(str(exc)) from None
         except ModelOutputError as exc:
+            values = with_unusable_answers(graph.get_state(config).values, exc)
+            history.sync_run(conn, task_id, values)
             history.set_status(conn, task_id, "failed")
-            values = graph.get_state(config).values
             outcome = _outcome(task_id, {**values, "status": "failed", "stop_reason": str(exc)})
             log.write("run_finished", logging.ERROR, **outcome.to_dict())
             return outcome
@@ -251,6 +253,17 @@ def _stream(
         history.sync_run(conn, task_id, graph.get_state(config).values)
         for node, update in chunk.items():
             observer.on_update(node, update if isinstance(update, dict) else {})
+
+
+def with_unusable_answers(values: dict[str, Any], error: ModelOutputError) -> dict[str, Any]:
+    """A checkpoint's state plus the tokens and cost of the answers that ended the run unusable:
+    their node raised, so no checkpoint holds them, yet they were generated (and, hosted, paid for)."""
+    phase = error.phase or "unknown"
+    return {
+        **values,
+        "tokens": merge_counts(values.get("tokens"), {phase: error.usage.total}),
+        "cost_usd": merge_counts(values.get("cost_usd"), {phase: error.usage.cost_usd}),
+    }
 
 
 def _outcome(task_id: str, values: dict[str, Any]) -> RunOutcome:

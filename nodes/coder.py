@@ -64,7 +64,11 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         else:
             reading, hot = "planned", number > 0
         temperature = context.sample_temperature if hot else None
-        files, used = write_version(state, runtime, temperature, fresh=fresh, reading=reading)
+        try:
+            files, used = write_version(state, runtime, temperature, fresh=fresh, reading=reading)
+        except ModelOutputError as error:  # the run ends here; what this iteration spent still counts
+            error.usage = spent + error.usage
+            raise
         spent += used
         versions.append(
             {
@@ -174,9 +178,11 @@ def write_version(
                     stop_when=runaway_table if path.endswith(".py") else None,
                     temperature=temperature,
                 )
-            except ModelOutputError:
+            except ModelOutputError as error:
                 if path not in previous:
+                    error.usage = spent + error.usage
                     raise
+                spent += error.usage
                 files.setdefault(path, previous[path])
                 break  # keep the previous version; the tests and the reflector go on from there
             spent += used

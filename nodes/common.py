@@ -13,7 +13,7 @@ from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from agent_graph.context import Context
-from agent_graph.llm import T, call_structured
+from agent_graph.llm import ModelOutputError, T, call_structured
 from agent_graph.models import get_chat_model
 from agent_graph.pricing import Usage
 from agent_graph.prompts import LANGUAGE_GUIDANCE, PROFILE_GUIDANCE
@@ -43,14 +43,22 @@ def ask_role(
     `options` are `call_structured`'s: `max_tokens`, `stop`, `temperature`.
     """
     context = context_of(runtime)
-    return call_structured(
-        model_for(runtime, role),
-        schema,
-        messages,
-        prices=context.prices(),
-        hotter=context.sample_temperature,
-        **options,
-    )
+    try:
+        return call_structured(
+            model_for(runtime, role),
+            schema,
+            messages,
+            prices=context.prices(),
+            hotter=context.sample_temperature,
+            **options,
+        )
+    except ModelOutputError as error:
+        error.phase = error.phase or ROLE_PHASES[role]
+        raise
+
+
+# The phase whose token and cost counts a role's calls go to (`AgentState.tokens`).
+ROLE_PHASES = {"planner": "plan", "coder": "code", "tester": "test", "reflector": "reflect"}
 
 
 def emit(event: str, **data: Any) -> None:

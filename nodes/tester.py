@@ -79,7 +79,7 @@ def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         try:
             tests, usage = write_tests(state, runtime)
         except ModelOutputError as error:  # no tests and none to keep: the run cannot go on
-            return _without_tests(state, context, str(error))
+            return _without_tests(state, context, str(error), error.usage)
         # Versions the coder wrote before any test existed: the new tests choose among them, the
         # tests the chosen group fails as a whole are set aside, and a file no version could run,
         # or that every agreeing version fails entirely, is written again.
@@ -155,12 +155,19 @@ def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     return update
 
 
-def _without_tests(state: AgentState, context: Context, reason: str) -> dict[str, Any]:
+def _without_tests(state: AgentState, context: Context, reason: str, usage: Usage) -> dict[str, Any]:
     """End the run as failed, for want of tests, with the version the others agree with most in the
-    workspace (`choose_without_tests`) rather than simply the first."""
+    workspace (`choose_without_tests`) rather than simply the first. `usage`: what the tester's
+    unusable answers took."""
     files = choose_without_tests(state, context, module_stem(state)) or dict(state.get("files", {}))
     Workspace(Path(state["workspace"])).sync(files)
-    return {"files": files, "status": "failed", "stop_reason": reason}
+    return {
+        "files": files,
+        "status": "failed",
+        "stop_reason": reason,
+        "tokens": {"test": usage.total},
+        "cost_usd": {"test": usage.cost_usd},
+    }
 
 
 def stop_reason(state: AgentState, context: Context, passed: bool, tokens_spent: int) -> str:
@@ -245,6 +252,7 @@ def write_tests(
                 runtime, "tester", write_file, messages, max_tokens=1000, stop=RUNAWAY_STOPS
             )
         except ModelOutputError as error:
+            spent += error.usage
             unusable = f" ({error})"
             if final:
                 break
@@ -273,7 +281,7 @@ def write_tests(
         return {path: cut_tests} | tests, spent
     # No usable test file this time: keep the previous one, or test the goal's examples alone.
     if previous is None and not examples:
-        raise ModelOutputError(f"the tester wrote no usable tests for {path}{unusable}")
+        raise ModelOutputError(f"the tester wrote no usable tests for {path}{unusable}", spent, "test")
     return ({path: previous} if previous is not None else {}) | tests, spent
 
 

@@ -21,9 +21,17 @@ def test_a_forced_call_is_parsed_and_counted() -> None:
 def test_an_invalid_answer_is_retried_with_the_error_then_given_up() -> None:
     bad = {"args": {"fix_plan": "not a list"}}
     model = ScriptedChatModel(script={"Reflection": [bad, bad]})
-    with pytest.raises(ModelOutputError, match="Reflection"):
+    with pytest.raises(ModelOutputError, match="Reflection") as raised:
         call_structured(model, Reflection, [HumanMessage("why?")], retries=1)
     assert "unusable" in str(model.calls[1]["messages"][-1])
+    # Both unusable answers were generated: the error carries what they took, for the run's count.
+    _, one_answer = call_structured(
+        ScriptedChatModel(script={"Reflection": [{"args": {"hypothesis": "h", "fix_plan": ["a"]}}]}),
+        Reflection,
+        [HumanMessage("why?")],
+    )
+    assert raised.value.usage.output_tokens > one_answer.output_tokens
+    assert raised.value.usage.input_tokens > one_answer.input_tokens
 
 
 def test_the_retry_runs_hotter_when_asked() -> None:

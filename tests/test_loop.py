@@ -464,6 +464,34 @@ def test_a_tester_that_never_calls_the_tool_ends_the_run_saying_why(
     assert outcome.status == "failed"
     assert "no usable tests for test_stats.py" in outcome.stop_reason
     assert "no write_file tool call in the answer" in outcome.stop_reason
+    # The six unusable answers were generated all the same: they count, as the test phase's.
+    with open_checkpointer(database_url) as saver:
+        state = builder.compile(checkpointer=saver).get_state(
+            {"configurable": {"thread_id": outcome.task_id}}
+        )
+    tokens = state.values["tokens"]
+    assert tokens["test"] > tokens["plan"] > 0
+    assert outcome.tokens == sum(tokens.values())
+
+
+def test_a_run_ended_by_an_unusable_coder_answer_counts_its_tokens(
+    database_url: str, agent_home: Path
+) -> None:
+    unusable = {"content": "Sure, here is the code."}  # no tool call, asked twice
+    script = {"Plan": [{"args": scripts.PLAN}], "write_file": [unusable, unusable]}
+    spec, _ = scripts.scripted("coder-unusable", script)
+    outcome = run_task("Write mean(xs).", "python", "library", Context(first_samples=1, model=spec))
+    assert outcome.status == "failed" and "no usable write_file" in outcome.stop_reason
+    with open_checkpointer(database_url) as saver:
+        state = builder.compile(checkpointer=saver).get_state(
+            {"configurable": {"thread_id": outcome.task_id}}
+        )
+    planned = state.values["tokens"]["plan"]
+    assert "code" not in state.values["tokens"]  # the coder never returned: no checkpoint has them
+    assert outcome.tokens > planned  # the outcome adds the coder's two unusable answers
+    with connection(database_url) as conn:
+        row = conn.execute("SELECT tokens FROM tasks WHERE task_id = %s", (outcome.task_id,)).fetchone()
+    assert row is not None and row["tokens"] == outcome.tokens
 
 
 def test_a_hypothesis_copied_from_those_already_tried_is_asked_for_again_hotter(
