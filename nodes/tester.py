@@ -226,10 +226,10 @@ def write_tests(
     language = state.get("language", "python")
     # Examples stated in the goal are tested by a file of their own, which no rewrite replaces; the
     # return types the goal declares are checked on every call by a conftest.py.
-    examples = examples_test_file(goal_examples(state.get("task", ""), names), module_stem(state), language)
+    examples = examples_test_file(goal_examples(state.get("task", ""), names), stem, language)
     planned = [f["path"] for f in state.get("plan", {}).get("files", [])]
     tests = (dict([examples]) if examples else {}) | return_type_check(
-        state.get("task", ""), module_stem(state), language, planned
+        state.get("task", ""), stem, language, planned
     )
     previous = state.get("tests", {}).get(path)
     spent = Usage()
@@ -264,7 +264,7 @@ def write_tests(
         if language != "python":
             return {path: content} | tests, spent
         cut = None if final else cut_off_line(content)
-        content = repair_python_tests(content, module_stem(state), names)
+        content = repair_python_tests(content, stem, names)
         wrong = certainly_wrong_tests(content, state.get("task", ""), names)
         if wrong:
             emit("tests_dropped", tests=[c.test for c in wrong], reasons=[c.reason for c in wrong])
