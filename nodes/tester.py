@@ -42,6 +42,7 @@ from agent_graph.nodes.repair import (
 )
 from agent_graph.nodes.sampling import code_hash
 from agent_graph.nodes.signature_check import Contradiction, contradictions, goal_signatures
+from agent_graph.nodes.unknown_strategies import unknown_strategy_tests
 from agent_graph.nodes.untested_choice import choose_without_tests
 from agent_graph.pricing import Usage
 from agent_graph.prompts import TESTER_SYSTEM
@@ -305,6 +306,7 @@ def certainly_wrong_tests(source: str, goal: str, names: set[str]) -> list[Contr
     found += conflicting_tests(source, names, goal_examples(goal, names), asks_for_errors)
     found += random_expectation_tests(source, names)
     found += shadowing_tests(source, names)
+    found += unknown_strategy_tests(source)
     if not asks_for_errors:
         found += unasked_error_tests(source, names)
     first: dict[str, Contradiction] = {}
