@@ -145,12 +145,13 @@ _WRAPPER_FRAME = re.compile(r"called from conftest\.py:\d+: in checked$")
 
 def api_names(state: AgentState) -> set[str]:
     """Function names the plan's API declares and the goal calls (`name(` with no space; not builtins)."""
-    names = {m for text in state.get("plan", {}).get("public_api", []) for m in _NAME_CALL.findall(text)}
+    names = {m for text in state.get("plan", {}).get("public_api", []) for m in NAME_CALL.findall(text)}
     names |= set(re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\(", state.get("task", "")))
     return {n for n in names if n not in _NOT_API}
 
 
-_NAME_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+# `name(`: a call or a signature in the plan's API or the goal (the name is group 1).
+NAME_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 _NOT_API = set(dir(builtins)) | {"def", "function", "return", "if", "for", "while", "require"}
 
 

@@ -12,7 +12,7 @@ from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
 from agent_graph.context import Context
-from agent_graph.nodes.common import ask_role, context_of, emit, guidance
+from agent_graph.nodes.common import NAME_CALL, ask_role, context_of, emit, guidance
 from agent_graph.nodes.hints import pattern_hints
 from agent_graph.nodes.signature_check import goal_signatures
 from agent_graph.paths import workspaces_dir
@@ -86,11 +86,8 @@ def with_declared_api(api: list[str], goal: str) -> list[str]:
     drop a bracket (`Tuple[int, int, Tuple[int, int]], int, int)` in an MBPP run, read as three
     parameters), and every test file then called the function with three arguments."""
     declared = {name: signature.declaration for name, signature in goal_signatures(goal).items()}
-    others = [line for line in api if not set(_CALLED.findall(line)) & declared.keys()]
+    others = [line for line in api if not set(NAME_CALL.findall(line)) & declared.keys()]
     return [*declared.values(), *others]
-
-
-_CALLED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 
 
 def _is_test_file(name: str) -> bool:

@@ -21,6 +21,12 @@ from tests import scripts
 # version per iteration (samples_per_iteration=1); sampling has its own tests.
 
 
+def final_values(database_url: str, task_id: str) -> dict[str, Any]:
+    """The state of a run's last checkpoint."""
+    with open_checkpointer(database_url) as saver:
+        return builder.compile(checkpointer=saver).get_state({"configurable": {"thread_id": task_id}}).values
+
+
 def test_fails_once_reflects_then_passes(database_url: str, agent_home: Path) -> None:
     spec, model = scripts.scripted("fail-then-pass", scripts.fail_then_pass())
     outcome = run_task(
@@ -172,12 +178,7 @@ def test_a_generated_test_contradicting_the_goal_examples_is_set_aside(
     )
 
     assert outcome.status == "passed" and outcome.iterations == 3
-    with open_checkpointer(database_url) as saver:
-        values = (
-            builder.compile(checkpointer=saver)
-            .get_state({"configurable": {"thread_id": outcome.task_id}})
-            .values
-        )
+    values = final_values(database_url, outcome.task_id)
     assert values["reflections"][-1]["quarantined"] == ["test_stats::test_mean_2"]
     assert (
         "test_mean_1" in values["tests"]["test_stats.py"]
@@ -217,12 +218,7 @@ def test_without_goal_examples_two_agreeing_versions_set_a_test_aside(
     )
     # iteration 1 crashes (proves nothing), 2 and 3 agree on mean([2, 2]) == 2.0: that test is set aside
     assert outcome.status == "passed" and outcome.iterations == 4
-    with open_checkpointer(database_url) as saver:
-        values = (
-            builder.compile(checkpointer=saver)
-            .get_state({"configurable": {"thread_id": outcome.task_id}})
-            .values
-        )
+    values = final_values(database_url, outcome.task_id)
     assert [r["quarantined"] for r in values["reflections"]] == [[], [], ["test_stats::test_mean_2"]]
 
 
@@ -465,11 +461,7 @@ def test_a_tester_that_never_calls_the_tool_ends_the_run_saying_why(
     assert "no usable tests for test_stats.py" in outcome.stop_reason
     assert "no write_file tool call in the answer" in outcome.stop_reason
     # The six unusable answers were generated all the same: they count, as the test phase's.
-    with open_checkpointer(database_url) as saver:
-        state = builder.compile(checkpointer=saver).get_state(
-            {"configurable": {"thread_id": outcome.task_id}}
-        )
-    tokens = state.values["tokens"]
+    tokens = final_values(database_url, outcome.task_id)["tokens"]
     assert tokens["test"] > tokens["plan"] > 0
     assert outcome.tokens == sum(tokens.values())
 
@@ -482,12 +474,9 @@ def test_a_run_ended_by_an_unusable_coder_answer_counts_its_tokens(
     spec, _ = scripts.scripted("coder-unusable", script)
     outcome = run_task("Write mean(xs).", "python", "library", Context(first_samples=1, model=spec))
     assert outcome.status == "failed" and "no usable write_file" in outcome.stop_reason
-    with open_checkpointer(database_url) as saver:
-        state = builder.compile(checkpointer=saver).get_state(
-            {"configurable": {"thread_id": outcome.task_id}}
-        )
-    planned = state.values["tokens"]["plan"]
-    assert "code" not in state.values["tokens"]  # the coder never returned: no checkpoint has them
+    tokens = final_values(database_url, outcome.task_id)["tokens"]
+    planned = tokens["plan"]
+    assert "code" not in tokens  # the coder never returned: no checkpoint has them
     assert outcome.tokens > planned  # the outcome adds the coder's two unusable answers
     with connection(database_url) as conn:
         row = conn.execute("SELECT tokens FROM tasks WHERE task_id = %s", (outcome.task_id,)).fetchone()
