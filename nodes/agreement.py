@@ -32,6 +32,7 @@ from agent_graph.nodes.parametrize_rows import argnames, is_parametrize, row_nod
 from agent_graph.nodes.sampling import Candidate, Probe, code_hash, try_candidate
 from agent_graph.nodes.signature_calls import signature_calls
 from agent_graph.nodes.signature_check import goal_signatures, parsed_tests
+from agent_graph.sandbox.base import TestFailure
 from agent_graph.sandbox.return_types_conftest import RETURN_TYPE_FAILURE
 from agent_graph.state import AgentState
 
@@ -59,7 +60,7 @@ def choose_first_version(
 ) -> FirstChoice:
     """The version agreement picks among those this iteration wrote before `tests` existed, the
     tests to set aside, and why the tests should be written again (`broken_tests`,
-    `timed_out_tests`, `strong_group_against_tests`)."""
+    `timed_out_tests`, `strong_group_against_tests`, `no_version_passes_tests`)."""
     candidates = try_first_versions(state, context, tests, module)
     if len(candidates) < 2:
         return FirstChoice()
@@ -78,6 +79,7 @@ def choose_first_version(
         broken_tests(candidates)
         or timed_out_tests(candidates)
         or strong_group_against_tests(candidates, copies)
+        or no_version_passes_tests(candidates, copies)
     )
     doubted = failed_by_every_version(candidates, chosen, copies)
     votes = sizes[cluster_key(chosen)] if chosen.report is not None else 0
@@ -141,19 +143,67 @@ def strong_group_against_tests(candidates: Sequence[Candidate], copies: Sequence
     if votes < STRONG_GROUP_VOTES:
         return ""
     group = [c for c in candidates if c.report is not None and cluster_key(c) == strongest]
-    reports = [c.report for c in group if c.report is not None]
-    if any(r.status != "failed" or r.passed > 0 or not r.failures for r in reports):
+    failures = _failures_of_all(group)
+    if failures is None:
         return ""
-    failures = reports[0].failures
-    if any(EXAMPLES_FILE.removesuffix(".py") in f.test or RETURN_TYPE_FAILURE in f.message for f in failures):
+    total = sum(copies) if copies is not None else len(candidates)
+    return _against_tests(
+        f"{votes} of {total} versions of the code, written independently from the goal, all "
+        "return the same values and fail every test you wrote",
+        failures,
+    )
+
+
+def no_version_passes_tests(candidates: Sequence[Candidate], copies: Sequence[int] | None = None) -> str:
+    """What to tell the tester when at least `STRONG_GROUP_VOTES` votes' versions ran its tests to
+    the end and not one of them passes a single test, whether they agree or not.
+
+    Readings written independently are each wrong in their own way; all of them missing every
+    expected value says more about the values. In the 9402235 MBPP run, 7 problems began so without
+    a group of three (difference, max_length, extract_string, remove_kth_element, max_occurrences,
+    sum_series, trim_tuple); the loop chased those tests for 4 iterations in six of them, and lost
+    difference, max_length and extract_string, which the model asked once solved. difference's
+    tests expected the sum of cubes alone, worked out wrong at that (`difference(2) == 10`).
+    Not when a failure is the goal's own example or its declared return type (the code's fault)."""
+    ran = [
+        (c, votes)
+        for c, votes in zip(candidates, copies or [1] * len(candidates), strict=True)
+        if c.report is not None
+    ]
+    if sum(votes for _, votes in ran) < STRONG_GROUP_VOTES:
         return ""
+    failures = _failures_of_all([c for c, _ in ran])
+    if failures is None:
+        return ""
+    return _against_tests(
+        f"None of {len(ran)} different versions of the code, written independently from the goal, "
+        "passes any test you wrote",
+        failures,
+    )
+
+
+def _failures_of_all(versions: Sequence[Candidate]) -> list[TestFailure] | None:
+    """The first version's failures when every one of `versions` ran the tests to the end and
+    passed none, and none failed the goal's own example or its declared return type; else None."""
+    reports = [c.report for c in versions if c.report is not None]
+    if not reports or any(r.status != "failed" or r.passed > 0 or not r.failures for r in reports):
+        return None
+    code_faults = [
+        f
+        for r in reports
+        for f in r.failures
+        if EXAMPLES_FILE.removesuffix(".py") in f.test or RETURN_TYPE_FAILURE in f.message
+    ]
+    return None if code_faults else reports[0].failures
+
+
+def _against_tests(finding: str, failures: Sequence[TestFailure]) -> str:
+    """The request to write the tests again: what the versions showed, and a few of the failures."""
     shown = "\n".join(
         f"- {f.test}: " + " / ".join(f.message.strip().splitlines()[:2])[:160] for f in failures[:3]
     )
-    total = sum(copies) if copies is not None else len(candidates)
     return (
-        f"{votes} of {total} versions of the code, written independently "
-        f"from the goal, all return the same values and fail every test you wrote:\n{shown}\n"
+        f"{finding}:\n{shown}\n"
         "Your expected values are likely worked out wrong. Work each one out again from the goal, "
         "step by step, and write the test file again."
     )

@@ -83,7 +83,7 @@ def test(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
             return _without_tests(state, context, str(error), error.usage)
         # Versions the coder wrote before any test existed: the new tests choose among them, the
         # tests the chosen group fails as a whole are set aside, and a file no version could run,
-        # or that every agreeing version fails entirely, is written again.
+        # or that every agreeing group, or every version, fails entirely, is written again.
         choice = choose_first_version(state, context, tests, module_stem(state))
         if choice.rewrite:  # asked once more, told why; the file stays if nothing better comes
             emit("tests_asked_again", iteration=iteration, reason=choice.rewrite)

@@ -14,6 +14,7 @@ from agent_graph.nodes.agreement import (
     cluster_key,
     cluster_sizes,
     failed_by_every_version,
+    no_version_passes_tests,
     parse_outputs,
     probe_calls,
     probe_script,
@@ -433,6 +434,45 @@ def test_only_three_agreeing_votes_failing_only_generated_tests_send_them_back()
     assert reason.startswith("3 of 4 versions") and "test_three_values" in reason
     # ... but a test the group passes leaves the rest to the loop.
     assert not ask([failing(n, wrong, passed=1) for n in "abc"])
+
+
+def test_no_version_passing_a_single_test_sends_the_tests_back_though_the_versions_disagree() -> None:
+    def failing(name: str, *failures: TestFailure, status: str = "failed", passed: int = 0) -> Candidate:
+        report = TestReport(status=status, passed=passed, failed=len(failures), failures=list(failures))
+        return Candidate({"f.py": name}, report, (f"={name}",))
+
+    wrong = TestFailure("test_stats::test_three_values", "assert 2.0 == 3")
+    other = TestFailure("test_stats::test_two_values", "assert 3.0 == 4")
+    ask = no_version_passes_tests
+    reason = ask([failing("a", wrong), failing("b", wrong, other), failing("c", other)])
+    assert reason.startswith("None of 3 different versions") and "test_three_values" in reason
+    assert not strong_group_against_tests([failing("a", wrong), failing("b", wrong), failing("c", other)])
+    # Three votes are needed: two versions failing everything may both be wrong ...
+    assert not ask([failing("a", wrong), failing("b", other)])
+    assert ask([failing("a", wrong), failing("b", other)], [2, 1])  # ... one written twice is a third
+    # A version that was not run (it could not be imported) is no vote.
+    assert not ask([failing("a", wrong), failing("b", other), Candidate({"f.py": "c"})])
+    # One test passed by any version, or a file one version could not run, leaves it to the loop.
+    assert not ask([failing("a", wrong), failing("b", other), failing("c", other, passed=1)])
+    assert not ask([failing("a", wrong), failing("b", other), failing("c", other, status="error")])
+    # The goal's own examples and its declared return type are the code's fault.
+    example = TestFailure("test_goal_examples::test_example_1_from_the_goal", "assert 2.0 == 3")
+    typed = TestFailure("t::typed", "mean returned str, but the goal declares it returns float")
+    assert not ask([failing("a", wrong), failing("b", other), failing("c", example)])
+    assert not ask([failing("a", wrong), failing("b", typed), failing("c", other)])
+
+
+def test_tests_no_version_passes_at_all_are_asked_for_again(database_url: str, agent_home: Path) -> None:
+    """Three readings that disagree all fail every test: the tester writes the file again, and the
+    version the new tests like best is kept at the first iteration."""
+    versions = [
+        RIGHT_WITHOUT_CHECK,
+        "def mean(xs):\n    return min(xs)\n",
+        "def mean(xs):\n    return sum(xs)\n",
+    ]
+    outcome, reason = _run_with_tests_asked_again("nothing-passes", versions, ALL_WRONG_TESTS)
+    assert reason.startswith("None of 3 different versions") and "assert 2.0 == 3" in reason
+    assert Path(outcome.workspace, "stats.py").read_text() == RIGHT_WITHOUT_CHECK
 
 
 WRONG_ROW_TESTS = (
