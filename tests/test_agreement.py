@@ -25,7 +25,7 @@ from agent_graph.nodes.signature_calls import signature_calls
 from agent_graph.nodes.signature_check import goal_signatures
 from agent_graph.prompts import PLAIN_SYSTEM, REASON_FIRST
 from agent_graph.runner import RunOutcome, run_task
-from agent_graph.sandbox.base import TestFailure, TestReport
+from agent_graph.sandbox.base import ReportStatus, TestFailure, TestReport
 from agent_graph.sandbox.return_types_conftest import conforms
 from agent_graph.sandbox_pool import release_sandbox
 from agent_graph.state import AgentState
@@ -437,7 +437,9 @@ def test_only_three_agreeing_votes_failing_only_generated_tests_send_them_back()
 
 
 def test_no_version_passing_a_single_test_sends_the_tests_back_though_the_versions_disagree() -> None:
-    def failing(name: str, *failures: TestFailure, status: str = "failed", passed: int = 0) -> Candidate:
+    def failing(
+        name: str, *failures: TestFailure, status: ReportStatus = "failed", passed: int = 0
+    ) -> Candidate:
         report = TestReport(status=status, passed=passed, failed=len(failures), failures=list(failures))
         return Candidate({"f.py": name}, report, (f"={name}",))
 
