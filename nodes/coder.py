@@ -24,9 +24,11 @@ from agent_graph.nodes.common import (
 )
 from agent_graph.nodes.literal_cases import literal_cases, runaway_table
 from agent_graph.nodes.repair import cut_off_feedback, cut_off_line, salvage_python, strip_tests_from_source
+from agent_graph.nodes.safety import rules_from
 from agent_graph.nodes.sampling import Candidate, try_candidate, wanted_samples
 from agent_graph.pricing import Usage
 from agent_graph.prompts import CODER_SYSTEM, PLAIN_SYSTEM, REASON_FIRST
+from agent_graph.sandbox.safety import scan_files
 from agent_graph.state import AgentState, Version
 from agent_graph.tools import run_file_tool, write_file
 from agent_graph.workspace import PathRefusedError, Workspace
@@ -83,7 +85,13 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
             chosen = Candidate(files)
             break
         if not state.get("tests"):  # the first iteration: the tests, once written, choose (agreement.py)
-            chosen = chosen or Candidate(files)
+            # Until then, the first version the safety gate lets through: one the gate blocks (an
+            # answer that ran on into a string it never closed) would end the iteration before the
+            # tests exist, and the other versions would never be judged.
+            if chosen is None or (
+                _blocked(chosen.files, state, context) and not _blocked(files, state, context)
+            ):
+                chosen = Candidate(files)
             continue
         tried.append(try_candidate(files, state, context))
         if chosen is None or tried[-1].rank > chosen.rank:
@@ -265,3 +273,8 @@ def _feedback(state: AgentState) -> str:
         steps = "\n".join(f"- {s}" for s in last.get("fix_plan", []))
         parts.append(f"Diagnosis: {last.get('hypothesis', '')}\nFix plan:\n{steps}")
     return "\n\n".join(parts)
+
+
+def _blocked(files: dict[str, str], state: AgentState, context: Context) -> bool:
+    """Whether the safety gate would block this version (scanned alone, as before any test exists)."""
+    return scan_files(files, state.get("language", "python"), rules_from(context)).blocked

@@ -572,3 +572,16 @@ def test_a_stopped_run_answers_with_the_version_three_agreeing_readings_wrote(
     assert Path(outcome.workspace, "stats.py").read_text() == RIGHT_WITHOUT_CHECK
     (choice,) = [e for e in events.events if e["event"] == "final_choice"]
     assert choice["agreed"] is True and choice["passed"] == 0
+
+
+def test_a_first_version_the_safety_gate_blocks_does_not_keep_the_others_from_the_tests(
+    database_url: str, agent_home: Path
+) -> None:
+    """The first version runs a shell command, which the gate blocks; the tests are still written
+    and choose among the other versions, at the first iteration."""
+    shell = "import os\n\ndef mean(xs):\n    os.system('echo hi')\n    return sum(xs) / len(xs)\n"
+    versions = [shell, RIGHT_WITHOUT_CHECK, RIGHT_WITHOUT_CHECK + "# again\n"]
+    outcome, _, events = _run_first_versions("blocked-first", "Write mean(xs).", versions, WEAK_TESTS)
+    assert outcome.status == "passed" and outcome.iterations == 1
+    assert not [e for e in events.events if e["event"] == "safety_blocked"]
+    assert Path(outcome.workspace, "stats.py").read_text() in versions[1:]
