@@ -57,6 +57,7 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     samples = wanted_samples(state, context)
     spent = Usage()
     chosen: Candidate | None = None
+    chosen_blocked = False  # the first iteration's kept version: would the safety gate block it?
     tried: list[Candidate] = []
     versions: list[Version] = []
     for number in range(samples):
@@ -88,10 +89,10 @@ def code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
             # Until then, the first version the safety gate lets through: one the gate blocks (an
             # answer that ran on into a string it never closed) would end the iteration before the
             # tests exist, and the other versions would never be judged.
-            if chosen is None or (
-                _blocked(chosen.files, state, context) and not _blocked(files, state, context)
-            ):
-                chosen = Candidate(files)
+            if chosen is None or chosen_blocked:  # each version is scanned once, until one passes
+                blocked = _blocked(files, state, context)
+                if chosen is None or not blocked:
+                    chosen, chosen_blocked = Candidate(files), blocked
             continue
         tried.append(try_candidate(files, state, context))
         if chosen is None or tried[-1].rank > chosen.rank:
