@@ -188,13 +188,15 @@ def _failures_of_all(versions: Sequence[Candidate]) -> list[TestFailure] | None:
     reports = [c.report for c in versions if c.report is not None]
     if not reports or any(r.status != "failed" or r.passed > 0 or not r.failures for r in reports):
         return None
-    code_faults = [
-        f
-        for r in reports
-        for f in r.failures
-        if EXAMPLES_FILE.removesuffix(".py") in f.test or RETURN_TYPE_FAILURE in f.message
-    ]
-    return None if code_faults else reports[0].failures
+    if any(_code_fault(f.test, f.message) for r in reports for f in r.failures):
+        return None
+    return reports[0].failures
+
+
+def _code_fault(test: str, message: str) -> bool:
+    """Whether a failure is the goal's own example or its declared return type: the code is at
+    fault there, never the generated tests."""
+    return EXAMPLES_FILE.removesuffix(".py") in test or RETURN_TYPE_FAILURE in message
 
 
 def _against_tests(finding: str, failures: Sequence[TestFailure]) -> str:
@@ -242,11 +244,7 @@ def failed_by_every_version(
         return set()
     common = set.intersection(*({f.test for f in r.failures} for r in reports))
     messages = {f.test: f.message for f in chosen.report.failures}
-    return {
-        test
-        for test in common
-        if EXAMPLES_FILE.removesuffix(".py") not in test and RETURN_TYPE_FAILURE not in messages[test]
-    }
+    return {test for test in common if not _code_fault(test, messages[test])}
 
 
 def try_first_versions(
