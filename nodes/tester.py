@@ -213,10 +213,12 @@ def write_tests(
     # even when the plan misread the goal (cube_Sum in the 748bc02 MBPP run: the two versions from
     # the goal alone were right and passed one test each; the planned one, wrong, passed three).
     plan = render_plan(state.get("plan", {}), with_steps=False)
+    calls = call_forms(state.get("task", ""))
     request = (
         f"Goal:\n{state.get('task', '')}\n\n{plan}\n\n"
         f"The code will be in: {modules}. You do not see the code; test the behaviour the goal promises. {how}\n"
-        f"Write the complete test file `{path}`. Call write_file with path `{path}`."
+        + (f"{calls}\n" if calls else "")
+        + f"Write the complete test file `{path}`. Call write_file with path `{path}`."
     )
     reflections = state.get("reflections", [])
     if state.get("regenerate_tests") and reflections:
@@ -284,6 +286,24 @@ def write_tests(
     if previous is None and not examples:
         raise ModelOutputError(f"the tester wrote no usable tests for {path}{unusable}", spent, "test")
     return ({path: previous} if previous is not None else {}) | tests, spent
+
+
+def call_forms(goal: str) -> str:
+    """How each function the goal declares is called: its parameters, named and counted. A small
+    model reads the commas inside a nested annotation as more parameters: in every MBPP run, all of
+    extract_even's tests (`test_tuple: Tuple[int, int, Tuple[...], int, int]`) called it with three
+    arguments, were dropped as certainly wrong, and the run ended with no usable tests."""
+    lines = []
+    for signature in goal_signatures(goal).values():
+        if signature.variadic:
+            continue
+        names = [name for name, _ in signature.parameters]
+        count = f"{len(names)} parameter{'' if len(names) == 1 else 's'}"
+        lines.append(
+            f"`{signature.name}` has {count}: call it as `{signature.name}({', '.join(names)})`, "
+            "with no more arguments than that."
+        )
+    return "\n".join(lines)
 
 
 def return_type_check(goal: str, module: str, language: str, planned: Iterable[str] = ()) -> dict[str, str]:

@@ -9,6 +9,7 @@ import pytest
 from agent_graph.context import Context
 from agent_graph.nodes.repair import remove_tests
 from agent_graph.nodes.signature_check import contradictions, goal_signatures
+from agent_graph.nodes.tester import call_forms
 from agent_graph.runner import run_task
 from tests import scripts
 
@@ -123,6 +124,20 @@ def test_signatures_are_found_in_prose_goals_and_code_blocks() -> None:
     assert goal_signatures("class Stack:\n    def push(self, x: int) -> None:\n        ...\n") == {}
 
 
+def test_the_tester_is_told_how_each_declared_function_is_called() -> None:
+    nested = (
+        "def extract_even(test_tuple: Tuple[int, int, Tuple[int, int, Tuple[int, int]], int, int]) -> Any:"
+    )
+    assert call_forms(nested) == (
+        "`extract_even` has 1 parameter: call it as `extract_even(test_tuple)`, with no more arguments than that."
+    )
+    assert call_forms(AND_TUPLES_GOAL).startswith(
+        "`and_tuples` has 2 parameters: call it as `and_tuples(test_tup1, test_tup2)`"
+    )
+    assert call_forms("def total(*xs: int) -> int:") == ""  # any number of arguments is right
+    assert call_forms("Write mean(xs) for a list of numbers.") == ""  # no declaration to count
+
+
 def test_only_the_contradicting_tests_are_removed() -> None:
     source = (
         "from m import and_tuples\n\n"
@@ -166,7 +181,8 @@ def test_a_test_file_that_only_contradicts_the_signature_is_asked_for_again(
 
     # Run as written, the first file would fail both tests against correct code.
     assert outcome.status == "passed" and outcome.iterations == 1
-    retry = model.prompts_for("write_file")[-1]
+    first_request, retry = model.prompts_for("write_file")[1:]
+    assert "`mean` has 1 parameter: call it as `mean(xs)`" in first_request
     assert "was certainly wrong" in retry
     assert "`mean('123')` passes '123' as `xs`, declared `List[float]`" in retry
     assert "test_mean_as_a_list" in retry
