@@ -58,6 +58,35 @@ def test_among_equal_scores_the_behaviour_most_versions_share_wins(tmp_path: Pat
     assert chosen.files["square.py"] == "def square(x):\n    return abs(x)\n"
 
 
+def test_when_no_version_passes_every_test_the_largest_group_of_outputs_wins(tmp_path: Path) -> None:
+    # Two tests expect what no square is. The latest version was bent to pass one of them (three
+    # tests passed); the three earlier ones agree with each other on every input (two passed).
+    wrong_tests = (
+        "from square import square\n\n"
+        "def test_one():\n    assert square(1) == 1\n\n"
+        "def test_two():\n    assert square(2) == 4\n\n"
+        "def test_three():\n    assert square(3) == 6\n\n"
+        "def test_four():\n    assert square(4) == 8\n"
+    )
+    versions = [
+        _version(1, "return x * x"),
+        _version(1, "return x ** 2"),
+        _version(2, "return pow(x, 2)"),
+        _version(3, "return 6 if x == 3 else x * x"),
+    ]
+    state = {
+        **_square_task("final-choice-outputs", tmp_path, versions),
+        "tests": {"test_square.py": wrong_tests},
+    }
+    try:
+        chosen = choose_final(state, Context())  # type: ignore[arg-type]
+    finally:
+        release_sandbox("final-choice-outputs")
+    assert chosen is not None and chosen.report is not None
+    assert chosen.report.passed == 2  # the group's, not the bent version's three
+    assert chosen.files["square.py"] == "def square(x):\n    return pow(x, 2)\n"  # the latest of the group
+
+
 def test_nothing_to_choose_between_gives_none(tmp_path: Path) -> None:
     same_code_twice = [_version(1, "return x * x"), _version(2, "return x * x")]
     state = _square_task("final-choice-single", tmp_path, same_code_twice)
