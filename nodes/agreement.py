@@ -255,11 +255,17 @@ def try_first_versions(
     written = written_this_iteration(state)
     if len(written) < 2:
         return [Candidate(files) for files in written.values()]
-    calls: list[str] = []
-    if state.get("language", "python") == "python":
-        calls = probe_calls(tests, api_names(state)) + goal_calls(state.get("task", ""))
-    probe = output_probe(module, calls) if calls else None
+    probe = agreement_probe(state, tests, module)
     return [try_candidate(files, state, context, tests, probe) for files in written.values()]
+
+
+def agreement_probe(state: AgentState, tests: dict[str, str], module: str) -> Probe | None:
+    """The probe on the literal inputs of `tests` and on calls from the goal's typed signature
+    (None for Node.js, or with no such input)."""
+    if state.get("language", "python") != "python":
+        return None
+    calls = probe_calls(tests, api_names(state)) + goal_calls(state.get("task", ""))
+    return output_probe(module, calls) if calls else None
 
 
 def goal_calls(goal: str) -> list[str]:

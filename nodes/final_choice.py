@@ -31,8 +31,7 @@ from collections import Counter
 from collections.abc import Hashable
 
 from agent_graph.context import Context
-from agent_graph.nodes.agreement import cluster_key, goal_calls, output_probe, probe_calls
-from agent_graph.nodes.common import api_names
+from agent_graph.nodes.agreement import agreement_probe, cluster_key
 from agent_graph.nodes.sampling import Candidate, Probe, code_hash, try_candidate
 from agent_graph.nodes.tester import module_stem
 from agent_graph.state import AgentState
@@ -73,8 +72,5 @@ def choose_final(state: AgentState, context: Context) -> Candidate | None:
 
 
 def final_probe(state: AgentState) -> Probe | None:
-    """The probe on the final tests' literal inputs and the goal's signature (Python only)."""
-    if state.get("language", "python") != "python":
-        return None
-    calls = probe_calls(state.get("tests", {}), api_names(state)) + goal_calls(state.get("task", ""))
-    return output_probe(module_stem(state), calls) if calls else None
+    """The agreement probe on the final tests' literal inputs and the goal's signature."""
+    return agreement_probe(state, state.get("tests", {}), module_stem(state))
