@@ -44,6 +44,7 @@ from agent_graph.nodes.sampling import code_hash
 from agent_graph.nodes.signature_check import Contradiction, contradictions, goal_signatures
 from agent_graph.nodes.unknown_strategies import unknown_strategy_tests
 from agent_graph.nodes.untested_choice import choose_without_tests
+from agent_graph.nodes.vacuous_tests import vacuous_tests
 from agent_graph.pricing import Usage
 from agent_graph.prompts import TESTER_SYSTEM
 from agent_graph.sandbox.return_types_conftest import conftest_source
@@ -320,13 +321,15 @@ def return_type_check(goal: str, module: str, language: str, planned: Iterable[s
 
 def certainly_wrong_tests(source: str, goal: str, names: set[str]) -> list[Contradiction]:
     """Tests no correct code can pass: against the goal's typed signature, its examples, or each
-    other; and tests of an error the goal does not ask for (one reason per test)."""
+    other; tests of an error the goal does not ask for; and tests that pass whatever the code does
+    (one reason per test)."""
     found = contradictions(source, goal_signatures(goal))
     asks_for_errors = errors_asked(goal)
     found += conflicting_tests(source, names, goal_examples(goal, names), asks_for_errors)
     found += random_expectation_tests(source, names)
     found += shadowing_tests(source, names)
     found += unknown_strategy_tests(source)
+    found += vacuous_tests(source)
     if not asks_for_errors:
         found += unasked_error_tests(source, names)
     first: dict[str, Contradiction] = {}
