@@ -27,8 +27,7 @@ from collections.abc import Iterator
 from typing import TypeGuard
 
 from agent_graph.nodes.common import literal_value
-from agent_graph.nodes.signature_check import Contradiction, parsed_tests, raises_blocks
-from agent_graph.sandbox.return_types_conftest import type_name
+from agent_graph.nodes.signature_check import Contradiction, decorator_names, parsed_tests, raises_blocks
 
 _ASKS_FOR_ERRORS = re.compile(r"\b(raises?|raised|error|exception|invalid|reject\w*)\b", re.IGNORECASE)
 _RAISES = "raises"  # the outcome of a call inside `with pytest.raises(...)`
@@ -149,7 +148,7 @@ def random_expectation_tests(source: str, names: set[str]) -> list[Contradiction
     used nowhere else in the test."""
     found: list[Contradiction] = []
     for test, function in parsed_tests(source):
-        decorators = {type_name(d.func if isinstance(d, ast.Call) else d) for d in function.decorator_list}
+        decorators = decorator_names(function)
         if "given" not in decorators or "parametrize" in decorators:
             continue  # only hypothesis draws values at random; a parametrize table states them
         drawn = {a.arg for a in function.args.args + function.args.kwonlyargs} - {"self"}

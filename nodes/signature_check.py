@@ -110,6 +110,12 @@ def parsed_tests(source: str) -> list[tuple[str, ast.FunctionDef | ast.AsyncFunc
         return []
 
 
+def decorator_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The names of a test's decorators, called or not: `given` for `@given(...)`, `fixture` for
+    `@pytest.fixture`."""
+    return {type_name(d.func if isinstance(d, ast.Call) else d) for d in function.decorator_list}
+
+
 def raises_blocks(function: ast.AST) -> Iterator[ast.With | ast.AsyncWith]:
     """The `with pytest.raises(...)` blocks in a test."""
     for node in ast.walk(function):

@@ -19,8 +19,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from agent_graph.nodes.signature_check import Contradiction, parsed_tests
-from agent_graph.sandbox.return_types_conftest import type_name
+from agent_graph.nodes.signature_check import Contradiction, decorator_names, parsed_tests
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
@@ -30,7 +29,7 @@ def vacuous_tests(source: str) -> list[Contradiction]:
     and no raise. A fixture named `test_...` is not a test and is not judged."""
     found: list[Contradiction] = []
     for test, function in parsed_tests(source):
-        if _is_fixture(function):
+        if "fixture" in decorator_names(function):
             continue
         if any(isinstance(node, ast.Call | ast.Assert | ast.Raise) for node in _own_nodes(function)):
             continue
@@ -44,11 +43,6 @@ def vacuous_tests(source: str) -> list[Contradiction]:
             )
         )
     return found
-
-
-def _is_fixture(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    decorators = (d.func if isinstance(d, ast.Call) else d for d in function.decorator_list)
-    return any(type_name(d) == "fixture" for d in decorators)
 
 
 def _own_nodes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AST]:
