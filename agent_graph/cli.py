@@ -365,6 +365,14 @@ def bench(
     baseline: Annotated[
         bool, typer.Option("--baseline", help="Also grade the same model asked once.")
     ] = False,
+    baseline_samples: Annotated[
+        int,
+        typer.Option(
+            "--baseline-samples",
+            help="Ask the model alone this many times per problem (implies --baseline); its pass@1 is "
+            "the mean pass rate of the answers.",
+        ),
+    ] = 1,
     model: Annotated[str | None, typer.Option("--model", help="Model spec.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Results JSONL (resumable).")] = None,
     max_iterations: Annotated[
@@ -377,6 +385,10 @@ def bench(
 
     if offset < 0 or (limit is not None and limit < 1):
         raise UserInputError("--offset must be 0 or more and --limit at least 1.")
+    if baseline_samples < 1:
+        raise UserInputError(
+            "--baseline-samples must be at least 1; give how many answers to grade per problem."
+        )
     problems = bench_module.load_suite(suite, offset, limit)
     if shard is not None:
         problems = bench_module.shard(problems, shard)
@@ -406,16 +418,18 @@ def bench(
                 context,
                 sandbox,
                 out,
-                with_baseline=baseline,
+                with_baseline=baseline or baseline_samples > 1,
                 scratch=Path(scratch),
                 observer=watcher,
+                baseline_samples=baseline_samples,
             ):
                 mark = "pass" if result.agent_passed else "FAIL"
-                base = (
-                    ""
-                    if result.baseline_passed is None
-                    else f" baseline {'pass' if result.baseline_passed else 'FAIL'}"
-                )
+                if result.baseline_passed is None:
+                    base = ""
+                elif baseline_samples > 1:
+                    base = f" baseline {result.baseline_passes}/{baseline_samples} pass"
+                else:
+                    base = f" baseline {'pass' if result.baseline_passed else 'FAIL'}"
                 progress.console.print(
                     f"{result.task_id}: agent {mark} ({result.iterations} it, {result.tokens} tok, "
                     f"{result.wall_seconds:.0f}s){base}"

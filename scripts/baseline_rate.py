@@ -7,7 +7,8 @@ A bench run's baseline is one answer per problem, sampled at the usual temperatu
 it moves by a few problems from run to run. This asks the model once per sample exactly as the
 bench's `--baseline` does (`agent_graph.bench.baseline`), grades every answer by the hidden test in
 the sandbox, and prints each problem's pass count and the mean pass rate (the usual pass@1
-estimate from n samples). With `--results`, it also prints that run's agent and baseline totals on
+estimate from n samples); `agent-graph bench --baseline-samples N` does the same inside a bench run,
+beside the agent. With `--results`, it also prints that run's agent and baseline totals on
 the same problems.
 """
 

@@ -47,7 +47,7 @@ def run_versions(task_id: str) -> tuple[list[dict[str, str]], list[Version]]:
     return [files for _, files in sorted(chosen.items())], written
 
 
-def _reading(version: dict[str, Any]) -> str:
+def reading_of(version: dict[str, Any]) -> str:
     """What the coder was shown for a version (runs recorded before `reading` have only `planned`)."""
     return str(version.get("reading") or ("planned" if version.get("planned", True) else "goal"))
 
@@ -79,7 +79,7 @@ def main() -> None:
                 first_rows.append((sampled[0], verdicts[0], any(sampled)))
                 by_reading: dict[str, bool] = {}
                 for version, verdict in zip(first_versions, sampled, strict=True):
-                    name = _reading(version)
+                    name = reading_of(version)
                     by_reading[name] = by_reading.get(name, False) or verdict
                 reading_rows.append(by_reading)
             if written:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from agent_graph.bench import Problem, grade, load_suite, shard
+from agent_graph.bench import Problem, grade, load_suite, shard, summarise_rows
 from agent_graph.context import Context
 from agent_graph.errors import UserInputError
 from agent_graph.sandbox_pool import release_sandbox, sandbox_for
@@ -82,6 +82,103 @@ def test_bench_grades_agent_and_baseline_and_resumes(
     again = subprocess.run(command, capture_output=True, text=True, timeout=300, env=os.environ.copy())
     assert again.returncode == 0, again.stderr
     assert len(out.read_text().splitlines()) == 1
+
+
+def test_the_baseline_asked_several_times_is_graded_by_its_mean_pass_rate(
+    database_url: str, agent_home: Path, tmp_path: Path
+) -> None:
+    suite = tmp_path / "suite.jsonl"
+    suite.write_text(json.dumps(PROBLEM) + "\n")
+    script = tmp_path / "script.json"
+    right, wrong = "def volume_cube(l):\n    return l ** 3\n", "def volume_cube(l):\n    return l * 3\n"
+    script.write_text(
+        json.dumps(
+            {
+                "Plan": [{"args": PLAN}],
+                "write_file": [
+                    write("volume_cube.py", wrong),  # the agent's code fails the hidden test
+                    write(
+                        "test_volume_cube.py",
+                        "from volume_cube import volume_cube\n\ndef test_one():\n    assert volume_cube(1) == 3\n",
+                    ),
+                    write("volume_cube.py", wrong),  # the baseline's three answers: one right
+                    write("volume_cube.py", right),
+                    write("volume_cube.py", wrong),
+                ],
+            }
+        )
+    )
+    out = tmp_path / "results.jsonl"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agent_graph.cli",
+            "bench",
+            "--suite",
+            str(suite),
+            "--baseline-samples",
+            "3",
+            "--model",
+            f"scripted:{script}",
+            "--out",
+            str(out),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ.copy(),
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["agent_pass_at_1"] == 0.0 and summary["baseline_pass_at_1"] == 0.333
+    assert summary["baseline_samples"] == 3
+    assert summary["baseline_only"] == ["demo_volume_cube"] and summary["agent_only"] == []
+    (row,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert row["baseline_passes"] == 1 and row["baseline_samples"] == 3
+    assert row["baseline_passed"] is False  # the first answer, as a single-answer run would have graded
+
+
+def test_baseline_samples_below_one_is_exit_2(tmp_path: Path) -> None:
+    suite = tmp_path / "suite.jsonl"
+    suite.write_text(json.dumps(PROBLEM) + "\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "agent_graph.cli", "bench", "--suite", str(suite), "--baseline-samples", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--baseline-samples must be at least 1" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_rows_from_before_several_baseline_answers_still_summarise() -> None:
+    rows = [
+        {
+            "task_id": "a",
+            "agent_passed": True,
+            "iterations": 1,
+            "tokens": 10,
+            "wall_seconds": 1.0,
+            "baseline_passed": True,
+            "baseline_tokens": 5,
+        },
+        {
+            "task_id": "b",
+            "agent_passed": False,
+            "iterations": 4,
+            "tokens": 40,
+            "wall_seconds": 9.0,
+            "baseline_passed": False,
+            "baseline_tokens": 5,
+            "baseline_passes": 2,
+            "baseline_samples": 4,
+        },
+    ]
+    summary = summarise_rows(rows)
+    assert summary["baseline_pass_at_1"] == 0.75  # (1 + 2/4) / 2
+    assert summary["baseline_only"] == ["b"] and summary["agent_only"] == []
 
 
 def test_a_bad_suite_line_is_exit_2(tmp_path: Path) -> None:
