@@ -4,8 +4,8 @@ Each problem (one JSON object a line: task_id, language, prompt, entry_point, te
 the agent as its goal; the agent never sees the hidden `test`. The code it leaves in its
 workspace is then graded by that test in the sandbox. With `--baseline` the same model is also
 asked once, with no loop, and graded the same way; with `--baseline-samples N` it is asked N
-times, each answer graded on its own, and its pass@1 is their mean pass rate. Results go to a JSONL file, one line per
-problem, so an interrupted benchmark resumes where it stopped.
+times, each answer graded on its own, and its pass@1 is their mean pass rate. Results go to a
+JSONL file, one line per problem, so an interrupted benchmark resumes where it stopped.
 """
 
 from __future__ import annotations

@@ -444,7 +444,8 @@ def bench(
     lists = {
         "agent_failed": "failed",
         "agent_only": "only the agent passed",
-        "baseline_only": "only the baseline passed",
+        "baseline_only": "only the baseline passed"
+        + (" (in at least one of its answers)" if summary.get("baseline_samples", 1) > 1 else ""),
     }
     table = Table("measure", "value")
     for key, value in summary.items():
