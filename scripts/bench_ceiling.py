@@ -14,8 +14,8 @@ and run again.
 - per run: the problems with a right version in the first iteration and in any, the agent's
   answer, and the agent against its own plain version (the model asked once, inside the run);
 - per reading of the goal (coder.py): how many of its first versions passed, and alone;
-- per problem: the distinct versions written over all runs, how many were right, and how often the
-  agent and the baseline passed; and the problems nothing ever solved.
+- per problem the agent missed at least once: the distinct versions written over all runs, how many
+  were right, and how often the agent and the baseline passed; and the problems nothing ever solved.
 That bounds what any choice among the versions, or any loop over them, can reach with this model.
 """
 
@@ -116,7 +116,10 @@ def report(args: argparse.Namespace) -> None:
     alone = Counter(next(iter(r)) for r in right_by.values() if len(r) == 1)
     for reading in FIRST_READINGS:
         print(f"  {reading:<9} {passed[reading]}/{written[reading]}, alone {alone[reading]}")
-    print("per problem over all runs (distinct versions written, right; agent and baseline passes)")
+    print(
+        "per problem the agent missed at least once, over all runs (distinct versions written, right; "
+        "agent and baseline passes)"
+    )
     hashes: dict[str, dict[str, bool]] = defaultdict(dict)
     for g in versions.values():
         hashes[g["task_id"]][g["hash"]] = g["passed"]
@@ -150,7 +153,10 @@ def main() -> None:
     summary.add_argument("--grades", type=Path, nargs="+", required=True)
     summary.add_argument("--results", type=Path, nargs="+", required=True)
     args = parser.parse_args()
-    grade_run(args) if args.command == "grade" else report(args)
+    if args.command == "grade":
+        grade_run(args)
+    else:
+        report(args)
 
 
 if __name__ == "__main__":
