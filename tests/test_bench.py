@@ -34,41 +34,27 @@ PLAN = {
 TESTS = "from volume_cube import volume_cube\n\ndef test_two():\n    assert volume_cube(2) == 8\n"
 
 
-def test_bench_grades_agent_and_baseline_and_resumes(
-    database_url: str, agent_home: Path, tmp_path: Path
-) -> None:
+def scripted_bench(tmp_path: Path, answers: list[dict[str, Any]], *options: str) -> tuple[list[str], Path]:
+    """The `agent-graph bench` command for PROBLEM with a scripted model giving the PLAN and then
+    `answers` (write_file calls: the agent's, then the baseline's), and its results file."""
     suite = tmp_path / "suite.jsonl"
     suite.write_text(json.dumps(PROBLEM) + "\n")
     script = tmp_path / "script.json"
-    script.write_text(
-        json.dumps(
-            {
-                "Plan": [{"args": PLAN}],
-                "write_file": [
-                    write("volume_cube.py", "def volume_cube(l):\n    return l ** 3\n"),
-                    write("test_volume_cube.py", TESTS),
-                    write(
-                        "volume_cube.py", "def volume_cube(l):\n    return l * 3\n"
-                    ),  # the baseline's wrong answer
-                ],
-            }
-        )
-    )
+    script.write_text(json.dumps({"Plan": [{"args": PLAN}], "write_file": answers}))
     out = tmp_path / "results.jsonl"
-    command = [
-        sys.executable,
-        "-m",
-        "agent_graph.cli",
-        "bench",
-        "--suite",
-        str(suite),
-        "--baseline",
-        "--model",
-        f"scripted:{script}",
-        "--out",
-        str(out),
-        "--json",
+    command = [sys.executable, "-m", "agent_graph.cli", "bench", "--suite", str(suite), *options]
+    return [*command, "--model", f"scripted:{script}", "--out", str(out), "--json"], out
+
+
+def test_bench_grades_agent_and_baseline_and_resumes(
+    database_url: str, agent_home: Path, tmp_path: Path
+) -> None:
+    answers = [
+        write("volume_cube.py", "def volume_cube(l):\n    return l ** 3\n"),
+        write("test_volume_cube.py", TESTS),
+        write("volume_cube.py", "def volume_cube(l):\n    return l * 3\n"),  # the baseline's wrong answer
     ]
+    command, out = scripted_bench(tmp_path, answers, "--baseline")
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=os.environ.copy())
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
@@ -87,49 +73,19 @@ def test_bench_grades_agent_and_baseline_and_resumes(
 def test_the_baseline_asked_several_times_is_graded_by_its_mean_pass_rate(
     database_url: str, agent_home: Path, tmp_path: Path
 ) -> None:
-    suite = tmp_path / "suite.jsonl"
-    suite.write_text(json.dumps(PROBLEM) + "\n")
-    script = tmp_path / "script.json"
     right, wrong = "def volume_cube(l):\n    return l ** 3\n", "def volume_cube(l):\n    return l * 3\n"
-    script.write_text(
-        json.dumps(
-            {
-                "Plan": [{"args": PLAN}],
-                "write_file": [
-                    write("volume_cube.py", wrong),  # the agent's code fails the hidden test
-                    write(
-                        "test_volume_cube.py",
-                        "from volume_cube import volume_cube\n\ndef test_one():\n    assert volume_cube(1) == 3\n",
-                    ),
-                    write("volume_cube.py", wrong),  # the baseline's three answers: one right
-                    write("volume_cube.py", right),
-                    write("volume_cube.py", wrong),
-                ],
-            }
-        )
-    )
-    out = tmp_path / "results.jsonl"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "agent_graph.cli",
-            "bench",
-            "--suite",
-            str(suite),
-            "--baseline-samples",
-            "3",
-            "--model",
-            f"scripted:{script}",
-            "--out",
-            str(out),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=os.environ.copy(),
-    )
+    answers = [
+        write("volume_cube.py", wrong),  # the agent's code fails the hidden test
+        write(
+            "test_volume_cube.py",
+            "from volume_cube import volume_cube\n\ndef test_one():\n    assert volume_cube(1) == 3\n",
+        ),
+        write("volume_cube.py", wrong),  # the baseline's three answers: one right
+        write("volume_cube.py", right),
+        write("volume_cube.py", wrong),
+    ]
+    command, out = scripted_bench(tmp_path, answers, "--baseline-samples", "3")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=os.environ.copy())
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["agent_pass_at_1"] == 0.0 and summary["baseline_pass_at_1"] == 0.333
