@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import MISSING, dataclass, field, fields, make_dataclass, replace
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, cast, get_args, get_type_hints
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args, get_type_hints
 
 import yaml
 
 from agent_graph.errors import UserInputError
 from agent_graph.sandbox.base import SandboxSettings
 from agent_graph.sandbox.safety import DEFAULT_BLOCK_OPERATIONS
+
+if TYPE_CHECKING:
+    from agent_graph.services import Services
 
 Language = Literal["python", "node"]
 Profile = Literal["library", "cli_tool", "web_app", "data_pipeline"]
@@ -217,6 +221,18 @@ class Context:
             "AGENT_GRAPH_ALLOWED_DEPS",
         ),
     )
+
+    @cached_property
+    def services(self) -> Services:
+        """The run's sandbox and memory, built from these settings on first use (`agent_graph.services`)."""
+        from agent_graph.services import Services
+
+        return Services(self)
+
+    def with_services(self, services: Services) -> Context:
+        """This context with services of the caller's own (another sandbox backend or memory)."""
+        self.__dict__["services"] = services
+        return self
 
     def model_for(self, role: str) -> str:
         """The model spec a role uses: its own override, else the shared one."""
