@@ -18,7 +18,8 @@ import yaml
 
 from agent_graph.errors import UserInputError
 from agent_graph.sandbox.base import SandboxSettings
-from agent_graph.sandbox.safety import DEFAULT_BLOCK_OPERATIONS
+from agent_graph.sandbox.dependencies import default_allowlist_path
+from agent_graph.sandbox.safety import DEFAULT_BLOCK_OPERATIONS, SafetyRules
 
 if TYPE_CHECKING:
     from agent_graph.services import Services
@@ -137,6 +138,24 @@ class Context:
             "loop",
         ),
     )
+    function_checks: Literal["auto", "on", "off"] = field(
+        default="auto",
+        metadata=_meta(
+            "The function-level machinery (checks of generated tests against the goal's typed signatures "
+            "and examples, choice by agreement of outputs): auto runs it when the goal declares typed "
+            "Python functions, on always for Python, off never.",
+            "loop",
+            "AGENT_GRAPH_FUNCTION_CHECKS",
+        ),
+    )
+    coder_tool_calls: int = field(
+        default=6,
+        metadata=_meta(
+            "File tool calls (list, read, write, edit) the coder may make per version when it fixes "
+            "code; 0: always rewrite whole files.",
+            "loop",
+        ),
+    )
     sample_temperature: float = field(
         default=0.8, metadata=_meta("Sampling temperature of the extra versions, for diversity.", "loop")
     )
@@ -152,11 +171,21 @@ class Context:
         ),
     )
     embedder: str = field(
-        default="",
+        default="local",
         metadata=_meta(
-            "Embedding model: '' (OpenAI with a key, else local all-MiniLM-L6-v2), 'local' or 'openai:MODEL@DIM'.",
+            "Embedding model of the memory, a setting of its own: 'local' (all-MiniLM-L6-v2 on the CPU) or "
+            "'openai:MODEL@DIM' (e.g. openai:text-embedding-3-large@1536, with its key in "
+            "AGENT_GRAPH_EMBEDDER_API_KEY; the chat model's key is never used for memory).",
             "memory",
             "AGENT_GRAPH_EMBEDDER",
+        ),
+    )
+    embedder_base_url: str = field(
+        default="",
+        metadata=_meta(
+            "Base URL of an OpenAI-compatible embeddings endpoint (empty: OpenAI's); never the chat base_url.",
+            "memory",
+            "AGENT_GRAPH_EMBEDDER_BASE_URL",
         ),
     )
     # where files go
@@ -254,6 +283,17 @@ class Context:
             cpus=self.sandbox_cpus,
             pids=self.sandbox_pids,
         )
+
+    def allowed_deps_path(self) -> Path | None:
+        """The allowlist in force: the `safety.allowed_deps_file` setting, else
+        `./config/allowed_deps.json`, else the default that ships with the package."""
+        if self.allowed_deps_file:
+            return Path(self.allowed_deps_file).expanduser()
+        return default_allowlist_path()
+
+    def safety_rules(self) -> SafetyRules:
+        """What the static safety gate blocks, from these settings."""
+        return SafetyRules.from_context(self, allowed_deps_path=self.allowed_deps_path())
 
     def validated(self) -> Context:
         """Check the values a user can get wrong; raise `UserInputError` with one sentence."""

@@ -2,11 +2,14 @@
 
 langchain-community's `ChatLlamaCpp` keeps llama.cpp's usage counts in `llm_output`, where
 per-call accounting cannot see them; this subclass puts them on each message as
-`usage_metadata`. It also checks a `stop_when` (`llm.StopWhen`) as it generates.
+`usage_metadata`. It also checks a `stop_when` (`llm.StopWhen`) as it generates, and serves one
+call at a time: one llama.cpp context cannot decode two answers at once, so the graph's parallel
+branches (several versions of the code) queue here.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
@@ -25,8 +28,19 @@ class LocalChatModel(ChatLlamaCpp):
     """`ChatLlamaCpp` with `usage_metadata` on every answer and `stop_when` checked as it generates."""
 
     checks_stop_when: ClassVar[bool] = True
+    _one_at_a_time: ClassVar[threading.Lock] = threading.Lock()
 
     def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        with self._one_at_a_time:
+            return self._generate_alone(messages, stop, run_manager, **kwargs)
+
+    def _generate_alone(
         self,
         messages: list[BaseMessage],
         stop: list[str] | None = None,

@@ -74,6 +74,6 @@ class Services:
 
 def services_of(runtime: Runtime[Any] | None) -> Services:
     """The run's services, from the runtime's context (a default Context's when there is none)."""
-    from agent_graph.nodes.common import context_of
+    from agent_graph.roles import context_of
 
     return context_of(runtime).services

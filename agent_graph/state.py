@@ -1,12 +1,16 @@
 """The graph's state, declared once.
 
 The input is narrow (task, language, profile); everything else is the loop's own bookkeeping.
-Code and tests live in the state as well as on disk, so a checkpoint holds every attempt and a
-resumed run can rebuild its workspace exactly.
+Code and tests live in the state as well as on disk, so a checkpoint can rebuild the workspace
+exactly. Lists that grow are bounded by their reducers: `candidates` holds the current
+iteration's versions only, and `versions` one entry per distinct version (with its copy count),
+the most recent `MAX_VERSIONS`, so a long run's checkpoints stay small.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import operator
 from typing import Annotated, Any, Literal, NotRequired, TypeVar
 
@@ -81,6 +85,41 @@ class Plan(BaseModel):
         return value[:4] if isinstance(value, list) else value
 
 
+class Contract(BaseModel):
+    """How the program is exercised, as the plan fixes it for the coder and the tester alike."""
+
+    entry_point: str = Field(
+        default="",
+        max_length=120,
+        description="The file users run or import, e.g. 'todo.py' or 'server.js'.",
+    )
+    behaviours: list[str] = Field(
+        default_factory=list,
+        max_length=_LIST,
+        description="Observable behaviours, one per line, as the profile asks: a command and its "
+        "output and exit status, a route and its status code and body, an input file and what is written.",
+    )
+
+    @field_validator("entry_point", mode="before")
+    @classmethod
+    def _short_entry(cls, value: object) -> object:
+        return value[:120] if isinstance(value, str) else value
+
+    @field_validator("behaviours", mode="before")
+    @classmethod
+    def _short_behaviours(cls, value: object) -> object:
+        return _truncate(value, _LIST)
+
+
+class ProgramPlan(Plan):
+    """The planner's decomposition of a goal for a program: the plan and its contract."""
+
+    contract: Contract = Field(
+        default_factory=Contract,
+        description="The entry point and the behaviours the tests will check.",
+    )
+
+
 class Reflection(BaseModel):
     """The reflector's reading of a failed iteration."""
 
@@ -130,7 +169,39 @@ class Version(TypedDict):
     fresh: bool  # written from the goal and plan alone
     planned: NotRequired[bool]  # runs recorded before `reading`: False for the goal-alone version
     reading: NotRequired[str]  # what the coder was shown: "planned", "goal", "plain" or "reasoned" (coder.py)
+    copies: NotRequired[int]  # how often the run wrote it word for word (`keep_versions`)
     files: dict[str, str]
+
+
+MAX_VERSIONS = 12  # distinct versions a checkpoint keeps for a stopped run's final choice
+
+
+def code_hash(files: dict[str, str]) -> str:
+    """A short digest of a version's files: the same code, the same hash."""
+    return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def this_iteration(left: list[Version] | None, right: list[Version] | None) -> list[Version]:
+    """Reducer: the versions of the newest iteration only, in sample order (parallel writers
+    finish in any order)."""
+    incoming = right or []
+    if not incoming:
+        return list(left or [])
+    newest = max(v["iteration"] for v in incoming)
+    kept = [v for v in (left or []) if v["iteration"] == newest]
+    return sorted(kept + [v for v in incoming if v["iteration"] == newest], key=lambda v: v["sample"])
+
+
+def keep_versions(left: list[Version] | None, right: list[Version] | None) -> list[Version]:
+    """Reducer: one entry per distinct version (the latest writing, with its copy count), the most
+    recent `MAX_VERSIONS` of them."""
+    merged: dict[str, Version] = {code_hash(v["files"]): v for v in left or []}
+    for version in right or []:
+        digest = code_hash(version["files"])
+        earlier = merged.pop(digest, None)
+        copies = (earlier.get("copies", 1) if earlier else 0) + version.get("copies", 1)
+        merged[digest] = {**version, "copies": copies}
+    return list(merged.values())[-MAX_VERSIONS:]
 
 
 class InputState(TypedDict, total=False):
@@ -156,11 +227,17 @@ class AgentState(InputState, total=False):
     iteration: int
     iteration_started: float  # wall clock when the current iteration's coding began
     regenerate_tests: bool
+    test_feedback: str  # why the tester must write the tests again ('' when it need not)
+    test_asks: int  # how often the tester was asked again this iteration (bounded by the router)
+    tests_written_at: int  # the iteration the current tests were written in
+    # this iteration's versions, one per write_code branch; the samples the safety gate blocked
+    candidates: Annotated[list[Version], this_iteration]
+    blocked_samples: list[int]
     best: dict[str, Any]  # {"iteration", "passed", "failed", "files"}: the best attempt seen
     # the first iteration's choice when a strong group of its versions agreed on it: {"files", "votes"}
     agreed: dict[str, Any]
-    # every version written, chosen or not: a stopped run picks its answer among them by the final tests
-    versions: Annotated[list[Version], operator.add]
+    # every distinct version written, chosen or not: a stopped run picks its answer among them
+    versions: Annotated[list[Version], keep_versions]
     # "ecosystem:package" -> approved | denied (by a human or policy) | uninstallable (approved, install failed)
     approvals: dict[str, str]
     installed_dependencies: list[str]  # "python:toolz", in the task's dependency folder the tests mount
@@ -171,6 +248,15 @@ class AgentState(InputState, total=False):
     ]  # per phase; NaN when a hosted model's price is unknown
     status: RunStatus
     stop_reason: str
+
+
+class VersionRequest(AgentState, total=False):
+    """What one `write_code` branch is sent: the state, and which version it writes."""
+
+    sample: int  # 1-based, within the iteration
+    reading: str  # "planned", "goal", "plain" or "reasoned"
+    hot: bool  # written at the hotter `sample_temperature`
+    fresh: bool  # from the goal and plan alone, without the failed code and its diagnosis
 
 
 class OutputState(TypedDict, total=False):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from agent_graph.workspace import PathRefusedError, Workspace
@@ -40,3 +42,43 @@ def run_file_tool(workspace: Workspace, name: str, args: dict[str, object]) -> s
     except PathRefusedError as exc:
         return f"error: {exc}"
     return f"error: unknown tool {name!r}"
+
+
+class file_action(BaseModel):  # noqa: N801 - the tool name the model sees
+    """One step on the source files: list them, read one, write one whole, replace text in one, or finish."""
+
+    action: Literal["list", "read", "write", "edit", "done"] = Field(
+        description="list: the files; read: show `path`; write: replace `path` with `content`; "
+        "edit: replace the text `old` in `path` by `new`; done: the fix is complete."
+    )
+    path: str = Field(default="", description="Path relative to the workspace (read, write, edit).")
+    content: str = Field(default="", description="The complete new file (write).")
+    old: str = Field(default="", description="Exact text to replace, copied from the file (edit).")
+    new: str = Field(default="", description="The text that replaces it (edit).")
+
+
+def apply_file_action(files: dict[str, str], call: file_action, writable: set[str]) -> str:
+    """Carry out one `file_action` on the version's files (in memory: versions are written in
+    parallel, so none of them touches the workspace); the result is what the model reads next.
+    Only the `writable` paths (the plan's source files) may change: the coder never edits tests."""
+    if call.action == "list":
+        return "\n".join(sorted(files)) or "(no files yet)"
+    if call.action == "done":
+        return "done"
+    if call.path not in files and call.action in ("read", "edit"):
+        return f"error: there is no file {call.path!r}; the files are: {', '.join(sorted(files))}."
+    if call.action == "read":
+        return files[call.path]
+    if call.path not in writable:
+        return f"error: {call.path!r} is not yours to change; you may change: {', '.join(sorted(writable))}."
+    if call.action == "write":
+        if not call.content.strip():
+            return "error: write needs the complete file in `content`."
+        files[call.path] = call.content
+        return f"wrote {call.path} ({len(call.content)} characters)"
+    count = files[call.path].count(call.old) if call.old else 0
+    if count != 1:
+        found = "is not in" if count == 0 else f"occurs {count} times in"
+        return f"error: the `old` text {found} {call.path}; copy one exact, unique passage (read the file first)."
+    files[call.path] = files[call.path].replace(call.old, call.new, 1)
+    return f"edited {call.path}"

@@ -26,8 +26,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from typing import TypeGuard
 
-from agent_graph.nodes.common import literal_value
-from agent_graph.nodes.signature_check import Contradiction, decorator_names, parsed_tests, raises_blocks
+from agent_graph.checks.signature_check import Contradiction, decorator_names, parsed_tests, raises_blocks
+from agent_graph.roles import literal_value
 
 _ASKS_FOR_ERRORS = re.compile(r"\b(raises?|raised|error|exception|invalid|reject\w*)\b", re.IGNORECASE)
 _RAISES = "raises"  # the outcome of a call inside `with pytest.raises(...)`

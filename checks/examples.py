@@ -10,7 +10,7 @@ import ast
 import json
 import re
 
-from agent_graph.nodes.common import literal_value
+from agent_graph.roles import literal_value
 
 EXAMPLES_FILE = "test_goal_examples.py"  # the goal's own examples: never doubted nor rewritten
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 
-from agent_graph.nodes.signature_check import Signature
+from agent_graph.checks.signature_check import Signature
 from agent_graph.sandbox.return_types_conftest import type_name
 
 CALLS = 8

@@ -16,8 +16,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from agent_graph.nodes.common import literal_value
-from agent_graph.nodes.strategy_samples import Drawn, drawn_samples
+from agent_graph.checks.strategy_samples import Drawn, drawn_samples
+from agent_graph.roles import literal_value
 from agent_graph.sandbox.return_types_conftest import conforms, type_name
 
 

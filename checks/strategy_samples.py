@@ -14,7 +14,7 @@ import ast
 from dataclasses import dataclass
 from typing import Any
 
-from agent_graph.nodes.common import literal_value
+from agent_graph.roles import literal_value
 from agent_graph.sandbox.return_types_conftest import type_name
 
 

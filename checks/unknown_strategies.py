@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 from functools import cache
 
-from agent_graph.nodes.signature_check import Contradiction, collected_tests
+from agent_graph.checks.signature_check import Contradiction, collected_tests
 
 
 def unknown_strategy_tests(source: str) -> list[Contradiction]:

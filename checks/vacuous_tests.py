@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from agent_graph.nodes.signature_check import Contradiction, decorator_names, parsed_tests
+from agent_graph.checks.signature_check import Contradiction, decorator_names, parsed_tests
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 

@@ -1,8 +1,13 @@
-"""The planner: turns the goal into subtasks, the files to write and the API the tests will call."""
+"""plan: turns the goal into subtasks, the files to write, the API and the contract the tests will check.
+
+It runs at the start, and again when the reflector finds the same failure coming back however
+the code and tests change (`strategy` "new_plan"): the new plan is told what the old one led to.
+"""
 
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -11,13 +16,13 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
+from agent_graph.checks.signature_check import goal_signatures
 from agent_graph.context import Context
-from agent_graph.nodes.common import NAME_CALL, ask_role, context_of, emit, guidance
-from agent_graph.nodes.hints import pattern_hints
-from agent_graph.nodes.signature_check import goal_signatures
 from agent_graph.paths import workspaces_dir
-from agent_graph.prompts import PLANNER_SYSTEM
-from agent_graph.state import AgentState, FileSpec, Plan
+from agent_graph.prompts import PLANNER_SYSTEM, REPLAN
+from agent_graph.prompts.render import guidance, render_plan
+from agent_graph.roles import NAME_CALL, ask_role, context_of, emit
+from agent_graph.state import AgentState, FileSpec, Plan, ProgramPlan
 
 _EXTENSION = {"python": ".py", "node": ".js"}
 
@@ -32,19 +37,33 @@ def plan(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     profile = state.get("profile") or "library"
     task_id = state.get("task_id") or _thread_id() or uuid.uuid4().hex[:12]
     workspace = state.get("workspace") or str(workspaces_dir(context.workspace_root) / task_id)
-    emit("phase", phase="planning", iteration=0)
-
-    hints = pattern_hints(context, goal, language, task_id)
+    replanning = bool(state.get("plan"))
+    emit("phase", phase="planning", iteration=state.get("iteration", 0) if replanning else 0)
+    hints = context.services.memory.pattern_hints(goal, language, task_id)
     prompt = f"Goal:\n{goal}"
     if hints:
         prompt += f"\n\n{hints}"
+    if replanning:
+        prompt += "\n\n" + REPLAN.format(
+            plan=render_plan(state.get("plan", {})),
+            failure=(state.get("attempts") or [{}])[-1].get("error_summary", ""),
+        )
     messages = [
-        SystemMessage(f"{PLANNER_SYSTEM}\n{guidance({'language': language, 'profile': profile})}"),
+        SystemMessage(f"{PLANNER_SYSTEM}\n{guidance({'language': language, 'profile': profile}, 'planner')}"),
         HumanMessage(prompt),
     ]
-    result, usage = ask_role(runtime, "planner", Plan, messages, max_tokens=700)
+    budget = 700 if profile == "library" else 1000  # a program's contract takes more words
+    schema = Plan if profile == "library" else ProgramPlan
+    result, usage = ask_role(runtime, "planner", schema, messages, max_tokens=budget)
     result = normalise_plan(result, language, goal)
     emit("plan", subtasks=result.subtasks, files=[f.path for f in result.files])
+    if replanning:  # the loop goes on from the new plan, with new tests and fresh code
+        return {
+            "plan": result.model_dump(),
+            "regenerate_tests": True,
+            "tokens": {"plan": usage.total},
+            "cost_usd": {"plan": usage.cost_usd},
+        }
     return {
         "task_id": task_id,
         "workspace": workspace,
@@ -53,7 +72,8 @@ def plan(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         "plan": result.model_dump(),
         "files": {},
         "tests": {},
-        "iteration": 0,
+        "iteration": 1,
+        "iteration_started": time.time(),
         "regenerate_tests": True,
         "status": "running",
         "tokens": {"plan": usage.total},
@@ -77,7 +97,11 @@ def normalise_plan(plan: Plan, language: str, goal: str) -> Plan:
             kept.append(FileSpec(path=path, purpose=spec.purpose))
     if not any(k.path.endswith(extension) for k in kept):
         kept.insert(0, FileSpec(path=_default_module(goal, plan) + extension, purpose="The implementation."))
-    return plan.model_copy(update={"files": kept[:4], "public_api": with_declared_api(plan.public_api, goal)})
+    update: dict[str, Any] = {"files": kept[:4], "public_api": with_declared_api(plan.public_api, goal)}
+    if isinstance(plan, ProgramPlan) and plan.contract.entry_point not in {k.path for k in kept}:
+        first = next(k.path for k in kept if k.path.endswith(extension))
+        update["contract"] = plan.contract.model_copy(update={"entry_point": first})
+    return plan.model_copy(update=update)
 
 
 def with_declared_api(api: list[str], goal: str) -> list[str]:

@@ -1,40 +1,77 @@
-"""The reflector: reads the failures, states a hypothesis and a concrete fix plan."""
+"""reflect: reads the failures, states a hypothesis and a fix plan, and chooses what changes next.
+
+It keeps the failed iteration's record, then decides the next iteration's strategy. A failure
+seen before changes something real (`next_strategy`): the second time the same failure comes,
+the tests are written again (when they may be at fault) or the code is written fresh, the third
+time fresh code, after that a new plan. So no run repeats one failure more than twice.
+"""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+import time
+from typing import Any, Literal, cast
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 
+from agent_graph.checks.examples import EXAMPLES_FILE
 from agent_graph.context import Context
-from agent_graph.nodes.common import ask_role, context_of, emit, guidance, render_files, render_report
-from agent_graph.nodes.examples import EXAMPLES_FILE
-from agent_graph.nodes.hints import failure_hints, remember_failure
-from agent_graph.nodes.repair import without_doubted
-from agent_graph.nodes.tester import RETURN_CHECK_FILE
+from agent_graph.languages.layout import RETURN_CHECK_FILE
+from agent_graph.limits import warned as warning_due
 from agent_graph.prompts import CIRCUIT_BREAKER_WARNING, REFLECTOR_SYSTEM, REPEATED_HYPOTHESIS
+from agent_graph.prompts.render import guidance, render_files, render_report
+from agent_graph.records import iteration_record, recorded
+from agent_graph.repairs.python import without_doubted
+from agent_graph.roles import ask_role, context_of, emit
 from agent_graph.sandbox.return_types_conftest import RETURN_TYPE_FAILURE
-from agent_graph.state import AgentState, Reflection
+from agent_graph.state import AgentState, Attempt, Reflection
 
 # Small models like to blame the tests; let them rewrite the tests at most this often per run.
 MAX_TEST_REWRITES = 2
 OBJECT_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
+Strategy = Literal["fix", "new_tests", "fresh_code", "new_plan"]
+
+
+def repeats(attempts: list[Attempt]) -> int:
+    """How many iterations in a row, ending with the last, failed the same way (same status, first
+    failure and tests passed); blocked iterations count by their findings."""
+    if not attempts:
+        return 0
+    last = _signature(attempts[-1])
+    count = 0
+    for attempt in reversed(attempts):
+        if _signature(attempt) != last:
+            break
+        count += 1
+    return count
+
+
+def _signature(attempt: Attempt) -> tuple[str, str, int]:
+    return attempt["status"], OBJECT_ADDRESS.sub(" at 0x", attempt["error_summary"]), attempt["tests_passed"]
+
+
+def next_strategy(state: AgentState, tests_may_be_wrong: bool) -> Strategy:
+    """What changes in the next iteration: the second time the same failure comes, new tests (when
+    they may be at fault) or fresh code; the third time fresh code; after that a new plan."""
+    count = repeats(state.get("attempts", []))
+    if count < 2:
+        return "fix"
+    if count == 2:
+        return "new_tests" if tests_may_be_wrong else "fresh_code"
+    return "fresh_code" if count == 3 else "new_plan"
+
+
 def stuck(state: AgentState) -> bool:
-    """The same failure twice in a row, or a run in which no test ran at all: the tests may be what
-    is wrong, so write them afresh."""
+    """A run in which no test ran at all, or the same failure twice in a row: the tests may be
+    what is wrong, so write them afresh."""
     report = state.get("report") or {}
     if not state.get("safety_feedback") and report.get("status") == "error" and not _ran_any(report):
         return True
-    attempts = [a for a in state.get("attempts", []) if a["status"] != "blocked"][-2:]
-    return (
-        len(attempts) == 2
-        and attempts[0]["error_summary"] == attempts[1]["error_summary"]
-        and attempts[0]["tests_passed"] == attempts[1]["tests_passed"]
-    )
+    tested = [a for a in state.get("attempts", []) if a["status"] != "blocked"]
+    return repeats(tested) >= 2
 
 
 def _ran_any(report: dict[str, Any]) -> bool:
@@ -88,9 +125,14 @@ def _written_tests(state: AgentState) -> dict[str, str]:
 
 
 def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Diagnose the failed iteration and prepare the next one."""
     context = context_of(runtime)
     iteration = state.get("iteration", 1)
     emit("phase", phase="reflecting", iteration=iteration)
+    record = {} if recorded(state) else iteration_record(state)
+    memory = context.services.memory
+    memory.remember_outcome(state, False)
+    state = cast(AgentState, {**state, "attempts": [*state.get("attempts", []), *record.get("attempts", [])]})
     report_text = state.get("safety_feedback") or render_report(state.get("report", {}))
     parts = [
         f"Goal:\n{state.get('task', '')}",
@@ -103,15 +145,15 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         parts.append(
             "Hypotheses already tried (they did not fix it):\n" + "\n".join(f"- {h}" for h in tried[-3:])
         )
-    hints, hint_ids = failure_hints(context, state)
+    hints, hint_ids = memory.failure_hints(state)
     if hints:
         parts.append(hints)
-    warned = iteration >= context.warn_iterations
+    warned = warning_due(state, context)
     if warned:
         parts.append(CIRCUIT_BREAKER_WARNING.format(iteration=iteration, limit=context.max_iterations))
         emit("circuit_breaker_warning", iteration=iteration, limit=context.max_iterations)
     messages = [
-        SystemMessage(f"{REFLECTOR_SYSTEM}\n{guidance(state)}"),
+        SystemMessage(f"{REFLECTOR_SYSTEM}\n{guidance(state, 'reflector')}"),
         HumanMessage("\n\n".join(p for p in parts if p)),
     ]
     result, usage = ask_role(runtime, "reflector", Reflection, messages, max_tokens=500)
@@ -129,13 +171,16 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     kept = without_doubted(state.get("tests", {}), suspects, keep=EXAMPLES_FILE)
     # none could be taken out (a row with an unsure id): the tests are doubted as usual below
     quarantined = suspects if kept is not None else set()
-    doubt_tests = (
-        (result.tests_are_wrong or stuck(state))
-        and rewrites < MAX_TEST_REWRITES
+    tests_may_be_wrong = (
+        rewrites < MAX_TEST_REWRITES
         and not state.get("safety_feedback")
         and not quarantined  # the doubtful tests are already set aside
     )
-    remember_failure(context, state, result.hypothesis)
+    strategy = next_strategy(state, tests_may_be_wrong)
+    doubt_tests = tests_may_be_wrong and (result.tests_are_wrong or stuck(state) or strategy == "new_tests")
+    if strategy != "fix":
+        emit("strategy", iteration=iteration, strategy=strategy, repeats=repeats(state.get("attempts", [])))
+    memory.remember_failure(state, result.hypothesis)
     update_tests: dict[str, Any] = {}
     if kept is not None:
         update_tests["tests"] = kept
@@ -151,10 +196,17 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
                 "warned": warned,
                 "memory_hits": hint_ids,
                 "quarantined": sorted(quarantined),
+                "strategy": strategy,
             }
         ],
+        **record,
         **update_tests,
-        "regenerate_tests": doubt_tests,
+        "regenerate_tests": doubt_tests or strategy == "new_plan",
+        "iteration": iteration + 1,
+        "iteration_started": time.time(),
+        "test_asks": 0,
+        "test_feedback": "",
+        "blocked_samples": [],
         "tokens": {"reflect": usage.total},
         "cost_usd": {"reflect": usage.cost_usd},
     }

@@ -1,71 +1,119 @@
-"""The static safety gate between coder and tester: nothing blocked ever reaches the sandbox.
+"""safety: the static gate between the coder and the sandbox; nothing blocked ever runs.
 
-Packages outside the allowlist wait for a human decision (`interrupt()`); once every decision
-is made, the approved ones are installed for the tests (`nodes.install`).
+Every version of the iteration is scanned (AST rules, Bandit, dependencies). A version with a
+blocking finding, or one using a package that was refused, is set aside; the others go on. Packages
+outside the allowlist wait for a human decision (`interrupt()`); once every decision is made, the
+approved and allowlisted packages the versions and the tests use are installed for the tests
+(`sandbox.approved_packages`). When every version is blocked, the findings go to the reflector and
+the coder as a blocked iteration. Test files pass the same gate when they are written
+(`scan_tests`, used by `write_tests`): what blocks there goes back to the tester.
 """
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from agent_graph.context import Context
-from agent_graph.nodes.common import context_of, emit
-from agent_graph.nodes.install import UNINSTALLABLE, approval_key, install_approved
-from agent_graph.sandbox.dependencies import default_allowlist_path
+from agent_graph.roles import context_of, emit
+from agent_graph.sandbox.approved_packages import UNINSTALLABLE, approval_key, install_approved
 from agent_graph.sandbox.findings import Dependency
-from agent_graph.sandbox.safety import SafetyRules, scan_files
+from agent_graph.sandbox.safety import ScanResult, scan_files
+from agent_graph.selection.candidates import current_candidates
 from agent_graph.state import AgentState, Attempt
 
 
-def allowed_deps_path(context: Context | None = None) -> Path | None:
-    """The allowlist in force: the `safety.allowed_deps_file` setting, else `./config/allowed_deps.json`,
-    else the default that ships with the package."""
-    if context is not None and context.allowed_deps_file:
-        return Path(context.allowed_deps_file).expanduser()
-    return default_allowlist_path()
-
-
-def rules_from(context: Context) -> SafetyRules:
-    return SafetyRules(
-        block_operations=context.block_operations,
-        bandit_severity=context.bandit_severity,
-        bandit_confidence=context.bandit_confidence,
-        allowed_deps_path=allowed_deps_path(context),
-    )
-
-
 def safety(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Scan the code and the tests; a block becomes feedback for the coder and a recorded attempt."""
+    """Scan each version; set aside the blocked ones; decide and install the packages they use."""
     context = context_of(runtime)
     iteration = state.get("iteration", 1)
-    emit("phase", phase="safety", iteration=iteration)
-    files = {**state.get("files", {}), **state.get("tests", {})}
-    result = scan_files(files, state.get("language", "python"), rules_from(context))
-    approvals = ask_for_dependencies(state, result.needs_approval)
-    recorded: dict[str, Any] = {}  # what the dependency folder holds, when the install step ran
-    reasons: dict[str, str] = {}
-    # Allowlisted packages need no decision, but they do need installing like approved ones.
-    wanted = [d for d in result.dependencies if d.classification in ("allowed", "needs_approval")]
-    if not result.blocked:  # blocked code never runs: its packages can wait
-        outcome = install_approved(state.get("task_id", ""), wanted, approvals, context, iteration)
-        approvals |= dict.fromkeys(outcome.failed, UNINSTALLABLE)
-        recorded = {"installed_dependencies": outcome.installed}
-        reasons = outcome.failed
-    # An allowlisted package has no decision; it is refused only when its install failed.
-    refused = [d for d in wanted if approvals.get(approval_key(d), "approved") != "approved"]
-    if not result.blocked and not refused:
-        return {"safety_feedback": "", "approvals": approvals, **recorded}
-    feedback = "\n".join(
-        part for part in (result.feedback(), *(_refusal(d, approvals, reasons) for d in refused)) if part
+    language = state.get("language", "python")
+    emit("phase", phase="safety scan", iteration=iteration)
+    rules = context.safety_rules()
+    candidates = current_candidates(state)
+    scans = {v["sample"]: scan_files(v["files"], language, rules) for v in candidates}
+    needed = [d for sample, scan in scans.items() if not scan.blocked for d in scan.needs_approval]
+    approvals = ask_for_dependencies(state, _distinct(needed))
+    tests_scan = scan_files(state.get("tests", {}), language, rules) if state.get("tests") else None
+    wanted = _distinct(
+        [d for scan in scans.values() if not scan.blocked for d in scan.dependencies]
+        + (tests_scan.dependencies if tests_scan else [])
     )
-    emit("safety_blocked", iteration=iteration, findings=len(result.blocking_findings) + len(refused))
-    attempt: Attempt = {
-        "iteration": iteration,
+    wanted = [d for d in wanted if d.classification in ("allowed", "needs_approval")]
+    outcome = install_approved(state.get("task_id", ""), wanted, approvals, context, iteration)
+    approvals |= dict.fromkeys(outcome.failed, UNINSTALLABLE)
+    feedback: dict[int, str] = {}
+    for sample, scan in scans.items():
+        refused = [
+            d
+            for d in scan.dependencies
+            if d.classification in ("allowed", "needs_approval")
+            and approvals.get(approval_key(d), "approved") != "approved"
+        ]
+        if scan.blocked or refused:
+            reasons = (scan.feedback(), *(refusal(d, approvals, outcome.failed) for d in refused))
+            feedback[sample] = "\n".join(part for part in reasons if part)
+    update: dict[str, Any] = {
+        "blocked_samples": sorted(feedback),
+        "approvals": approvals,
+        "installed_dependencies": outcome.installed,
+        "safety_feedback": "",
+    }
+    if len(feedback) < len(scans):
+        if feedback:
+            emit("versions_blocked", iteration=iteration, samples=sorted(feedback))
+        return update
+    first = feedback[min(feedback)] if feedback else "no version of the code was written"
+    emit("safety_blocked", iteration=iteration, findings=sum(len(s.blocking_findings) for s in scans.values()))
+    return {**update, "safety_feedback": first, "attempts": [blocked_attempt(state, first)]}
+
+
+@dataclass(frozen=True)
+class TestGate:
+    """What the gate made of a test file: why it must be written again ('' when it may run)."""
+
+    feedback: str
+    approvals: dict[str, str]
+    installed: list[str] | None  # what the dependency folder holds after the install, when it ran
+
+
+def scan_tests(state: AgentState, context: Context, tests: dict[str, str]) -> TestGate:
+    """Scan new test files. A blocking finding, or a package neither allowlisted nor used by the
+    code, is the tester's to fix: the tests may use the test frameworks, the standard library and
+    the packages the program uses, and may run the program under test, nothing else. Allowlisted
+    packages the tests import are installed together with the code's."""
+    language = state.get("language", "python")
+    rules = context.safety_rules()
+    scan = scan_files(tests, language, rules)
+    approvals = dict(state.get("approvals") or {})
+    unapproved = [d for d in scan.needs_approval if approvals.get(approval_key(d)) != "approved"]
+    if scan.blocked or unapproved:
+        lines = [scan.feedback()] if scan.blocked else []
+        lines += [
+            f"- {', '.join(d.declared_in)}: package {d.name!r} may not be used in tests; use the standard "
+            "library, the test framework and the packages the code itself uses."
+            for d in unapproved
+        ]
+        return TestGate("\n".join(lines), approvals, None)
+    code = [scan_files(v["files"], language, rules) for v in current_candidates(state)]
+    wanted = _distinct([d for s in [scan, *code] for d in s.dependencies])
+    wanted = [d for d in wanted if d.classification in ("allowed", "needs_approval")]
+    outcome = install_approved(state.get("task_id", ""), wanted, approvals, context, state.get("iteration", 1))
+    failed = [d for d in scan.dependencies if approval_key(d) in outcome.failed]
+    if failed:
+        approvals |= dict.fromkeys(outcome.failed, UNINSTALLABLE)
+        return TestGate("\n".join(refusal(d, approvals, outcome.failed) for d in failed), approvals, outcome.installed)
+    return TestGate("", approvals, outcome.installed)
+
+
+def blocked_attempt(state: AgentState, feedback: str) -> Attempt:
+    """The iteration's record when the gate blocked every version."""
+    return {
+        "iteration": state.get("iteration", 1),
         "status": "blocked",
         "tests_passed": 0,
         "tests_failed": 0,
@@ -73,27 +121,17 @@ def safety(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         "duration_seconds": round(time.time() - state.get("iteration_started", time.time()), 3),
         "tokens": sum(state.get("tokens", {}).values()),
         "phase_tokens": dict(state.get("tokens", {})),
-        "files": sorted(files),
+        "files": sorted({**state.get("files", {}), **state.get("tests", {})}),
         "failures": {},
         "code_hash": "",
     }
-    stop = ""
-    if iteration >= context.max_iterations:
-        stop = f"circuit breaker: {context.max_iterations} iterations without passing"
-    return {
-        "safety_feedback": feedback,
-        "attempts": [attempt],
-        "stop_reason": stop,
-        "approvals": approvals,
-        **recorded,
-    }
 
 
-def _refusal(dependency: Dependency, approvals: dict[str, str], reasons: dict[str, str]) -> str:
-    """The coder's line for a package it may not use: denied, or approved but not installable."""
+def refusal(dependency: Dependency, approvals: dict[str, str], reasons: dict[str, str]) -> str:
+    """The line for a package that may not be used: denied, or approved but not installable."""
     where = ", ".join(dependency.declared_in)
     key = approval_key(dependency)
-    if approvals[key] == UNINSTALLABLE:
+    if approvals.get(key) == UNINSTALLABLE:
         reason = f" ({reasons[key].rstrip('.')})" if key in reasons else ""
         how = "is allowlisted" if dependency.classification == "allowed" else "was approved"
         return (
@@ -129,3 +167,14 @@ def ask_for_dependencies(state: AgentState, needed: list[Dependency]) -> dict[st
         approved = answer.get("approved") if isinstance(answer, dict) else answer
         decisions[approval_key(dependency)] = "approved" if approved is True else "denied"
     return decisions
+
+
+def _distinct(dependencies: list[Dependency]) -> list[Dependency]:
+    """One entry per package (the first seen), in order."""
+    seen: dict[str, Dependency] = {}
+    for dependency in dependencies:
+        seen.setdefault(approval_key(dependency), dependency)
+    return list(seen.values())
+
+
+__all__ = ["ScanResult", "TestGate", "safety", "scan_tests"]

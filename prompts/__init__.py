@@ -62,27 +62,6 @@ LANGUAGE_GUIDANCE = {
     ),
 }
 
-PROFILE_GUIDANCE = {
-    "library": "Profile: library. Build importable functions or classes with no side effects at import time.",
-    "cli_tool": (
-        "Profile: command-line tool. Build a program with a main entry point that parses its arguments "
-        "(argparse in Python, process.argv in Node.js), prints results to stdout, errors to stderr, and exits "
-        "non-zero on bad input. Any data files it uses are paths given on the command line or in an environment "
-        "variable. Tests run the program as a subprocess (sys.executable or process.execPath) in a temporary "
-        "folder and check its output, exit code and files."
-    ),
-    "web_app": (
-        "Profile: web app. Use only the standard library's HTTP server (http.server in Python, node:http in "
-        "Node.js) with the request handling in a plain function or class that the tests call directly, like a "
-        "framework's test client, without opening a network socket."
-    ),
-    "data_pipeline": (
-        "Profile: data pipeline. Build functions that read input files, transform records and write output "
-        "files, with paths as parameters. Tests write small fixture files into a temporary folder (tmp_path in "
-        "pytest, fs.mkdtempSync in Node.js), run the pipeline on them and check the output files."
-    ),
-}
-
 REPEATED_HYPOTHESIS = (
     'Your hypothesis, "{hypothesis}", repeats one already tried word for word, and that one did not fix it. '
     "Read the failures above again, as they are now, and give a different hypothesis and fix plan."
@@ -105,3 +84,25 @@ REASON_FIRST = """Think before you code, in comments at the top of the file:
 2. Work one small input through by hand and write down the output it must give.
 3. List the steps of the algorithm.
 Then write the code that follows those steps."""
+
+# The coder fixing a version with its file tools (nodes/coder.py), one `file_action` per answer.
+CODER_TOOLS = """Fix the code with file_action calls, one per answer:
+- read a file before you change it; edit replaces one exact passage (`old` copied from the file) by `new`;
+- write replaces a whole file (use it when most of the file changes);
+- say done when the fix is complete. You may change only the source files, never the tests."""
+
+CODER_TOOL_RESULT = "Result of {action} {path}:\n{result}\n\nNext file_action (done when the fix is complete)."
+
+# The tester's last try in one call of write_tests: a conversation that went wrong twice tends to go
+# wrong the same way again, so it starts afresh and asks for the simplest kind of test file.
+SIMPLE_TESTS_REQUEST = (
+    "Keep this file simple: three to five short tests, each calling the code (or running the program) "
+    "once with small literal inputs and asserting the exact result the goal implies. "
+    "No hypothesis, no random data, no long inputs."
+)
+
+# The planner asked again when the same failure keeps coming back (nodes/planner.py).
+REPLAN = """The plan below was tried and the same failure kept coming back, whatever the code and the tests did:
+{plan}
+Last failure: {failure}
+Make a different plan: another structure or approach, still for the same goal."""

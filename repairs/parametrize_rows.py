@@ -16,7 +16,7 @@ import ast
 import builtins
 from typing import TypeGuard
 
-from agent_graph.nodes.common import literal_value
+from agent_graph.roles import literal_value
 
 
 def is_parametrize(decorator: ast.expr) -> TypeGuard[ast.Call]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 from typing import TypeGuard
 
-from agent_graph.nodes.parametrize_rows import without_rows
+from agent_graph.repairs.parametrize_rows import without_rows
 
 # How many trailing lines may be dropped to make a file parse: more would change its meaning.
 _MAX_TRAILING_JUNK = 6

@@ -3,7 +3,7 @@ code uses, go into the task's own folder.
 
 The safety node calls it once every decision of the iteration is made (after the last
 `interrupt()`, so a resumed node does not install twice for one question). The folder is
-mounted read-only into the task's sandbox (`agent_graph.sandbox_pool`); the install runs on
+mounted read-only into the task's sandbox (`agent_graph.services`); the install runs on
 the host, the only place with registry access, and the test runs stay offline (see
 `agent_graph.sandbox.dependency_install` for why that is safe). A package that cannot be
 installed is marked `uninstallable`: the coder is told to do without it, as for a denial.
@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from agent_graph.context import Context
-from agent_graph.nodes.common import emit
 from agent_graph.paths import dependencies_dir
+from agent_graph.roles import emit
 from agent_graph.sandbox.dependency_install import (
     DependencyInstallError,
     Requirement,
@@ -27,7 +27,6 @@ from agent_graph.sandbox.dependency_install import (
 )
 from agent_graph.sandbox.findings import Dependency, Ecosystem
 from agent_graph.sandbox.runners import TEST_FRAMEWORKS
-from agent_graph.sandbox_pool import sandbox_for
 
 UNINSTALLABLE = "uninstallable"  # an approval whose package could not be installed
 
@@ -68,7 +67,7 @@ def install_approved(
             provided: set[str] = set()
             if ecosystem == "python" and requirements:
                 # Wheels for the sandbox's interpreter, and nothing the image already has.
-                sandbox = sandbox_for(task_id, context.sandbox_settings())
+                sandbox = context.services.sandbox(task_id)
                 target, provided = probe_python(sandbox, [r.name for r in requirements if not r.version])
             if requirements:
                 names = ", ".join(r.spec() for r in requirements)

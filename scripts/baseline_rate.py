@@ -20,7 +20,6 @@ from pathlib import Path
 
 from agent_graph.bench import baseline, grade, load_results, load_suite, shard
 from agent_graph.context import Context
-from agent_graph.sandbox_pool import release_sandbox, sandbox_for
 
 
 def main() -> None:
@@ -34,7 +33,8 @@ def main() -> None:
     args = parser.parse_args()
     context = Context(model=args.model)
     problems = shard(load_suite(args.suite, limit=args.limit), args.shard)
-    sandbox = sandbox_for("baseline-rate", context.sandbox_settings())
+    services = context.services
+    sandbox = services.sandbox("baseline-rate")
     rates: dict[str, float] = {}
     try:
         for problem in problems:
@@ -47,7 +47,7 @@ def main() -> None:
             rates[problem.task_id] = passes / args.samples
             print(f"{problem.task_id}: {passes}/{args.samples}", flush=True)
     finally:
-        release_sandbox("baseline-rate")
+        services.release("baseline-rate")
     print(
         f"\n{len(rates)} problems, {args.samples} answers each: baseline pass@1 "
         f"{sum(rates.values()) / max(1, len(rates)):.3f} ({sum(rates.values()):.2f} problems)"

@@ -32,8 +32,7 @@ from bench_iterations import reading_of, run_versions  # scripts/, on the path w
 from agent_graph.bench import grade_files, load_results, load_suite
 from agent_graph.context import Context
 from agent_graph.nodes.coder import FIRST_READINGS
-from agent_graph.nodes.sampling import code_hash
-from agent_graph.sandbox_pool import release_sandbox, sandbox_for
+from agent_graph.selection.candidates import code_hash
 
 
 def run_label(results: Path) -> str:
@@ -48,7 +47,8 @@ def grade_run(args: argparse.Namespace) -> None:
     if args.out.exists():
         for row in load_results(args.out):
             verdicts[(row["task_id"], row["hash"])] = row["passed"]
-    sandbox = sandbox_for("bench-ceiling", Context().sandbox_settings())
+    services = Context().services
+    sandbox = services.sandbox("bench-ceiling")
     try:
         with args.out.open("a", encoding="utf-8") as sink:
             for results in args.results:
@@ -74,7 +74,7 @@ def grade_run(args: argparse.Namespace) -> None:
                         sink.flush()
                     print(row["task_id"], flush=True)
     finally:
-        release_sandbox("bench-ceiling")
+        services.release("bench-ceiling")
 
 
 def report(args: argparse.Namespace) -> None:

@@ -13,7 +13,6 @@ from pathlib import Path
 from agent_graph.bench import grade, load_results, load_suite
 from agent_graph.context import Context
 from agent_graph.paths import workspaces_dir
-from agent_graph.sandbox_pool import release_sandbox, sandbox_for
 
 
 def main() -> None:
@@ -23,7 +22,8 @@ def main() -> None:
     args = parser.parse_args()
     problems = {p.task_id: p for p in load_suite(args.suite)}
     rows = load_results(args.results)
-    sandbox = sandbox_for("bench-failures", Context().sandbox_settings())
+    services = Context().services
+    sandbox = services.sandbox("bench-failures")
     try:
         for row in rows:
             if row["agent_passed"]:
@@ -37,7 +37,7 @@ def main() -> None:
                 f"{baseline}; hidden: {detail}"
             )
     finally:
-        release_sandbox("bench-failures")
+        services.release("bench-failures")
 
 
 if __name__ == "__main__":

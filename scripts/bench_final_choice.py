@@ -29,10 +29,9 @@ from agent_graph.bench import grade_files, load_results, load_suite
 from agent_graph.checkpoints.database import database_url
 from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.context import Context
-from agent_graph.nodes.agreement import cluster_key
-from agent_graph.nodes.final_choice import final_probe
-from agent_graph.nodes.sampling import Candidate, code_hash, try_candidate
-from agent_graph.sandbox_pool import release_sandbox, sandbox_for
+from agent_graph.selection.agreement import cluster_key
+from agent_graph.selection.candidates import Candidate, code_hash, try_candidate
+from agent_graph.selection.final_choice import final_probe
 
 
 def main() -> None:
@@ -42,7 +41,8 @@ def main() -> None:
     args = parser.parse_args()
     problems = {p.task_id: p for p in load_suite(args.suite)}
     rows = [row for path in args.results for row in load_results(path)]
-    sandbox = sandbox_for("bench-final-choice", Context().sandbox_settings())
+    services = Context().services
+    sandbox = services.sandbox("bench-final-choice")
     counts: Counter[tuple[str, str]] = Counter()
     try:
         with open_checkpointer(database_url()) as saver:
@@ -99,7 +99,7 @@ def main() -> None:
                 marks = " ".join(f"{name}={'P' if v else 'F'}" for name, v in verdicts.items())
                 print(f"{row['task_id']} ({kind}, groups {sorted(votes.values(), reverse=True)}): {marks}")
     finally:
-        release_sandbox("bench-final-choice")
+        services.release("bench-final-choice")
     for kind in ("stopped", "passed"):
         figures = ", ".join(
             f"{name} {counts[kind, name]}" for name in ("the run", "most tests", "largest group", "any")

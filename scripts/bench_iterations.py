@@ -24,7 +24,6 @@ from agent_graph.bench import grade_files, load_results, load_suite
 from agent_graph.checkpoints.database import database_url
 from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.context import Context
-from agent_graph.sandbox_pool import release_sandbox, sandbox_for
 from agent_graph.state import Version
 from agent_graph.workflow import builder
 
@@ -59,7 +58,8 @@ def main() -> None:
     args = parser.parse_args()
     problems = {p.task_id: p for p in load_suite(args.suite)}
     rows = load_results(args.results)
-    sandbox = sandbox_for("bench-iterations", Context().sandbox_settings())
+    services = Context().services
+    sandbox = services.sandbox("bench-iterations")
     lost: list[str] = []
     first_solved = some_solved = any_version_solved = with_versions = 0
     first_rows: list[tuple[bool, bool, bool]] = []  # (the usual-temperature version, the choice, any)
@@ -94,7 +94,7 @@ def main() -> None:
             if any(verdicts) and not final:
                 lost.append(row["task_id"])
     finally:
-        release_sandbox("bench-iterations")
+        services.release("bench-iterations")
     print(
         f"\n{len(rows)} problems: first version solved {first_solved}, some iteration's choice solved "
         f"{some_solved}, final answer solved {sum(bool(r['agent_passed']) for r in rows)}; "

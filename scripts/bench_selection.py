@@ -39,7 +39,8 @@ from agent_graph.bench import grade_files, load_results, load_suite
 from agent_graph.checkpoints.database import database_url
 from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.context import Context
-from agent_graph.nodes.agreement import (
+from agent_graph.languages.layout import module_stem
+from agent_graph.selection.agreement import (
     STRONG_GROUP_VOTES,
     choose_by_agreement,
     cluster_key,
@@ -48,9 +49,7 @@ from agent_graph.nodes.agreement import (
     failed_by_every_version,
     try_first_versions,
 )
-from agent_graph.nodes.sampling import Candidate, code_hash
-from agent_graph.nodes.tester import module_stem
-from agent_graph.sandbox_pool import release_sandbox, sandbox_for
+from agent_graph.selection.candidates import Candidate, code_hash
 from agent_graph.workflow import builder
 
 Rule = Callable[[Sequence[Candidate], Sequence[int]], Candidate]
@@ -109,7 +108,8 @@ def main() -> None:
     args = parser.parse_args()
     problems = {p.task_id: p for p in load_suite(args.suite)}
     rows = [row for path in args.results for row in load_results(path)]
-    sandbox = sandbox_for("bench-selection", Context().sandbox_settings())
+    services = Context().services
+    sandbox = services.sandbox("bench-selection")
     solved: Counter[str] = Counter()
     compared = any_solved = 0
     doubted_runs: list[tuple[str, bool, bool | None, bool]] = []  # (task, wrong for sure, ends with, final)
@@ -173,7 +173,7 @@ def main() -> None:
             order = " ".join(readings.get(code_hash(c.files), "?") for c in candidates)
             print(f"{row['task_id']}: versions {versions} ({order}; copies {copies}); {marks}")
     finally:
-        release_sandbox("bench-selection")
+        services.release("bench-selection")
     print(f"\n{compared} problems with several first versions; some version solved {any_solved}")
     for name in RULES:
         print(f"  {name:<18} {solved[name]}")

@@ -20,9 +20,9 @@ from agent_graph.bench import goal_for, load_suite, module_name
 from agent_graph.context import Context
 from agent_graph.llm import ModelOutputError, call_structured
 from agent_graph.models import get_chat_model
-from agent_graph.nodes.common import strip_fences
-from agent_graph.nodes.repair import cut_off_feedback, cut_off_line
 from agent_graph.prompts import CODER_SYSTEM, LANGUAGE_GUIDANCE, PROFILE_GUIDANCE
+from agent_graph.repairs.python import cut_off_feedback, cut_off_line
+from agent_graph.roles import strip_fences
 from agent_graph.tools import write_file
 
 

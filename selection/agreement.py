@@ -25,15 +25,15 @@ from collections import Counter
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from agent_graph.checks.examples import EXAMPLES_FILE
+from agent_graph.checks.signature_calls import signature_calls
+from agent_graph.checks.signature_check import goal_signatures, parsed_tests
 from agent_graph.context import Context
-from agent_graph.nodes.common import api_names, emit, literal_value
-from agent_graph.nodes.examples import EXAMPLES_FILE
-from agent_graph.nodes.parametrize_rows import argnames, is_parametrize, row_nodes
-from agent_graph.nodes.sampling import Candidate, Probe, code_hash, try_candidate
-from agent_graph.nodes.signature_calls import signature_calls
-from agent_graph.nodes.signature_check import goal_signatures, parsed_tests
+from agent_graph.repairs.parametrize_rows import argnames, is_parametrize, row_nodes
+from agent_graph.roles import api_names, emit, literal_value
 from agent_graph.sandbox.base import TestFailure
 from agent_graph.sandbox.return_types_conftest import RETURN_TYPE_FAILURE
+from agent_graph.selection.candidates import Candidate, Probe, code_hash, current_candidates, try_candidate
 from agent_graph.state import AgentState
 
 PROBE_FILE = "_agreement_probe.py"
@@ -278,16 +278,12 @@ def goal_calls(goal: str) -> list[str]:
 
 def written_this_iteration(state: AgentState) -> dict[str, dict[str, str]]:
     """The distinct versions the current iteration wrote, by code hash, in the order written."""
-    iteration = state.get("iteration", 1)
-    return {
-        code_hash(v["files"]): v["files"] for v in state.get("versions", []) if v["iteration"] == iteration
-    }
+    return {code_hash(v["files"]): v["files"] for v in current_candidates(state)}
 
 
 def copies_this_iteration(state: AgentState) -> Counter[str]:
     """How many times the current iteration wrote each version word for word, by code hash."""
-    iteration = state.get("iteration", 1)
-    return Counter(code_hash(v["files"]) for v in state.get("versions", []) if v["iteration"] == iteration)
+    return Counter(code_hash(v["files"]) for v in current_candidates(state))
 
 
 def output_probe(module: str, calls: Sequence[str]) -> Probe:

@@ -9,20 +9,16 @@ copy next to the workspace, so the workspace only ever holds the chosen version.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import tempfile
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent_graph.context import Context
-from agent_graph.nodes.install import approval_key
-from agent_graph.nodes.safety import rules_from
+from agent_graph.sandbox.approved_packages import approval_key
 from agent_graph.sandbox.base import Sandbox, TestReport
 from agent_graph.sandbox.safety import scan_files
-from agent_graph.sandbox_pool import sandbox_for
-from agent_graph.state import AgentState
+from agent_graph.state import AgentState, Version
 from agent_graph.workspace import Workspace
 
 
@@ -52,10 +48,6 @@ class Candidate:
         return self.report.status, frozenset(f.test for f in self.report.failures)
 
 
-def code_hash(files: dict[str, str]) -> str:
-    return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
-
-
 def wanted_samples(state: AgentState, context: Context) -> int:
     """How many versions to write this iteration. In the first, `first_samples`: the tests written
     next choose among them (agreement.py). Later, after a failure, several only when there are
@@ -78,7 +70,7 @@ def try_candidate(
     the tests against it, then the `probe` script if there is one."""
     tests = state.get("tests", {}) if tests is None else tests
     language = state.get("language", "python")
-    scan = scan_files({**files, **tests}, language, rules_from(context))
+    scan = scan_files({**files, **tests}, language, context.safety_rules())
     approvals = state.get("approvals") or {}
     unapproved = [d for d in scan.needs_approval if approvals.get(approval_key(d)) != "approved"]
     if scan.blocked or unapproved:  # the safety node will say why, if this one is chosen after all
@@ -88,7 +80,7 @@ def try_candidate(
     with tempfile.TemporaryDirectory(prefix=f".{workspace.name}-candidate-", dir=workspace.parent) as scratch:
         Path(scratch).chmod(0o755)  # the local backend runs the tests as another user
         Workspace(Path(scratch)).sync({**files, **tests})
-        sandbox = sandbox_for(state.get("task_id", ""), context.sandbox_settings())
+        sandbox = context.services.sandbox(state.get("task_id", ""))
         report = sandbox.run_tests(Path(scratch), language, context.sandbox_timeout_seconds)
         outputs = probe.run(sandbox, Path(scratch), context.sandbox_timeout_seconds) if probe else None
     return Candidate(files, report, outputs)
@@ -106,3 +98,12 @@ class Probe:
         (folder / self.path).write_text(self.source)
         result = sandbox.execute(["python3", self.path], folder, timeout_seconds)
         return self.read(result.stdout)
+
+
+def current_candidates(state: AgentState) -> list[Version]:
+    """The versions this iteration wrote that the safety gate let through."""
+    iteration = state.get("iteration", 1)
+    blocked = set(state.get("blocked_samples") or [])
+    return [
+        v for v in state.get("candidates") or [] if v["iteration"] == iteration and v["sample"] not in blocked
+    ]

@@ -31,9 +31,9 @@ from collections import Counter
 from collections.abc import Hashable
 
 from agent_graph.context import Context
-from agent_graph.nodes.agreement import agreement_probe, cluster_key
-from agent_graph.nodes.sampling import Candidate, Probe, code_hash, try_candidate
-from agent_graph.nodes.tester import module_stem
+from agent_graph.languages.layout import module_stem
+from agent_graph.selection.agreement import agreement_probe, cluster_key
+from agent_graph.selection.candidates import Candidate, Probe, code_hash, try_candidate
 from agent_graph.state import AgentState
 
 
@@ -47,7 +47,7 @@ def choose_final(state: AgentState, context: Context) -> Candidate | None:
     for index, version in enumerate(written):
         digest = code_hash(version["files"])
         latest[digest] = index
-        copies[digest] += 1
+        copies[digest] += version.get("copies", 1)
     if len(latest) < 2 or not state.get("tests"):
         return None
     probe = final_probe(state)

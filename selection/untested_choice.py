@@ -10,15 +10,15 @@ are wrong in their own ways and right in the same way (MBR-exec). Python only, l
 from __future__ import annotations
 
 from agent_graph.context import Context
-from agent_graph.nodes.agreement import (
+from agent_graph.roles import emit
+from agent_graph.selection.agreement import (
     cluster_key,
     cluster_sizes,
     goal_calls,
     output_probe,
     written_this_iteration,
 )
-from agent_graph.nodes.common import emit
-from agent_graph.nodes.sampling import try_candidate
+from agent_graph.selection.candidates import try_candidate
 from agent_graph.state import AgentState
 
 

@@ -7,8 +7,14 @@ import ast
 from pathlib import Path
 from typing import Any
 
+from agent_graph.checks.signature_calls import signature_calls
+from agent_graph.checks.signature_check import goal_signatures
 from agent_graph.context import Context
-from agent_graph.nodes.agreement import (
+from agent_graph.prompts import PLAIN_SYSTEM, REASON_FIRST
+from agent_graph.runner import RunOutcome, run_task
+from agent_graph.sandbox.base import ReportStatus, TestFailure, TestReport
+from agent_graph.sandbox.return_types_conftest import conforms
+from agent_graph.selection.agreement import (
     PROBE_FILE,
     choose_by_agreement,
     cluster_key,
@@ -20,14 +26,7 @@ from agent_graph.nodes.agreement import (
     probe_script,
     strong_group_against_tests,
 )
-from agent_graph.nodes.sampling import Candidate, Probe, try_candidate
-from agent_graph.nodes.signature_calls import signature_calls
-from agent_graph.nodes.signature_check import goal_signatures
-from agent_graph.prompts import PLAIN_SYSTEM, REASON_FIRST
-from agent_graph.runner import RunOutcome, run_task
-from agent_graph.sandbox.base import ReportStatus, TestFailure, TestReport
-from agent_graph.sandbox.return_types_conftest import conforms
-from agent_graph.sandbox_pool import release_sandbox
+from agent_graph.selection.candidates import Candidate, Probe, try_candidate
 from agent_graph.state import AgentState
 from agent_graph.testing import ScriptedChatModel
 from tests import scripts
@@ -66,10 +65,11 @@ def test_the_probe_reports_values_errors_and_hangs_per_call_in_the_sandbox(tmp_p
         "language": "python",
     }
     tests = {"test_stats.py": "from stats import mean\n\ndef test_one():\n    assert mean([3]) == 3\n"}
+    context = Context()
     try:
-        candidate = try_candidate({"stats.py": source}, state, Context(), tests, probe)
+        candidate = try_candidate({"stats.py": source}, state, context, tests, probe)
     finally:
-        release_sandbox("agreement-probe")
+        context.services.release("agreement-probe")
     assert candidate.report is not None and candidate.report.passed == 1, candidate.report
     assert candidate.outputs == ("=1.5", "!ZeroDivisionError", "!TimeoutError", "=2.333333")
 

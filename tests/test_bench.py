@@ -14,7 +14,6 @@ import pytest
 from agent_graph.bench import Problem, grade, load_suite, shard, summarise_rows
 from agent_graph.context import Context
 from agent_graph.errors import UserInputError
-from agent_graph.sandbox_pool import release_sandbox, sandbox_for
 from tests.scripts import write
 
 PROBLEM: dict[str, Any] = {
@@ -165,12 +164,13 @@ def test_shards_interleave_and_together_cover_the_suite_once(tmp_path: Path) -> 
 def test_a_failed_grade_says_which_hidden_assertion_failed(tmp_path: Path) -> None:
     problem = Problem(**PROBLEM)
     (tmp_path / "volume_cube.py").write_text("def volume_cube(l):\n    return l * 3\n")
-    sandbox = sandbox_for("bench-grade-test", Context().sandbox_settings())
+    services = Context().services
+    sandbox = services.sandbox("bench-grade-test")
     try:
         verdict = grade(sandbox, problem, tmp_path)
         (tmp_path / "volume_cube.py").write_text("def volume_cube(l):\n    return l ** 3\n")
         right = grade(sandbox, problem, tmp_path)
     finally:
-        release_sandbox("bench-grade-test")
+        services.release("bench-grade-test")
     assert not verdict.passed and "AssertionError" in verdict.detail
     assert right.passed and right.detail == ""

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent_graph.context import Context
-from agent_graph.nodes.conflicting_tests import (
+from agent_graph.checks.conflicting_tests import (
     conflicting_tests,
     errors_asked,
     random_expectation_tests,
     shadowing_tests,
     unasked_error_tests,
 )
+from agent_graph.context import Context
 from agent_graph.nodes.tester import certainly_wrong_tests
 from agent_graph.runner import run_task
 from tests import scripts

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent_graph.context import Context
-from agent_graph.nodes.final_choice import choose_final
 from agent_graph.runner import run_task
-from agent_graph.sandbox_pool import release_sandbox
+from agent_graph.selection.final_choice import choose_final
 from agent_graph.state import AgentState, Version
 from tests import scripts
 from tests.test_loop import EventRecorder
@@ -49,10 +48,11 @@ def test_among_equal_scores_the_behaviour_most_versions_share_wins(tmp_path: Pat
         _version(3, "return 5 if x == 1 else x * x"),
     ]
     state = _square_task("final-choice-agreement", tmp_path, versions)
+    context = Context()
     try:
-        chosen = choose_final(state, Context())
+        chosen = choose_final(state, context)
     finally:
-        release_sandbox("final-choice-agreement")
+        context.services.release("final-choice-agreement")
     assert chosen is not None and chosen.report is not None
     assert chosen.report.passed == 2
     assert chosen.files["square.py"] == "def square(x):\n    return abs(x)\n"
@@ -78,10 +78,11 @@ def test_when_no_version_passes_every_test_the_largest_group_of_outputs_wins(tmp
         **_square_task("final-choice-outputs", tmp_path, versions),
         "tests": {"test_square.py": wrong_tests},
     }
+    context = Context()
     try:
-        chosen = choose_final(state, Context())  # type: ignore[arg-type]
+        chosen = choose_final(state, context)  # type: ignore[arg-type]
     finally:
-        release_sandbox("final-choice-outputs")
+        context.services.release("final-choice-outputs")
     assert chosen is not None and chosen.report is not None
     assert chosen.report.passed == 2  # the group's, not the bent version's three
     assert chosen.files["square.py"] == "def square(x):\n    return pow(x, 2)\n"  # the latest of the group

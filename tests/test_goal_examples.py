@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent_graph.nodes.examples import examples_test_file, goal_examples
+from agent_graph.checks.examples import examples_test_file, goal_examples
 
 
 def test_inline_and_doctest_examples_are_found() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from agent_graph.checks.literal_cases import RUNAWAY_CASES, literal_cases, runaway_table
 from agent_graph.context import Context
-from agent_graph.nodes.literal_cases import RUNAWAY_CASES, literal_cases, runaway_table
 from agent_graph.runner import RunOutcome, run_task
 from agent_graph.testing import ScriptedChatModel
 from tests import scripts

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from agent_graph.nodes.parametrize_rows import is_parametrize, row_ids, without_rows
-from agent_graph.nodes.repair import set_aside_tests
+from agent_graph.repairs.parametrize_rows import is_parametrize, row_ids, without_rows
+from agent_graph.repairs.python import set_aside_tests
 from agent_graph.sandbox.base import Sandbox
 from tests.sandbox_support import BACKENDS, sandbox_fixture, write_files
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 from agent_graph.nodes.coder import source_stops
-from agent_graph.nodes.repair import (
+from agent_graph.repairs.python import (
     cut_off_feedback,
     cut_off_line,
     fix_test_imports,
@@ -56,7 +56,7 @@ def test_right_import_is_untouched() -> None:
 
 
 def test_module_level_asserts_become_tests() -> None:
-    from agent_graph.nodes.repair import wrap_module_asserts
+    from agent_graph.repairs.python import wrap_module_asserts
 
     source = "from mod import f\n\nassert f(1) == 2\nassert f(\n    2\n) == 4\n\ndef test_kept():\n    assert f(0) == 0\n"
     wrapped = wrap_module_asserts(source)
@@ -73,7 +73,7 @@ def test_an_echoed_tool_call_is_removed() -> None:
 
 
 def test_assert_only_tests_are_split_and_tests_can_be_removed() -> None:
-    from agent_graph.nodes.repair import remove_tests, split_assert_only_tests
+    from agent_graph.repairs.python import remove_tests, split_assert_only_tests
 
     source = "from m import f\n\ndef test_f():\n    assert f(1) == 1\n    assert f(\n        2\n    ) == 4\n"
     split = split_assert_only_tests(source)
@@ -86,7 +86,7 @@ def test_assert_only_tests_are_split_and_tests_can_be_removed() -> None:
 
 
 def test_test_methods_of_classes_can_be_removed() -> None:
-    from agent_graph.nodes.repair import remove_tests
+    from agent_graph.repairs.python import remove_tests
 
     source = (
         "from m import f\n\n"
@@ -103,7 +103,7 @@ def test_test_methods_of_classes_can_be_removed() -> None:
 
 
 def test_a_looping_test_file_is_cut_to_the_first_tests() -> None:
-    from agent_graph.nodes.repair import MAX_GENERATED_TESTS, repair_python_tests
+    from agent_graph.repairs.python import MAX_GENERATED_TESTS, repair_python_tests
 
     asserts = "\n".join(f"    assert f({i}) == {i}" for i in range(40))
     fixed = repair_python_tests(f"from m import f\n\ndef test_f():\n{asserts}\n", "m", {"f"})
@@ -112,7 +112,7 @@ def test_a_looping_test_file_is_cut_to_the_first_tests() -> None:
 
 
 def test_missing_pytest_and_hypothesis_imports_are_added() -> None:
-    from agent_graph.nodes.repair import add_missing_test_imports
+    from agent_graph.repairs.python import add_missing_test_imports
 
     source = (
         "from pytest import given\nfrom m import f\n\n"

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from agent_graph.context import Context
-from agent_graph.nodes.common import render_report
 from agent_graph.nodes.reflector import suspect_tests
 from agent_graph.nodes.tester import return_type_check
+from agent_graph.prompts.render import render_report
 from agent_graph.runner import run_task
 from agent_graph.sandbox.base import Sandbox
 from tests import scripts

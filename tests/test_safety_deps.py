@@ -246,7 +246,6 @@ def test_a_project_allowlist_and_the_setting_override_the_shipped_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from agent_graph.context import Context, load_context
-    from agent_graph.nodes.safety import allowed_deps_path
 
     shipped = ROOT / "config" / "allowed_deps.json"
     monkeypatch.chdir(tmp_path)
@@ -255,12 +254,12 @@ def test_a_project_allowlist_and_the_setting_override_the_shipped_one(
     (tmp_path / "config" / "allowed_deps.json").write_text('{"python": ["requests"], "node": []}')
     assert default_allowlist_path() == Path("config/allowed_deps.json")
     assert load_allowlist().allows("python", "requests") and not load_allowlist().allows("python", "pytest")
-    assert allowed_deps_path(Context()) == Path("config/allowed_deps.json")
+    assert Context().allowed_deps_path() == Path("config/allowed_deps.json")
 
     named = tmp_path / "team.json"
     named.write_text('{"python": ["numpy"]}')
     context = load_context(environ={"AGENT_GRAPH_ALLOWED_DEPS": str(named)})
-    assert allowed_deps_path(context) == named
+    assert context.allowed_deps_path() == named
     result = scan_files(
         {"a.py": "import numpy\nimport requests\n"}, "python", SafetyRules(allowed_deps_path=named)
     )

@@ -1,0 +1,54 @@
+"""The interface every language adapter implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class TestCheck:
+    """A generated test judged unusable before it runs, and why (said to the tester)."""
+
+    test: str
+    reason: str
+
+
+class LanguageAdapter(Protocol):
+    """What differs between languages, for every node and check."""
+
+    name: str
+    source_suffix: str  # ".py", ".js"
+
+    def test_path(self, stem: str) -> str:
+        """Where the generated test file for module `stem` goes."""
+        ...
+
+    def import_line(self, stem: str, names: set[str]) -> str:
+        """The exact line a test file uses to load module `stem` (its public `names`)."""
+        ...
+
+    def cut_off_line(self, source: str) -> str | None:
+        """The unfinished last line of an answer that stops mid-statement, or None when it is whole."""
+        ...
+
+    def clean_source(self, source: str, api: set[str]) -> str:
+        """A source answer cleaned of slips: echoed tool calls, tests pasted into it (names in `api` stay)."""
+        ...
+
+    def test_names(self, source: str) -> list[str]:
+        """The tests a test file defines, by the names the runner reports."""
+        ...
+
+    def remove_tests(self, source: str, names: set[str]) -> str:
+        """The test file without the tests named."""
+        ...
+
+    def repair_tests(self, source: str, stem: str, names: set[str]) -> str:
+        """A generated test file with the slips a small model makes undone (imports of the code...)."""
+        ...
+
+    def certainly_wrong_tests(self, source: str, goal: str, names: set[str], functions: bool) -> list[TestCheck]:
+        """Tests no correct program can pass, one reason each. `functions`: the goal declares typed
+        functions, so the function-level checks (signature, examples, conflicts) apply."""
+        ...

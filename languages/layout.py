@@ -1,0 +1,23 @@
+"""Where a run's files go: the main module the plan names, and the generated test file beside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent_graph.state import AgentState
+
+RETURN_CHECK_FILE = "conftest.py"  # the generated return-type check of a Python goal (tester)
+
+
+def module_stem(state: AgentState) -> str:
+    """The stem of the first source file the plan names (`solution` when it names none)."""
+    files = [f["path"] for f in state.get("plan", {}).get("files", [])]
+    code_files = [f for f in files if f.endswith((".py", ".js"))] or ["solution"]
+    return Path(code_files[0]).stem
+
+
+def test_path(state: AgentState) -> str:
+    """Where the generated test file goes: `test_<module>.py` or `<module>.test.js`."""
+    from agent_graph.languages import adapter_for
+
+    return adapter_for(state.get("language")).test_path(module_stem(state))
