@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -48,7 +49,19 @@ class LanguageAdapter(Protocol):
         """A generated test file with the slips a small model makes undone (imports of the code...)."""
         ...
 
-    def certainly_wrong_tests(self, source: str, goal: str, names: set[str], functions: bool) -> list[TestCheck]:
+    def certainly_wrong_tests(
+        self,
+        source: str,
+        goal: str,
+        names: set[str],
+        functions: bool,
+        *,
+        profile: str = "library",
+        files: Collection[str] = (),
+    ) -> list[TestCheck]:
         """Tests no correct program can pass, one reason each. `functions`: the goal declares typed
-        functions, so the function-level checks (signature, examples, conflicts) apply."""
+        functions, so the function-level checks (signature, examples, conflicts) apply. `profile` and
+        `files` (the plan's source paths) enable the program checks (`checks.program_tests`): a test
+        importing a name the plan never declares, a cli_tool/data_pipeline file that never runs the
+        program. A check whose `test` is "" is about the whole file (it defines no test at all)."""
         ...

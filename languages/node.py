@@ -1,16 +1,299 @@
-"""The Node.js adapter: `node:test` files required with CommonJS."""
+"""The Node.js adapter: `node:test` files required with CommonJS, read with esprima.
+
+esprima (the `safety` extra, which the static gate needs anyway) gives each statement's exact
+character range, so tests are found and removed as syntax, not by pattern: `test('name', ...)` at the
+top, `it('name', ...)` inside `describe('suite', ...)` (reported by node:test as `suite > name`).
+esprima reads ECMAScript 2017; a file using newer syntax is read through the gate's line-keeping
+lowering for names and checks, and left as it is by the edits. Without esprima the adapter falls
+back to `node --check` (cut-off answers) and to patterns (test names).
+
+The repairs undo what a small model gets wrong in a node:test file without touching what it tests:
+ES `import` lines in a CommonJS file, a missing `require('node:test')` or `assert`, `require('test')`
+for `node:test`, the code under test required by a wrong path, or by a name the plan does not
+export when the plan says the export.
+"""
 
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import tempfile
+import warnings
+from collections.abc import Collection, Iterator
+from pathlib import Path
+from typing import Any
 
 from agent_graph.languages.base import TestCheck
 
-# `test('name', ...)` / `it('name', ...)` at any depth: the names node:test reports.
+# `test('name', ...)` / `it('name', ...)` at any depth: the fallback when esprima is missing.
 _TEST_CALL = re.compile(r"""\b(?:test|it)\s*\(\s*(['"`])(.+?)\1""")
+_TEST_FUNCTIONS = frozenset({"test", "it"})
+_SUITE_FUNCTIONS = frozenset({"describe", "suite"})
+_SKIPPED = frozenset({"skip", "todo"})
+# What node:test exports that a test file calls by name.
+_RUNNER_NAMES = ("describe", "it", "test", "before", "after", "beforeEach", "afterEach", "suite")
+_FENCE = re.compile(r"^\s*```[\w-]*\s*$")
+_CUT_ERRORS = ("Unexpected end of input", "Unterminated", "missing ) after argument list")
+NODE_CHECK_TIMEOUT = 10.0
+
+
+# --- reading a file ---------------------------------------------------------------------------
+
+
+def _esprima() -> Any:
+    try:
+        import esprima
+    except ImportError:  # the safety extra is not installed
+        return None
+    return esprima
+
+
+def _parse_exact(source: str) -> Any:
+    """The esprima Program with character ranges (script first, then module), or None."""
+    esprima = _esprima()
+    if esprima is None:
+        return None
+    options = {"range": True, "loc": True, "tolerant": True}
+    for parse in (esprima.parseScript, esprima.parseModule):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                program = parse(source, options)
+        except (esprima.Error, RecursionError, IndexError):
+            continue
+        errors = [e for e in getattr(program, "errors", []) or [] if "regular expression" not in str(e)]
+        if not errors or all("Illegal return" in str(e) for e in errors):
+            return program
+    return None
+
+
+def _parse_lenient(source: str) -> Any:
+    """The Program for reading only: the file as is, else its lowered form (lines kept, ranges not)."""
+    program = _parse_exact(source)
+    if program is not None or _esprima() is None:
+        return program
+    from agent_graph.sandbox.scan_node import lower_modern_syntax
+
+    lowered = lower_modern_syntax(source)
+    return _parse_exact(lowered) if lowered is not None else None
+
+
+def _children(node: Any) -> Iterator[Any]:
+    for key, value in vars(node).items():
+        if key in ("type", "loc", "range"):
+            continue
+        if isinstance(value, list):
+            yield from (item for item in value if hasattr(item, "type"))
+        elif hasattr(value, "type"):
+            yield value
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(list(_children(current))))
+
+
+def _string(node: Any) -> str | None:
+    if node is None:
+        return None
+    if node.type == "Literal" and isinstance(node.value, str):
+        return str(node.value)
+    if node.type == "TemplateLiteral" and not node.expressions:
+        return "".join(str(q.value.cooked) for q in node.quasis)
+    return None
+
+
+def _runner_call(node: Any) -> tuple[str, str] | None:
+    """('test' | 'suite', name) for `test('name', ...)`, `it.only('name', ...)`, `describe('s', ...)`."""
+    if node.type != "CallExpression" or not node.arguments:
+        return None
+    callee = node.callee
+    if callee.type == "MemberExpression" and not callee.computed and callee.object.type == "Identifier":
+        if callee.property.name in _SKIPPED:
+            return None
+        callee = callee.object
+    if callee.type != "Identifier":
+        return None
+    name = _string(node.arguments[0])
+    if name is None:
+        return None
+    if callee.name in _TEST_FUNCTIONS:
+        return "test", name
+    if callee.name in _SUITE_FUNCTIONS:
+        return "suite", name
+    return None
+
+
+def _tests(program: Any) -> Iterator[tuple[str, Any, Any]]:
+    """(reported name, the call, its statement) of each test, suites walked into, in file order."""
+
+    def visit(node: Any, suites: list[str], statement: Any) -> Iterator[tuple[str, Any, Any]]:
+        if node.type == "ExpressionStatement":
+            statement = node
+        found = _runner_call(node)
+        if found is not None:
+            kind, name = found
+            if kind == "test":
+                yield " > ".join([*suites, name]), node, statement
+                return
+            suites = [*suites, name]
+        for child in _children(node):
+            yield from visit(child, suites, statement)
+
+    yield from visit(program, [], None)
+
+
+def _declared_names(program: Any) -> set[str]:
+    """Every name the file binds (variables, destructuring, functions, classes, imports, parameters)."""
+    names: set[str] = set()
+
+    def pattern(node: Any) -> None:
+        if node is None:
+            return
+        if node.type == "Identifier":
+            names.add(node.name)
+        elif node.type == "ObjectPattern":
+            for prop in node.properties:
+                pattern(getattr(prop, "value", None) or getattr(prop, "argument", None))
+        elif node.type == "ArrayPattern":
+            for element in node.elements:
+                pattern(element)
+        elif node.type == "AssignmentPattern":
+            pattern(node.left)
+        elif node.type == "RestElement":
+            pattern(node.argument)
+
+    for node in _walk(program):
+        if node.type == "VariableDeclarator":
+            pattern(node.id)
+        elif node.type in ("FunctionDeclaration", "ClassDeclaration") and node.id is not None:
+            names.add(node.id.name)
+        elif node.type in ("FunctionDeclaration", "FunctionExpression", "ArrowFunctionExpression"):
+            for param in node.params:
+                pattern(param)
+        elif node.type in ("ImportSpecifier", "ImportDefaultSpecifier", "ImportNamespaceSpecifier"):
+            names.add(node.local.name)
+        elif node.type == "CatchClause":
+            pattern(node.param)
+    return names
+
+
+def _used_names(program: Any) -> set[str]:
+    """Identifiers called (`f(...)`) or read as an object (`assert.equal`): what the file needs bound."""
+    used: set[str] = set()
+    for node in _walk(program):
+        if node.type == "CallExpression" and node.callee.type == "Identifier":
+            used.add(node.callee.name)
+        elif node.type == "MemberExpression" and node.object.type == "Identifier":
+            used.add(node.object.name)
+    return used
+
+
+def _requires(program: Any) -> Iterator[tuple[Any, Any, str]]:
+    """(the require call, the declarator binding it or None, the specifier) of each constant require."""
+    declarators = {
+        id(node.init): node
+        for node in _walk(program)
+        if node.type == "VariableDeclarator" and node.init is not None
+    }
+    for node in _walk(program):
+        if (
+            node.type == "CallExpression"
+            and node.callee.type == "Identifier"
+            and node.callee.name == "require"
+            and len(node.arguments) == 1
+        ):
+            specifier = _string(node.arguments[0])
+            if specifier is not None:
+                yield node, declarators.get(id(node)), specifier
+
+
+def _stem(specifier: str) -> str:
+    base = specifier.replace("\\", "/").rsplit("/", 1)[-1]
+    return re.sub(r"\.(c|m)?js$", "", base)
+
+
+def _loose(name: str) -> str:
+    return re.sub(r"[-_.]", "", name).lower()
+
+
+def _apply(source: str, edits: list[tuple[int, int, str]]) -> str:
+    """`source` with non-overlapping (start, end, replacement) edits applied."""
+    out, position = [], 0
+    for start, end, text in sorted(edits):
+        if start < position:
+            continue
+        out += [source[position:start], text]
+        position = end
+    out.append(source[position:])
+    return "".join(out)
+
+
+def _without_fences(source: str) -> str:
+    lines = source.split("\n")
+    return "\n".join(line for line in lines if not _FENCE.match(line))
+
+
+# --- cut-off answers ----------------------------------------------------------------------------
+
+
+def _node_check(source: str) -> str | None:
+    """`node --check`'s complaint about `source`, '' when it parses, None when node is missing."""
+    node = shutil.which("node")
+    if node is None:
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "answer.js"
+        path.write_text(source, encoding="utf-8")
+        try:
+            done = subprocess.run(  # node itself, on a file we wrote, with no shell
+                [node, "--check", str(path)], capture_output=True, text=True, timeout=NODE_CHECK_TIMEOUT
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+    return "" if done.returncode == 0 else done.stderr
+
+
+def cut_off_line(source: str) -> str | None:
+    """The unfinished last line of a JavaScript answer that stops mid-statement, or None.
+
+    Cut off means the parser ran out of input (an open bracket, block or argument list, an
+    unterminated string, template or comment); a file with a mistake in its middle is whole, and
+    the gate's syntax check reports it.
+    """
+    lines = source.rstrip().split("\n")
+    last = lines[-1].strip() if source.strip() else ""
+    if not last:
+        return None
+    esprima = _esprima()
+    if esprima is not None:
+        from agent_graph.sandbox.findings import Finding
+        from agent_graph.sandbox.scan_node import parse_js
+
+        result = parse_js(source, "answer.js")
+        if not isinstance(result, Finding):
+            return None
+        message, at_end = result.message, result.line >= len(lines)
+        if "Unexpected end of input" in message or ("ILLEGAL" in message and at_end):
+            return last
+        return None
+    complaint = _node_check(source)
+    if complaint is not None:
+        return last if any(text in complaint for text in _CUT_ERRORS) else None
+    opened = sum(source.count(c) for c in "([{") - sum(source.count(c) for c in ")]}")
+    return last if opened > 0 else None
+
+
+# --- the adapter --------------------------------------------------------------------------------
 
 
 class NodeAdapter:
+    """Node.js: `*.test.js` files run by `node --test`, code loaded with `require`."""
+
     name = "node"
     source_suffix = ".js"
 
@@ -23,21 +306,256 @@ class NodeAdapter:
         return f"const {stem} = require('./{stem}.js');"
 
     def cut_off_line(self, source: str) -> str | None:
-        opened = sum(source.count(c) for c in "([{") - sum(source.count(c) for c in ")]}")
-        last = source.rstrip().split("\n")[-1].strip() if source.strip() else ""
-        return last if opened > 0 and last else None
+        return cut_off_line(source)
 
     def clean_source(self, source: str, api: set[str]) -> str:
-        return source.rstrip() + "\n"
+        """Code fences dropped; node:test tests pasted into a source file removed (with their
+        `require('node:test')`/`assert` lines) when that leaves a file that still parses."""
+        source = _without_fences(source)
+        program = _parse_exact(source)
+        if program is None:
+            return source.rstrip() + "\n"
+        edits = [
+            (statement.range[0], statement.range[1], "")
+            for statement in program.body
+            if statement.type == "ExpressionStatement" and _runner_call(statement.expression) is not None
+        ]
+        for _node, declarator, specifier in _requires(program):
+            if (
+                specifier.removeprefix("node:") in ("test", "assert", "assert/strict")
+                and declarator is not None
+            ):
+                declaration = next(
+                    (
+                        s
+                        for s in program.body
+                        if s.type == "VariableDeclaration" and declarator in s.declarations
+                    ),
+                    None,
+                )
+                if declaration is not None and len(declaration.declarations) == 1:
+                    edits.append((declaration.range[0], declaration.range[1], ""))
+        if not edits:
+            return source.rstrip() + "\n"
+        cleaned = re.sub(r"\n{3,}", "\n\n", _apply(source, edits)).strip() + "\n"
+        return cleaned if _parse_exact(cleaned) is not None else source.rstrip() + "\n"
 
     def test_names(self, source: str) -> list[str]:
-        return [m.group(2) for m in _TEST_CALL.finditer(source)]
+        program = _parse_lenient(source)
+        if program is None:
+            return [m.group(2) for m in _TEST_CALL.finditer(source)]
+        return [name for name, _, _ in _tests(program)]
 
     def remove_tests(self, source: str, names: set[str]) -> str:
-        return source
+        """The file without the tests named (`name` or `suite > name`); a suite left empty stays."""
+        program = _parse_exact(source)
+        if program is None or not names:
+            return source
+        edits = []
+        for name, _, statement in _tests(program):
+            if statement is not None and (name in names or name.rsplit(" > ", 1)[-1] in names):
+                start, end = statement.range
+                line_start = source.rfind("\n", 0, start) + 1
+                if not source[line_start:start].strip():  # the statement starts its line: drop the indent
+                    start = line_start
+                    end += 1 if source[end : end + 1] == "\n" else 0
+                edits.append((start, end, ""))
+        return _apply(source, edits) if edits else source
 
     def repair_tests(self, source: str, stem: str, names: set[str]) -> str:
-        return source
+        """The slips undone, in order: fences, ES imports, `require('test')`, the path and the
+        names the code under test is required by, then missing node:test and assert lines."""
+        repaired = _without_fences(source)
+        repaired = _imports_to_requires(repaired)
+        repaired = _fix_requires(repaired, stem, names)
+        repaired = _add_missing_requires(repaired)
+        return repaired if repaired.endswith("\n") else repaired + "\n"
 
-    def certainly_wrong_tests(self, source: str, goal: str, names: set[str], functions: bool) -> list[TestCheck]:
-        return []
+    def certainly_wrong_tests(
+        self,
+        source: str,
+        goal: str,
+        names: set[str],
+        functions: bool,
+        *,
+        profile: str = "library",
+        files: Collection[str] = (),
+    ) -> list[TestCheck]:
+        """Tests wrong whatever the code does: no node:test tests at all, jest's `expect`, imports of
+        undeclared names, and a program profile's file that never runs the program."""
+        from agent_graph.checks.program_tests import ModuleImport, module_stems, program_test_checks
+        from agent_graph.sandbox.scan_node import runs_program
+
+        program = _parse_lenient(source)
+        if program is None:
+            return []
+        tests = [name for name, _, _ in _tests(program)]
+        if not tests:
+            return [
+                TestCheck(
+                    "",
+                    "the file defines no node:test tests: require('node:test') and write "
+                    "test('what it checks', () => { ... }) blocks",
+                )
+            ]
+        found: list[TestCheck] = []
+        if "expect" in _used_names(program) - _declared_names(program):
+            reason = "uses jest's expect(), which node:test does not have: use assert (require('node:assert/strict'))"
+            found += [TestCheck(test, reason) for test in tests]
+        imports: list[ModuleImport] = []
+        stems = module_stems(files)
+        for call, declarator, specifier in _requires(program):
+            if not specifier.startswith("."):
+                continue
+            stems.add(_stem(specifier))
+            taken: tuple[str, ...] = ()
+            if declarator is not None and declarator.id.type == "ObjectPattern":
+                taken = tuple(
+                    str(p.key.name)
+                    for p in declarator.id.properties
+                    if getattr(p, "key", None) is not None and p.key.type == "Identifier"
+                )
+            imports.append(ModuleImport(_enclosing_test(program, call), _stem(specifier), taken))
+        found += program_test_checks(
+            language="node",
+            profile=profile,
+            tests=tests,
+            imports=imports,
+            declared=names,
+            program_modules=stems,
+            runs_program=runs_program(program),
+        )
+        first: dict[str, TestCheck] = {}
+        for check in found:
+            first.setdefault(check.test, check)
+        return list(first.values())
+
+
+def _enclosing_test(program: Any, target: Any) -> str | None:
+    """The test whose body holds `target`, or None when it is outside every test."""
+    for name, call, _ in _tests(program):
+        if any(node is target for node in _walk(call)):
+            return name
+    return None
+
+
+# --- repairs ------------------------------------------------------------------------------------
+
+
+def _imports_to_requires(source: str) -> str:
+    """`import x from 'm'`, `import { a, b as c } from 'm'`, `import * as x from 'm'`, `import 'm'`
+    written into a CommonJS test file become the matching `require` lines."""
+    esprima = _esprima()
+    if esprima is None or "import" not in source:
+        return source
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            program = esprima.parseModule(source, {"range": True, "tolerant": True})
+    except (esprima.Error, RecursionError, IndexError):
+        return source
+    edits = []
+    for statement in program.body:
+        if statement.type != "ImportDeclaration":
+            continue
+        module = _string(statement.source)
+        whole = [s.local.name for s in statement.specifiers if s.type != "ImportSpecifier"]
+        named = [
+            s.local.name if s.imported.name == s.local.name else f"{s.imported.name}: {s.local.name}"
+            for s in statement.specifiers
+            if s.type == "ImportSpecifier"
+        ]
+        lines = [f"const {name} = require('{module}');" for name in whole]
+        if named:
+            lines.append(f"const {{ {', '.join(named)} }} = require('{module}');")
+        edits.append((statement.range[0], statement.range[1], "\n".join(lines) or f"require('{module}');"))
+    return _apply(source, edits) if edits else source
+
+
+def _fix_requires(source: str, stem: str, names: set[str]) -> str:
+    """The code under test required by its real path (`./stem.js`), and by the names it exports."""
+    program = _parse_exact(source)
+    if program is None:
+        return source
+    from agent_graph.sandbox.scan_node import is_node_builtin
+
+    wanted = f"./{stem}.js"
+    edits: list[tuple[int, int, str]] = []
+    for call, declarator, specifier in _requires(program):
+        argument = call.arguments[0]
+        if specifier == "test":  # node:test loads only with its prefix
+            edits.append((argument.range[0], argument.range[1], "'node:test'"))
+            continue
+        if is_node_builtin(specifier):
+            continue
+        pattern = declarator.id if declarator is not None else None
+        taken = (
+            {
+                p.key.name
+                for p in pattern.properties
+                if getattr(p, "key", None) is not None and p.key.type == "Identifier"
+            }
+            if pattern is not None and pattern.type == "ObjectPattern"
+            else set()
+        )
+        relative = specifier.startswith(".")
+        ours = _stem(specifier) == stem or _loose(_stem(specifier)) == _loose(stem)
+        declared_names = bool(taken) and bool(names) and taken <= names
+        if (ours or declared_names) and specifier not in (wanted, f"./{stem}") and (relative or ours):
+            edits.append((argument.range[0], argument.range[1], f"'{wanted}'"))
+        elif not (ours or declared_names):
+            continue
+        if pattern is not None and pattern.type == "Identifier" and pattern.name in names:
+            # `const parse = require('./m.js')` when the plan exports `parse` from m: take the export.
+            edits.append((pattern.range[0], pattern.range[1], f"{{ {pattern.name} }}"))
+        elif pattern is not None and pattern.type == "ObjectPattern" and names:
+            edits += _renamed_exports(pattern, names)
+    return _apply(source, edits) if edits else source
+
+
+def _renamed_exports(pattern: Any, names: set[str]) -> list[tuple[int, int, str]]:
+    """`{ parseCSV }` -> `{ parseCsv: parseCSV }` when the plan exports `parseCsv`: by a name equal
+    but for case and separators, else by the one declared name left when one undeclared one is taken."""
+    props = [
+        p for p in pattern.properties if getattr(p, "key", None) is not None and p.key.type == "Identifier"
+    ]
+    taken = {p.key.name for p in props}
+    missing = sorted(names - taken)
+    edits = []
+    for prop in props:
+        key = prop.key.name
+        if key in names:
+            continue
+        match = [n for n in missing if _loose(n) == _loose(key)]
+        if not match and len(missing) == 1 and len([p for p in props if p.key.name not in names]) == 1:
+            match = missing
+        if match:
+            local = prop.value.name if getattr(prop.value, "type", "") == "Identifier" else key
+            edits.append((prop.range[0], prop.range[1], f"{match[0]}: {local}"))
+            missing.remove(match[0])
+    return edits
+
+
+def _add_missing_requires(source: str) -> str:
+    """Bind what the tests use but never require: the runner's functions, and `assert`."""
+    program = _parse_exact(source)
+    if program is None:
+        return source
+    free = _used_names(program) - _declared_names(program)
+    lines = []
+    runner = [name for name in _RUNNER_NAMES if name in free]
+    if runner:
+        lines.append(f"const {{ {', '.join(sorted(runner))} }} = require('node:test');")
+    if "assert" in free:
+        lines.append("const assert = require('node:assert/strict');")
+    if not lines:
+        return source
+    head = ""
+    if source.startswith("#!"):
+        head, _, source = source.partition("\n")
+        head += "\n"
+    strict = re.match(r"\s*(['\"])use strict\1;?\s*\n", source)
+    if strict:
+        head += strict.group(0)
+        source = source[strict.end() :]
+    return head + "\n".join(lines) + "\n" + source

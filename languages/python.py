@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import ast
+import re
+from collections.abc import Collection
+
 from agent_graph.languages.base import TestCheck
 from agent_graph.repairs.python import (
+    add_missing_test_imports,
     cut_off_line,
     has_python_tests,
+    limit_tests,
     remove_tests,
     repair_python_tests,
     salvage_python,
+    split_assert_only_tests,
     strip_tests_from_source,
+    wrap_module_asserts,
 )
+
+# `["python3", PROGRAM, ...]`: the interpreter by a name the sandbox may not have (and the gate
+# allows only `sys.executable`).
+_INTERPRETER_BY_NAME = re.compile(r"""\[\s*(['"])python(?:3(?:\.\d+)?)?\1\s*,""")
 
 
 class PythonAdapter:
@@ -38,9 +50,96 @@ class PythonAdapter:
         return remove_tests(source, names)
 
     def repair_tests(self, source: str, stem: str, names: set[str]) -> str:
-        return repair_python_tests(source, stem, names)
+        """The Python repairs; a file that runs the program gets `sys.executable` for a `"python"` it
+        names, and no `from stem import *` (importing a program would run it at collection)."""
+        from agent_graph.sandbox.scan_python import test_file_runs_program
 
-    def certainly_wrong_tests(self, source: str, goal: str, names: set[str], functions: bool) -> list[TestCheck]:
+        source = interpreter_by_sys_executable(source)
+        if not test_file_runs_program(source):
+            return repair_python_tests(source, stem, names)
+        repaired = add_missing_test_imports(salvage_python(source))
+        return limit_tests(split_assert_only_tests(wrap_module_asserts(repaired)))
+
+    def certainly_wrong_tests(
+        self,
+        source: str,
+        goal: str,
+        names: set[str],
+        functions: bool,
+        *,
+        profile: str = "library",
+        files: Collection[str] = (),
+    ) -> list[TestCheck]:
+        """The function-level checks (`agent_graph.checks`), then the program checks
+        (`checks.program_tests`: undeclared imports, a program profile's file that never runs it)."""
         from agent_graph.checks import certainly_wrong_tests
 
-        return [TestCheck(c.test, c.reason) for c in certainly_wrong_tests(source, goal, names, functions)]
+        found = [TestCheck(c.test, c.reason) for c in certainly_wrong_tests(source, goal, names, functions)]
+        found += program_checks(source, names, profile, files, self.test_names(source))
+        first: dict[str, TestCheck] = {}
+        for check in found:
+            first.setdefault(check.test, check)
+        return list(first.values())
+
+
+def interpreter_by_sys_executable(source: str) -> str:
+    """`["python3", PROGRAM, ...]` -> `[sys.executable, PROGRAM, ...]`, importing sys if needed."""
+    if not _INTERPRETER_BY_NAME.search(source):
+        return source
+    fixed = _INTERPRETER_BY_NAME.sub("[sys.executable,", source)
+    try:
+        tree = ast.parse(fixed)
+    except SyntaxError:
+        return source
+    has_sys = any(
+        isinstance(node, ast.Import) and any(a.name == "sys" and not a.asname for a in node.names)
+        for node in tree.body
+    )
+    return fixed if has_sys else "import sys\n" + fixed
+
+
+def program_checks(
+    source: str, names: set[str], profile: str, files: Collection[str], tests: list[str]
+) -> list[TestCheck]:
+    """`checks.program_tests` on a pytest file: its imports of the plan's modules (at the top, or
+    inside a test), imports of Node.js modules, and whether it runs the program."""
+    from agent_graph.checks.program_tests import (
+        NODE_ONLY_MODULES,
+        ModuleImport,
+        module_stems,
+        program_test_checks,
+    )
+    from agent_graph.sandbox.scan_python import test_file_runs_program
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    stems = module_stems(files)
+    imports: list[ModuleImport] = []
+    foreign: list[tuple[str | None, str]] = []
+    places: list[tuple[str | None, ast.AST]] = [(None, node) for node in tree.body]
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
+            places += [(node.name, inner) for inner in ast.walk(node) if inner is not node]
+    for test, node in places:
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            top = node.module.split(".")[0]
+            imports.append(ModuleImport(test, top, tuple(a.name for a in node.names), node.lineno))
+            modules = [top]
+        elif isinstance(node, ast.Import):
+            modules = [a.name.split(".")[0] for a in node.names]
+            imports += [ModuleImport(test, m, (), node.lineno) for m in modules]
+        else:
+            continue
+        foreign += [(test, m) for m in modules if m in NODE_ONLY_MODULES and m not in stems]
+    return program_test_checks(
+        language="python",
+        profile=profile,
+        tests=tests,
+        imports=imports,
+        declared=names,
+        program_modules=stems,
+        runs_program=test_file_runs_program(source),
+        foreign_modules=foreign,
+    )

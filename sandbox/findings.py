@@ -7,6 +7,7 @@ dependencies) and the `safety` entry point can share them without importing each
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import PurePosixPath
 from typing import Any, Literal
 
 Level = Literal["low", "medium", "high"]
@@ -15,6 +16,26 @@ Ecosystem = Literal["python", "node"]
 Classification = Literal["stdlib", "local", "allowed", "needs_approval"]
 
 LEVELS: tuple[Level, ...] = ("low", "medium", "high")
+
+
+# The files the test runners collect (pytest, `node --test` for the names the tester writes):
+# they may run the program under test, and findings in them are the tester's to fix.
+PYTHON_TEST_PREFIX = "test_"
+PYTHON_TEST_SUFFIX = "_test.py"
+PYTHON_TEST_SUPPORT = "conftest.py"
+NODE_TEST_SUFFIXES = (".test.js", ".test.mjs", ".test.cjs")
+
+
+def is_test_file(path: str) -> bool:
+    """Whether `path` is a test file: `test_*.py`, `*_test.py`, `conftest.py` or `*.test.js`."""
+    name = PurePosixPath(path.replace("\\", "/")).name
+    if name.endswith((".py", ".pyw")):
+        return (
+            name.startswith(PYTHON_TEST_PREFIX)
+            or name.endswith(PYTHON_TEST_SUFFIX)
+            or name == PYTHON_TEST_SUPPORT
+        )
+    return name.endswith(NODE_TEST_SUFFIXES)
 
 
 def as_level(value: str) -> Level:
@@ -47,8 +68,13 @@ class Finding:
     fix: str = ""
     blocking: bool = True
 
+    @property
+    def in_test_file(self) -> bool:
+        """True when the finding is in a test file: the tester rewrites it, not the coder."""
+        return is_test_file(self.path)
+
     def render(self) -> str:
-        """`path:line rule: message — fix: …`, the line the coder reads."""
+        """`path:line rule: message — fix: …`, the line the coder (or the tester) reads."""
         text = f"{self.path}:{self.line} {self.rule}: {self.message}"
         return f"{text} — fix: {self.fix}" if self.fix else text
 
@@ -70,6 +96,11 @@ class Dependency:
     ecosystem: Ecosystem
     declared_in: tuple[str, ...]
     classification: Classification
+
+    @property
+    def only_in_test_files(self) -> bool:
+        """True when only test files import or declare it: a denial goes back to the tester."""
+        return bool(self.declared_in) and all(is_test_file(path) for path in self.declared_in)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -7,6 +7,12 @@ feedback for the coder, and lists the packages that need a human's approval.
 
 Every file is scanned by its own type (extension, or `#!` line for extensionless scripts), not
 by the task's language, so that a stray `.js` file in a Python task cannot slip through.
+
+Test files (`test_*.py`, `*_test.py`, `conftest.py`, `*.test.js`) may run the program under test —
+the interpreter (`sys.executable`, `process.execPath`) on a workspace file, with no shell — and no
+other process; source files keep the plain rules. Every finding and dependency names its file, and
+`ScanResult` splits them: what is in a test file goes back to the tester (who wrote it), the rest to
+the coder, so neither is asked to fix what it cannot change.
 """
 
 from __future__ import annotations
@@ -119,17 +125,40 @@ class ScanResult:
         return [f for f in self.findings if f.blocking]
 
     @property
+    def test_file_findings(self) -> list[Finding]:
+        """Blocking findings in test files: the tester's to fix."""
+        return [f for f in self.blocking_findings if f.in_test_file]
+
+    @property
+    def source_findings(self) -> list[Finding]:
+        """Blocking findings in source files: the coder's to fix."""
+        return [f for f in self.blocking_findings if not f.in_test_file]
+
+    @property
     def needs_approval(self) -> list[Dependency]:
         """Packages neither standard, local nor allowlisted: a human decides on these."""
         return [d for d in self.dependencies if d.classification == "needs_approval"]
 
-    def feedback(self) -> str:
-        """The blocking findings as the coder should read them; empty when nothing blocks."""
-        blocking = self.blocking_findings
+    @property
+    def needs_approval_in_tests(self) -> list[Dependency]:
+        """Unapproved packages only test files use: a denial of one goes back to the tester."""
+        return [d for d in self.needs_approval if d.only_in_test_files]
+
+    def feedback(self, tests: bool | None = None) -> str:
+        """The blocking findings as their author should read them; empty when nothing blocks.
+
+        `tests=None`: every finding; `True`: those in test files (for the tester); `False`: those in
+        source files (for the coder).
+        """
+        if tests is None:
+            blocking = self.blocking_findings
+        else:
+            blocking = self.test_file_findings if tests else self.source_findings
         if not blocking:
             return ""
+        what = "test file" if tests else "code"
         lines = [
-            f"The static safety gate blocked this code before it ran ({len(blocking)} "
+            f"The static safety gate blocked this {what} before it ran ({len(blocking)} "
             f"finding{'s' if len(blocking) != 1 else ''}). Fix every line below and write the files again:"
         ]
         lines += [f"- {f.render()}" for f in blocking]
@@ -144,6 +173,7 @@ class ScanResult:
             "findings": [f.to_dict() for f in self.findings],
             "dependencies": [d.to_dict() for d in self.dependencies],
             "needs_approval": [d.name for d in self.needs_approval],
+            "needs_approval_in_tests": [d.name for d in self.needs_approval_in_tests],
         }
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import esprima
 
-from agent_graph.sandbox.findings import Finding
+from agent_graph.sandbox.findings import Finding, is_test_file
 
 # Node 20's `require("module").builtinModules`, hard-coded so no Node is needed on the host.
 # fmt: off
@@ -672,9 +672,290 @@ def _rule_for(name: str | None) -> str:
     return "eval" if name == "eval" else "new Function"
 
 
+# --- test files: running the program under test ------------------------------------------
+
+# child_process functions that run a file with an argument list and no shell (unless asked for).
+_RUN_FUNCTIONS = frozenset({"spawn", "spawnSync", "execFile", "execFileSync"})
+_FORK = "fork"
+_PATH_MODULES = frozenset({"path", "node:path", "path/posix", "node:path/posix"})
+_TEST_PROCESS_FIX = (
+    "a test file may only run the program under test: "
+    "`spawnSync(process.execPath, [path.join(__dirname, 'program.js'), ...args], { cwd, encoding: 'utf8' })`"
+)
+
+
+@dataclass
+class _TestFileScope:
+    """What a test file binds that matters for running the program: names of child_process and of
+    its functions, names of the path module, and every `const`-like initializer by name."""
+
+    program: Any
+    namespaces: set[str]  # `const cp = require('child_process')`
+    functions: dict[str, str]  # local name -> child_process function (`const { spawnSync: run } = …`)
+    path_names: set[str]  # `const path = require('node:path')`
+    inits: dict[str, list[Any]]  # every initializer or assignment of a name
+    loaders: list[tuple[Any, Any, Any]]  # (request node, parent, key) of each child_process load
+
+    def single_init(self, name: str) -> Any:
+        values = self.inits.get(name, [])
+        return values[0] if len(values) == 1 else None
+
+
+def _is_child_process(specifier: str | None) -> bool:
+    return specifier is not None and normalize_specifier(specifier) == "child_process"
+
+
+def _test_file_scope(program: Any) -> _TestFileScope:
+    aliases = _require_aliases(program)
+    scope = _TestFileScope(program, set(), {}, set(), {}, [])
+    for visit in _walk(program):
+        node = visit.node
+        if node.type == "VariableDeclarator" and node.id.type == "Identifier":
+            scope.inits.setdefault(node.id.name, []).append(node.init)
+        elif node.type == "AssignmentExpression" and node.left.type == "Identifier":
+            scope.inits.setdefault(node.left.name, []).append(None)  # reassigned: not a constant
+        elif node.type == "UpdateExpression" and node.argument.type == "Identifier":
+            scope.inits.setdefault(node.argument.name, []).append(None)
+        if node.type == "ImportDeclaration":
+            specifier = fold_string(node.source)
+            for spec in node.specifiers:
+                local = spec.local.name
+                if _is_child_process(specifier):
+                    if spec.type == "ImportSpecifier":
+                        scope.functions[local] = spec.imported.name
+                    else:
+                        scope.namespaces.add(local)
+                elif specifier in _PATH_MODULES and spec.type != "ImportSpecifier":
+                    scope.path_names.add(local)
+            if _is_child_process(specifier):
+                scope.loaders.append((node, visit.parent, visit.key))
+            continue
+        if node.type != "CallExpression" or not node.arguments:
+            continue
+        specifier = fold_string(node.arguments[0])
+        if not _is_require_like(node.callee, aliases) and node.callee.type != "Import":
+            continue
+        parent = visit.parent
+        if (
+            specifier in _PATH_MODULES
+            and parent is not None
+            and parent.type == "VariableDeclarator"
+            and parent.id.type == "Identifier"
+        ):
+            scope.path_names.add(parent.id.name)
+        if not _is_child_process(specifier):
+            continue
+        scope.loaders.append((node, parent, visit.key))
+        if node.callee.type == "Import" or parent is None or parent.type != "VariableDeclarator":
+            continue
+        if parent.id.type == "Identifier":
+            scope.namespaces.add(parent.id.name)
+        elif parent.id.type == "ObjectPattern":
+            for prop in parent.id.properties:
+                key = getattr(prop, "key", None)
+                value = getattr(prop, "value", None)
+                name = (
+                    getattr(key, "name", None) if not getattr(prop, "computed", False) else fold_string(key)
+                )
+                if name and value is not None and value.type == "Identifier":
+                    scope.functions[value.name] = name
+    return scope
+
+
+def _is_dirname(node: Any) -> bool:
+    return node is not None and node.type == "Identifier" and node.name == "__dirname"
+
+
+def _relative_constant(text: str | None) -> bool:
+    """A path inside the workspace: relative, no `..`, not an option."""
+    if not text or text.startswith(("/", "\\", "-", "~")) or ":" in text:
+        return False
+    return ".." not in re.split(r"[\\/]", text)
+
+
+def is_workspace_path(node: Any, scope: _TestFileScope, depth: int = 0) -> bool:
+    """Whether a JavaScript expression certainly names a file in the workspace: `'app.js'`,
+    `path.join(__dirname, 'app.js')`, `path.resolve(__dirname, 'app.js')`, `__dirname + '/app.js'`,
+    `` `${__dirname}/app.js` ``, `require.resolve('./app.js')`, or a constant bound to one of these."""
+    if node is None or depth > 8:
+        return False
+    text = fold_string(node)
+    if text is not None:
+        return _relative_constant(text)
+    if node.type == "Identifier":
+        return node.name == "__filename" or is_workspace_path(scope.single_init(node.name), scope, depth + 1)
+    if node.type == "BinaryExpression" and node.operator == "+":
+        rest = fold_string(node.right)
+        return (
+            _is_dirname(node.left)
+            and rest is not None
+            and rest.startswith("/")
+            and _relative_constant(rest[1:])
+        )
+    if node.type == "TemplateLiteral":
+        quasis = ["".join(str(q.value.cooked)) for q in node.quasis]
+        return (
+            len(node.expressions) == 1
+            and _is_dirname(node.expressions[0])
+            and quasis[0] == ""
+            and quasis[1].startswith("/")
+            and _relative_constant(quasis[1][1:])
+        )
+    if node.type == "CallExpression":
+        callee = node.callee
+        member = _property_name(callee) if callee.type == "MemberExpression" else None
+        if member == "resolve" and callee.object.type == "Identifier" and callee.object.name == "require":
+            return len(node.arguments) == 1 and _relative_constant(fold_string(node.arguments[0]))
+        if (
+            member in ("join", "resolve")
+            and callee.object.type == "Identifier"
+            and callee.object.name in scope.path_names
+            and node.arguments
+        ):
+            first, *rest = node.arguments
+            parts = [fold_string(a) for a in rest]
+            head_ok = _is_dirname(first) or _relative_constant(fold_string(first))
+            return head_ok and all(_relative_constant(p) for p in parts)
+    return False
+
+
+def _options_ok(node: Any, scope: _TestFileScope, forbidden: frozenset[str], depth: int = 0) -> bool:
+    """Whether an options object literal (or a constant bound to one) sets none of `forbidden`."""
+    if node is None:
+        return True
+    if node.type == "Identifier" and depth < 4:
+        return _options_ok(scope.single_init(node.name), scope, forbidden, depth + 1)
+    if node.type != "ObjectExpression":
+        return False
+    for prop in node.properties:
+        if prop.type != "Property":
+            return False  # a spread could bring in anything
+        key = (
+            fold_string(prop.key)
+            if prop.computed
+            else getattr(prop.key, "name", None) or fold_string(prop.key)
+        )
+        if key is None:
+            return False
+        if key in forbidden and not (prop.value.type == "Literal" and prop.value.value is False):
+            return False
+    return True
+
+
+def _array(node: Any, scope: _TestFileScope, depth: int = 0) -> Any:
+    if node is not None and node.type == "Identifier" and depth < 4:
+        return _array(scope.single_init(node.name), scope, depth + 1)
+    return node if node is not None and node.type == "ArrayExpression" else None
+
+
+def _runs_program(call: Any, function: str, scope: _TestFileScope) -> bool:
+    """`spawnSync(process.execPath, [PROGRAM, ...args], options)`, `fork(PROGRAM, args, options)`."""
+    args = list(call.arguments)
+    if function == _FORK:
+        if not args or not is_workspace_path(args[0], scope):
+            return False
+        options = (
+            args[2]
+            if len(args) > 2
+            else (args[1] if len(args) == 2 and args[1].type != "ArrayExpression" else None)
+        )
+        return len(args) <= 3 and _options_ok(options, scope, frozenset({"execPath", "execArgv", "shell"}))
+    if function not in _RUN_FUNCTIONS or len(args) < 2:
+        return False
+    if args and _is_function_literal(args[-1]) and function == "execFile":
+        args = args[:-1]  # execFile's callback
+    program, argv = args[0], _array(args[1], scope)
+    is_node = (
+        program.type == "MemberExpression"
+        and program.object.type == "Identifier"
+        and program.object.name == "process"
+        and _property_name(program) == "execPath"
+    )
+    if not is_node or argv is None or not argv.elements or len(args) > 3:
+        return False
+    first = argv.elements[0]
+    if first is None or first.type == "SpreadElement" or not is_workspace_path(first, scope):
+        return False
+    return _options_ok(args[2] if len(args) > 2 else None, scope, frozenset({"shell", "argv0"}))
+
+
+def _process_finding(path: str, line: int, rule: str, what: str) -> Finding:
+    return Finding(path, line, rule, what, "high", "ast", fix=_TEST_PROCESS_FIX)
+
+
+def _process_uses(program: Any, scope: _TestFileScope) -> Iterator[tuple[int, str | None, Any]]:
+    """Each use of child_process: (line, the function used or None, the call or None)."""
+    aliases = _require_aliases(program)
+    for visit in _walk(program):
+        node, parent = visit.node, visit.parent
+        callee_of = (
+            parent if visit.key == "callee" and getattr(parent, "type", "") == "CallExpression" else None
+        )
+        if node.type == "Identifier" and node.name in scope.functions and _is_reference(visit):
+            yield _line(node), scope.functions[node.name], callee_of
+        elif node.type == "Identifier" and node.name in scope.namespaces and _is_reference(visit):
+            member = parent if visit.key == "object" and parent.type == "MemberExpression" else None
+            grand = visit.grandparent
+            call = grand if member is not None and getattr(grand, "callee", None) is member else None
+            yield _line(node), _property_name(member) if member is not None else None, call
+        elif (
+            node.type == "MemberExpression"
+            and node.object.type == "CallExpression"
+            and node.object.arguments
+            and _is_child_process(fold_string(node.object.arguments[0]))
+            and _is_require_like(node.object.callee, aliases)
+        ):
+            yield _line(node), _property_name(node), callee_of
+
+
+def _loader_findings(scope: _TestFileScope, path: str, rule: str) -> Iterator[Finding]:
+    for loader, parent, key in scope.loaders:
+        if loader.type == "ImportDeclaration":
+            continue
+        named = parent is not None and parent.type == "VariableDeclarator" and key == "init"
+        direct = parent is not None and parent.type == "MemberExpression" and key == "object"
+        if loader.callee.type == "Import" or not (named or direct):
+            yield _process_finding(
+                path, _line(loader), rule, "child_process is loaded in a way the gate cannot follow"
+            )
+
+
+def test_file_process_findings(program: Any, path: str, rule: str) -> list[Finding]:
+    """Every use of child_process in a test file that is not a run of the program under test.
+
+    A test file may load child_process only into names (`const { spawnSync } = require(…)`,
+    `const cp = require(…)`, or the ES `import` forms), and use those names only to call
+    spawn/spawnSync/execFile/execFileSync with `process.execPath` and a workspace file first in the
+    argument list, or fork on a workspace file, with no shell and no other interpreter."""
+    scope = _test_file_scope(program)
+    found = list(_loader_findings(scope, path, rule))
+    for visit in _walk(program):
+        target = getattr(visit.node, "left", None) if visit.node.type == "AssignmentExpression" else None
+        if target is not None and target.type == "MemberExpression" and _property_name(target) == "execPath":
+            found.append(_process_finding(path, _line(visit.node), rule, "`process.execPath` is reassigned"))
+    for line, function, call in _process_uses(program, scope):
+        if call is None or function is None:
+            found.append(_process_finding(path, line, rule, "child_process is used other than to call it"))
+        elif not _runs_program(call, function, scope):
+            what = f"`{function}(…)` runs something other than the program under test"
+            found.append(_process_finding(path, _line(call), rule, what))
+    return found
+
+
+def runs_program(program: Any) -> bool:
+    """Whether a parsed test file runs a workspace program the way a test file may (at least once)."""
+    scope = _test_file_scope(program)
+    return any(
+        call is not None and function is not None and _runs_program(call, function, scope)
+        for _, function, call in _process_uses(program, scope)
+    )
+
+
 def scan_program(program: Any, path: str, blocklist: NodeBlocklist) -> list[Finding]:
-    """The blocked operations in a parsed program."""
+    """The blocked operations in a parsed program. In a test file (`*.test.js`), child_process may
+    run the program under test and nothing else (`test_file_process_findings`)."""
     found: list[Finding] = []
+    test_file = is_test_file(path)
     names = ({"eval"} if blocklist.eval else set()) | ({"Function"} if blocklist.function else set())
     for visit in _walk(program):
         if blocklist.eval:
@@ -685,10 +966,14 @@ def scan_program(program: Any, path: str, blocklist: NodeBlocklist) -> list[Find
             found.extend(_destructuring_findings(visit, path, names))
     for request in module_requests(program):
         rule = blocklist.module_rule(request.specifier)
+        if rule == "child_process" and test_file and request.code.startswith(("require(", "import '")):
+            continue  # loaded into names: judged by every use, below
         if rule is not None:
             found.append(
                 _finding(path, request.line, rule, f"`{request.code}` loads `{rule}`, which is blocked")
             )
+    if test_file and "child_process" in blocklist.modules:
+        found.extend(test_file_process_findings(program, path, "child_process"))
     unique = {(f.line, f.rule, f.message): f for f in found}
     return sorted(unique.values(), key=lambda f: (f.line, f.rule))
 

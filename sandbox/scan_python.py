@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from agent_graph.sandbox.findings import Finding
+from agent_graph.sandbox.findings import Finding, is_test_file
 
 # --- what each configured operation name means in Python -----------------------------------
 
@@ -650,11 +650,216 @@ def _shell_value(node: ast.Call, resolver: _Resolver, scope: _Scope) -> bool | N
     return None if undecided else False
 
 
-def _findings(tree: ast.Module, path: str, blocklist: PythonBlocklist) -> Iterator[Finding]:
+# --- test files: running the program under test ---------------------------------------------
+
+# What a test file may call to run the program (with `[sys.executable, PROGRAM, ...]`, no shell).
+PROGRAM_RUNNERS = frozenset(
+    {*SHELL_CALLABLES, "asyncio.create_subprocess_exec", "asyncio.subprocess.create_subprocess_exec"}
+)
+# Process starters a test file never needs: they run another program by path or replace the process.
+_EXEC_PREFIXES = ("os.exec", "os.spawn", "os.posix_spawn", "posix.exec", "posix.spawn", "posix.posix_spawn")
+_EXEC_NAMES = frozenset({"pty.spawn", "os.startfile", "os.popen", "os.system"})
+# Interpreter options allowed before the program (they change no code that runs).
+_HARMLESS_FLAGS = frozenset({"-u", "-B", "-E", "-I", "-s", "-S", "-q"})
+TEST_PROCESS_RULE = "test-process"
+_TEST_PROCESS_FIX = (
+    "a test file may only run the program under test: subprocess.run([sys.executable, PROGRAM, *args], "
+    'capture_output=True, text=True, cwd=tmp_path) with PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "program.py")'
+)
+_PATH_WRAPPERS = frozenset(
+    {
+        "builtins.str",
+        "os.fspath",
+        "os.path.realpath",
+        "os.path.normpath",
+        "pathlib.Path",
+        "pathlib.PurePath",
+        "pathlib.PosixPath",
+    }
+)
+_PATH_METHODS = frozenset({"resolve", "absolute", "__str__"})
+PathKind = Literal["anchored_file", "anchored_dir", "relative_file"]
+
+
+def _is_process_starter(qualname: str) -> bool:
+    return qualname in PROGRAM_RUNNERS or qualname in _EXEC_NAMES or qualname.startswith(_EXEC_PREFIXES)
+
+
+def _relative_constant(text: object) -> bool:
+    """A path that stays in the folder it is resolved against: relative, no `..`, not an option."""
+    if not isinstance(text, str) or not text or text.startswith(("/", "\\", "-", "~")) or ":" in text:
+        return False
+    return ".." not in text.replace("\\", "/").split("/")
+
+
+def path_kind(node: ast.expr | None, resolver: _Resolver, scope: _Scope, depth: int = 0) -> PathKind | None:
+    """What a path expression certainly is: a file of the workspace anchored at the test file's own
+    folder (`os.path.join(os.path.dirname(os.path.abspath(__file__)), "app.py")`, `Path(__file__).parent
+    / "app.py"`), that folder, a relative path inside the current folder, or None when unknown."""
+    if node is None or depth > 12:
+        return None
+    if isinstance(node, ast.Constant):
+        return "relative_file" if _relative_constant(node.value) else None
+    if isinstance(node, ast.Name):
+        if node.id == "__file__":
+            return "anchored_file"
+        bindings = resolver.lookup_bindings(node.id, scope)
+        if not bindings or any(b.kind != "expr" or b.node is None for b in bindings):
+            return None
+        kinds = {path_kind(b.node, resolver, b.scope, depth + 1) for b in bindings}
+        return kinds.pop() if len(kinds) == 1 else None
+    if isinstance(node, ast.Attribute) and node.attr == "parent":
+        return (
+            "anchored_dir" if path_kind(node.value, resolver, scope, depth + 1) == "anchored_file" else None
+        )
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        return _joined(node.left, [node.right], resolver, scope, depth)
+    if isinstance(node, ast.JoinedStr) and len(node.values) == 2:
+        head, tail = node.values
+        if (
+            isinstance(head, ast.FormattedValue)
+            and head.format_spec is None
+            and isinstance(tail, ast.Constant)
+            and isinstance(tail.value, str)
+            and tail.value.startswith("/")
+            and _relative_constant(tail.value[1:])
+            and path_kind(head.value, resolver, scope, depth + 1) == "anchored_dir"
+        ):
+            return "anchored_file"
+        return None
+    if not isinstance(node, ast.Call):
+        return None
+    funcs = {v for v in resolver.resolve(node.func, scope) if isinstance(v, str)}
+    if isinstance(node.func, ast.Attribute) and node.func.attr in _PATH_METHODS and not node.args:
+        return path_kind(node.func.value, resolver, scope, depth + 1)
+    if isinstance(node.func, ast.Attribute) and node.func.attr == "joinpath" and node.args:
+        return _joined(node.func.value, node.args, resolver, scope, depth)
+    if len(node.args) != 1 and not (funcs & {"os.path.join"}):
+        return None
+    if funcs and funcs <= _PATH_WRAPPERS | {"os.path.abspath"}:
+        return path_kind(node.args[0], resolver, scope, depth + 1)
+    if funcs == {"os.path.dirname"}:
+        return (
+            "anchored_dir" if path_kind(node.args[0], resolver, scope, depth + 1) == "anchored_file" else None
+        )
+    if funcs == {"os.path.join"} and node.args:
+        return _joined(node.args[0], node.args[1:], resolver, scope, depth)
+    return None
+
+
+def _joined(
+    base: ast.expr, parts: list[ast.expr], resolver: _Resolver, scope: _Scope, depth: int
+) -> PathKind | None:
+    if not all(isinstance(p, ast.Constant) and _relative_constant(p.value) for p in parts):
+        return None
+    kind = path_kind(base, resolver, scope, depth + 1)
+    if kind == "anchored_dir":
+        return "anchored_file"
+    return "relative_file" if kind == "relative_file" else None
+
+
+def _command_list(
+    node: ast.expr | None, resolver: _Resolver, scope: _Scope, depth: int = 0
+) -> list[ast.expr] | None:
+    """The elements of a command given as a list literal, `[...] + rest`, or a name bound to one."""
+    if node is None or depth > 6:
+        return None
+    if isinstance(node, ast.List | ast.Tuple):
+        return list(node.elts)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _command_list(node.left, resolver, scope, depth + 1)
+    if isinstance(node, ast.Name):
+        bindings = resolver.lookup_bindings(node.id, scope)
+        if bindings and len(bindings) == 1 and bindings[0].kind == "expr" and bindings[0].node is not None:
+            return _command_list(bindings[0].node, resolver, bindings[0].scope, depth + 1)
+    return None
+
+
+def runs_workspace_program(node: ast.Call, resolver: _Resolver, scope: _Scope) -> bool:
+    """`subprocess.run([sys.executable, PROGRAM, ...], ...)` with PROGRAM a workspace file: anchored at
+    the test file's folder, or relative when no `cwd=` moves the run elsewhere. No shell, no
+    `executable=`, no `-c`/`-m`."""
+    funcs = {v for v in resolver.resolve(node.func, scope) if isinstance(v, str)}
+    exec_style = bool(funcs & {"asyncio.create_subprocess_exec", "asyncio.subprocess.create_subprocess_exec"})
+    if not funcs or not funcs <= PROGRAM_RUNNERS:
+        return False
+    keywords = {k.arg: k.value for k in node.keywords}
+    if None in keywords or "executable" in keywords or _shell_value(node, resolver, scope) is not False:
+        return False
+    if exec_style:
+        elements: list[ast.expr] | None = list(node.args)
+    else:
+        if len(node.args) > 1:
+            return False
+        elements = _command_list(node.args[0] if node.args else keywords.get("args"), resolver, scope)
+    if not elements or isinstance(elements[0], ast.Starred):
+        return False
+    if resolver.resolve(elements[0], scope) != {"sys.executable"}:
+        return False
+    rest = elements[1:]
+    while rest and isinstance(rest[0], ast.Constant) and rest[0].value in _HARMLESS_FLAGS:
+        rest = rest[1:]
+    if not rest or isinstance(rest[0], ast.Starred):
+        return False
+    kind = path_kind(rest[0], resolver, scope)
+    return kind == "anchored_file" or (kind == "relative_file" and "cwd" not in keywords)
+
+
+def _test_process_findings(builder: _ScopeBuilder, resolver: _Resolver, path: str) -> Iterator[Finding]:
+    """Every process a test file starts other than the program under test, and every reference to a
+    process starter that is not a call (`partial(subprocess.run, ...)`, `run = subprocess.Popen`)."""
+    called = {id(n.func) for n, _ in builder.sites if isinstance(n, ast.Call)}
+    for node, scope in builder.sites:
+        line = getattr(node, "lineno", 1)
+        if isinstance(node, ast.Call):
+            funcs = {v for v in resolver.resolve(node.func, scope) if isinstance(v, str)}
+            starters = sorted(f for f in funcs if _is_process_starter(f))
+            if starters and not runs_workspace_program(node, resolver, scope):
+                yield Finding(
+                    path, line, TEST_PROCESS_RULE,
+                    f"`{_snippet(node)}` runs something other than the program under test",
+                    "high", "ast", fix=_TEST_PROCESS_FIX,
+                )  # fmt: skip
+        elif id(node) not in called and isinstance(node, ast.Name | ast.Attribute):
+            values = {v for v in resolver.resolve(node, scope) if isinstance(v, str)}
+            if any(_is_process_starter(v) for v in values):
+                yield Finding(
+                    path, line, TEST_PROCESS_RULE,
+                    f"`{_snippet(node)}` passes a process starter around instead of calling it",
+                    "high", "ast", fix=_TEST_PROCESS_FIX,
+                )  # fmt: skip
+
+
+def test_file_runs_program(source: str) -> bool:
+    """Whether a Python test file runs a workspace program the way a test file may (at least once),
+    or runs it in-process with `runpy.run_path`."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError):
+        return False
+    builder = _ScopeBuilder()
+    builder.visit(tree)
+    resolver = _Resolver(builder.module)
+    for node, scope in builder.sites:
+        if not isinstance(node, ast.Call):
+            continue
+        funcs = {v for v in resolver.resolve(node.func, scope) if isinstance(v, str)}
+        if funcs & {"runpy.run_path", "runpy.run_module"}:
+            return True
+        if funcs & PROGRAM_RUNNERS and runs_workspace_program(node, resolver, scope):
+            return True
+    return False
+
+
+def _findings(
+    tree: ast.Module, path: str, blocklist: PythonBlocklist, test_file: bool = False
+) -> Iterator[Finding]:
     builder = _ScopeBuilder()
     builder.visit(tree)
     resolver = _Resolver(builder.module)
     prefixes = blocklist.module_prefixes()
+    if test_file:
+        yield from _test_process_findings(builder, resolver, path)
     for node, scope in builder.sites:
         line = getattr(node, "lineno", 1)
         for value in sorted(v for v in resolver.resolve(node, scope) if isinstance(v, str)):
@@ -731,15 +936,21 @@ def parse_python(source: str, path: str) -> ast.Module | Finding:
 
 
 def scan_python_source(source: str, path: str, block_operations: Iterable[str]) -> list[Finding]:
-    """Every blocked operation referenced in one Python file (or its syntax error), in line order."""
+    """Every blocked operation referenced in one Python file (or its syntax error), in line order.
+
+    A test file (`test_*.py`, `*_test.py`, `conftest.py`) may start one kind of process only: the
+    interpreter on a workspace file (`runs_workspace_program`), when the configured operations
+    block processes at all (`os.system` or `subprocess.shell`); source files keep the plain rules."""
     tree = parse_python(source, path)
     if isinstance(tree, Finding):
         return [tree]
     blocklist = PythonBlocklist.from_operations(block_operations)
     if not blocklist.targets and blocklist.shell_rule is None:
         return []
+    operations = set(blocklist.targets.values()) | {blocklist.shell_rule}
+    test_file = is_test_file(path) and bool(operations & {"os.system", "subprocess.shell"})
     try:
-        found = list(_findings(tree, path, blocklist))
+        found = list(_findings(tree, path, blocklist, test_file))
     except RecursionError as exc:
         return [syntax_finding(path, exc)]
     unique = {(f.line, f.rule, f.message): f for f in found}
