@@ -2,7 +2,10 @@
 
 Each problem (one JSON object a line: task_id, language, prompt, entry_point, test) is given to
 the agent as its goal; the agent never sees the hidden `test`. The code it leaves in its
-workspace is then graded by that test in the sandbox. With `--baseline` the same model is also
+workspace is then graded by that test in the sandbox. A program row (`profile` and `test_file`
+instead of `entry_point`: the test is a whole test file) is graded by copying that file into a copy
+of the final workspace and running the language's runner on it there, with the packages the task
+installed mounted as in its own test runs. With `--baseline` the same model is also
 asked once, with no loop, and graded the same way; with `--baseline-samples N` it is asked N
 times, each answer graded on its own, and its pass@1 is their mean pass rate. Results go to a
 JSONL file, one line per problem, so an interrupted benchmark resumes where it stopped.
@@ -17,7 +20,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +30,27 @@ from agent_graph.context import Context
 from agent_graph.errors import UserInputError
 from agent_graph.llm import ModelOutputError, call_structured
 from agent_graph.models import get_chat_model
+from agent_graph.paths import dependencies_dir
+from agent_graph.profiles import PROFILES
 from agent_graph.nodes.common import strip_fences
 from agent_graph.prompts import PLAIN_SYSTEM
 from agent_graph.runner import Observer, run_task
 from agent_graph.sandbox.base import Sandbox
+from agent_graph.sandbox.dependencies import detect_dependencies, load_allowlist
+from agent_graph.sandbox.dependency_install import (
+    DependencyInstallError,
+    Requirement,
+    install,
+    installed,
+    probe_python,
+)
+from agent_graph.sandbox.findings import Ecosystem, is_test_file
+from agent_graph.sandbox.registry import open_sandbox
+from agent_graph.sandbox.runners import TEST_FRAMEWORKS
 from agent_graph.tools import write_file
 
-REQUIRED = ("task_id", "prompt", "entry_point", "test")
+REQUIRED = ("task_id", "prompt", "test")  # and entry_point (a function row) or test_file (a program row)
+PROGRAM_GRADE_TIMEOUT = 120.0  # a program's hidden test starts processes or a web app per test
 
 
 @dataclass
@@ -41,8 +58,15 @@ class Problem:
     task_id: str
     language: str
     prompt: str
-    entry_point: str
+    entry_point: str  # "" for a program row
     test: str
+    profile: str = "library"
+    test_file: str = ""  # a program row: the name the hidden test file takes in the workspace
+
+    @property
+    def is_program(self) -> bool:
+        """A program row: graded by a whole hidden test file run by the language's runner."""
+        return bool(self.test_file)
 
 
 @dataclass
@@ -79,12 +103,35 @@ def load_suite(path: Path, offset: int = 0, limit: int | None = None) -> list[Pr
         except json.JSONDecodeError:
             raise UserInputError(f"line {number} of {path} is not valid JSON; fix or remove it.") from None
         missing = [k for k in REQUIRED if k not in data]
+        if "entry_point" not in data and "test_file" not in data:
+            missing.append("entry_point (or test_file)")
         if missing:
             raise UserInputError(f"line {number} of {path} lacks {', '.join(missing)}; see the suite format.")
         language = data.get("language", "python")
         if language not in ("python", "node"):
             raise UserInputError(f"line {number} of {path} has language {language!r}; use python or node.")
-        problems.append(Problem(data["task_id"], language, data["prompt"], data["entry_point"], data["test"]))
+        profile = data.get("profile", "library")
+        if profile not in PROFILES:
+            raise UserInputError(
+                f"line {number} of {path} has profile {profile!r}; use one of {', '.join(PROFILES)}."
+            )
+        test_file = str(data.get("test_file") or "")
+        if test_file and ("/" in test_file or "\\" in test_file or not is_test_file(test_file)):
+            raise UserInputError(
+                f"line {number} of {path} has test_file {test_file!r}; give a plain test file name "
+                "(test_*.py, *_test.py or *.test.js)."
+            )
+        problems.append(
+            Problem(
+                data["task_id"],
+                language,
+                data["prompt"],
+                str(data.get("entry_point") or ""),
+                data["test"],
+                profile,
+                test_file,
+            )
+        )
     end = None if limit is None else offset + limit
     return problems[offset:end]
 
@@ -102,7 +149,10 @@ def shard(problems: list[Problem], spec: str) -> list[Problem]:
 
 
 def goal_for(problem: Problem) -> str:
-    """The agent's goal: the prompt only, and where to leave the function."""
+    """The agent's goal: the prompt only, and where to leave the function (a program's prompt
+    already names its files, commands and routes)."""
+    if problem.is_program:
+        return problem.prompt.strip() + "\n"
     module = module_name(problem)
     extension = ".js" if problem.language == "node" else ".py"
     export = " and export it with module.exports" if problem.language == "node" else ""
@@ -113,7 +163,17 @@ def goal_for(problem: Problem) -> str:
 
 
 def module_name(problem: Problem) -> str:
+    """The module the answer goes in: the function's name, or a program's main file's stem."""
+    if problem.is_program:
+        return Path(main_file(problem)).stem
     return re.sub(r"\W", "_", problem.entry_point)
+
+
+def main_file(problem: Problem) -> str:
+    """A program row's main file: the first file of its language the prompt names (`app.py`)."""
+    extension = ".js" if problem.language == "node" else ".py"
+    named = re.findall(rf"(?<![\w./-])([A-Za-z_][\w-]*{re.escape(extension)})\b", problem.prompt)
+    return named[0] if named else ("index.js" if problem.language == "node" else "main.py")
 
 
 @dataclass
@@ -126,6 +186,8 @@ class Grade:
 
 def grade(sandbox: Sandbox, problem: Problem, workspace: Path, timeout: float = 30.0) -> Grade:
     """Run the hidden test against the code in `workspace`, in the sandbox, on a copy."""
+    if problem.is_program:
+        return grade_program(sandbox, problem, workspace, max(timeout, PROGRAM_GRADE_TIMEOUT))
     with tempfile.TemporaryDirectory(prefix="agent-graph-grade-") as folder:
         root = Path(folder)
         for source in workspace.glob("*.py" if problem.language == "python" else "*.js"):
@@ -156,6 +218,96 @@ def grade(sandbox: Sandbox, problem: Problem, workspace: Path, timeout: float = 
         return Grade(False, " | ".join(lines[-3:])[:400])
 
 
+# Workspace entries never copied for grading: caches, and packages (they are mounted as in the run).
+_NOT_COPIED = shutil.ignore_patterns("node_modules", "__pycache__", ".pytest_cache", ".git", ".hypothesis")
+_FAILURE_LINE = re.compile(r"^(?:FAILED|ERROR)\b|^\s*(?:✖|not ok)\b")
+
+
+def grade_program(sandbox: Sandbox, problem: Problem, workspace: Path, timeout: float) -> Grade:
+    """A program row: its hidden test file copied into a copy of the final workspace (without the
+    agent's own tests, which are not what is graded), run there by pytest or `node --test`."""
+    if not workspace.is_dir() or not any(
+        p for p in workspace.rglob("*") if p.is_file() and not is_test_file(p.name)
+    ):
+        return Grade(False, "the agent left no files")
+    with tempfile.TemporaryDirectory(prefix="agent-graph-grade-") as folder:
+        root = Path(folder) / "workspace"
+        shutil.copytree(workspace, root, ignore=_NOT_COPIED, symlinks=False)
+        for stale in [
+            p for p in root.rglob("*") if p.is_file() and (is_test_file(p.name) or p.name == "conftest.py")
+        ]:
+            stale.unlink()
+        (root / problem.test_file).write_text(problem.test, encoding="utf-8")
+        if problem.language == "python":
+            command = [
+                "python3",
+                "-m",
+                "pytest",
+                "-q",
+                "--color=no",
+                "-p",
+                "no:cacheprovider",
+                problem.test_file,
+            ]
+        else:
+            command = ["node", "--test", problem.test_file]
+        result = sandbox.execute(command, root, timeout)
+    if result.exit_code == 0 and not result.timed_out:
+        return Grade(True)
+    if result.timed_out:
+        return Grade(False, f"timed out after {timeout:.0f} s")
+    lines = [line.strip() for line in f"{result.stdout}\n{result.stderr}".splitlines() if line.strip()]
+    failures = [line for line in lines if _FAILURE_LINE.search(line)]
+    return Grade(False, " | ".join(failures[:3] or lines[-3:])[:400])
+
+
+def grade_run(sandbox: Sandbox, problem: Problem, workspace: Path, task_id: str, context: Context) -> Grade:
+    """`grade` for the agent's run `task_id`: a program is graded with the packages that task installed
+    (its dependency folder, mounted read-only as in its own test runs)."""
+    folder = dependencies_dir(task_id)
+    if not problem.is_program or not installed(folder):
+        return grade(sandbox, problem, workspace)
+    with open_sandbox(
+        replace(context.sandbox_settings(), dependencies_dir=str(folder)), f"{task_id}-grade"
+    ) as grader:
+        return grade(grader, problem, workspace)
+
+
+def grade_baseline(sandbox: Sandbox, problem: Problem, workspace: Path, context: Context) -> Grade:
+    """`grade` for a baseline answer; for a program, the allowlisted packages its code imports are
+    installed first (as the agent's install step would), into a folder of the bench's own."""
+    if not problem.is_program:
+        return grade(sandbox, problem, workspace)
+    files = {p.name: p.read_text(encoding="utf-8") for p in workspace.iterdir() if p.is_file()}
+    wanted = [
+        d
+        for d in detect_dependencies(files, load_allowlist())
+        if d.classification == "allowed" and d.name.lower() not in TEST_FRAMEWORKS[d.ecosystem]
+    ]
+    if not wanted:
+        return grade(sandbox, problem, workspace)
+    folder = dependencies_dir(f"bench-baseline-{problem.task_id}")
+    ecosystems: tuple[Ecosystem, ...] = ("python", "node")
+    try:
+        for ecosystem in ecosystems:
+            requirements = [
+                Requirement(d.ecosystem, d.name, d.version) for d in wanted if d.ecosystem == ecosystem
+            ]
+            if requirements:
+                target, provided = (
+                    probe_python(sandbox, [r.name for r in requirements])
+                    if ecosystem == "python"
+                    else (None, set())
+                )
+                install(folder, ecosystem, requirements, target=target, provided=provided)
+    except DependencyInstallError as error:
+        return Grade(False, f"its packages could not be installed: {error}")
+    with open_sandbox(
+        replace(context.sandbox_settings(), dependencies_dir=str(folder)), "bench-baseline"
+    ) as grader:
+        return grade(grader, problem, workspace)
+
+
 def grade_files(sandbox: Sandbox, problem: Problem, files: dict[str, str]) -> bool:
     """Whether these source files (path -> content) pass the problem's hidden test."""
     with tempfile.TemporaryDirectory(prefix="agent-graph-files-") as folder:
@@ -168,7 +320,7 @@ def baseline(problem: Problem, context: Context, workspace: Path) -> tuple[int, 
     """Ask the model once, with no loop, and leave its answer in `workspace`; return tokens and seconds."""
     model = get_chat_model(context.model_for("coder"), context)
     extension = ".js" if problem.language == "node" else ".py"
-    path = f"{module_name(problem)}{extension}"
+    path = main_file(problem) if problem.is_program else f"{module_name(problem)}{extension}"
     started = time.monotonic()
     messages = [
         SystemMessage(PLAIN_SYSTEM),
@@ -212,10 +364,12 @@ def run_suite(
         if problem.task_id in finished:
             continue
         started = time.monotonic()
-        outcome = run_task(goal_for(problem), problem.language, "library", context, observer=observer)
+        outcome = run_task(goal_for(problem), problem.language, problem.profile, context, observer=observer)
         result = ProblemResult(
             task_id=problem.task_id,
-            agent_passed=(verdict := grade(sandbox, problem, Path(outcome.workspace))).passed,
+            agent_passed=(
+                verdict := grade_run(sandbox, problem, Path(outcome.workspace), outcome.task_id, context)
+            ).passed,
             agent_grade=verdict.detail,
             agent_status=outcome.status,
             iterations=outcome.iterations,
@@ -229,7 +383,7 @@ def run_suite(
             for sample in range(baseline_samples):
                 folder = scratch / f"baseline-{problem.task_id}-{sample + 1}"
                 used, took = baseline(problem, context, folder)
-                verdicts.append(grade(sandbox, problem, folder).passed)
+                verdicts.append(grade_baseline(sandbox, problem, folder, context).passed)
                 tokens, seconds = tokens + used, seconds + took
             result.baseline_passed, result.baseline_passes = verdicts[0], sum(verdicts)
             result.baseline_samples = baseline_samples

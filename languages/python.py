@@ -52,10 +52,10 @@ class PythonAdapter:
     def repair_tests(self, source: str, stem: str, names: set[str]) -> str:
         """The Python repairs; a file that runs the program gets `sys.executable` for a `"python"` it
         names, and no `from stem import *` (importing a program would run it at collection)."""
-        from agent_graph.sandbox.scan_python import test_file_runs_program
+        from agent_graph.sandbox.scan_python import python_test_runs_program
 
         source = interpreter_by_sys_executable(source)
-        if not test_file_runs_program(source):
+        if not python_test_runs_program(source):
             return repair_python_tests(source, stem, names)
         repaired = add_missing_test_imports(salvage_python(source))
         return limit_tests(split_assert_only_tests(wrap_module_asserts(repaired)))
@@ -109,7 +109,7 @@ def program_checks(
         module_stems,
         program_test_checks,
     )
-    from agent_graph.sandbox.scan_python import test_file_runs_program
+    from agent_graph.sandbox.scan_python import python_test_runs_program
 
     try:
         tree = ast.parse(source)
@@ -140,6 +140,6 @@ def program_checks(
         imports=imports,
         declared=names,
         program_modules=stems,
-        runs_program=test_file_runs_program(source),
+        runs_program=python_test_runs_program(source),
         foreign_modules=foreign,
     )

@@ -920,7 +920,7 @@ def _loader_findings(scope: _TestFileScope, path: str, rule: str) -> Iterator[Fi
             )
 
 
-def test_file_process_findings(program: Any, path: str, rule: str) -> list[Finding]:
+def process_findings_for_test_file(program: Any, path: str, rule: str) -> list[Finding]:
     """Every use of child_process in a test file that is not a run of the program under test.
 
     A test file may load child_process only into names (`const { spawnSync } = require(…)`,
@@ -953,7 +953,7 @@ def runs_program(program: Any) -> bool:
 
 def scan_program(program: Any, path: str, blocklist: NodeBlocklist) -> list[Finding]:
     """The blocked operations in a parsed program. In a test file (`*.test.js`), child_process may
-    run the program under test and nothing else (`test_file_process_findings`)."""
+    run the program under test and nothing else (`process_findings_for_test_file`)."""
     found: list[Finding] = []
     test_file = is_test_file(path)
     names = ({"eval"} if blocklist.eval else set()) | ({"Function"} if blocklist.function else set())
@@ -973,7 +973,7 @@ def scan_program(program: Any, path: str, blocklist: NodeBlocklist) -> list[Find
                 _finding(path, request.line, rule, f"`{request.code}` loads `{rule}`, which is blocked")
             )
     if test_file and "child_process" in blocklist.modules:
-        found.extend(test_file_process_findings(program, path, "child_process"))
+        found.extend(process_findings_for_test_file(program, path, "child_process"))
     unique = {(f.line, f.rule, f.message): f for f in found}
     return sorted(unique.values(), key=lambda f: (f.line, f.rule))
 

@@ -830,7 +830,7 @@ def _test_process_findings(builder: _ScopeBuilder, resolver: _Resolver, path: st
                 )  # fmt: skip
 
 
-def test_file_runs_program(source: str) -> bool:
+def python_test_runs_program(source: str) -> bool:
     """Whether a Python test file runs a workspace program the way a test file may (at least once),
     or runs it in-process with `runpy.run_path`."""
     try:

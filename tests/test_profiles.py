@@ -1,0 +1,159 @@
+"""Profiles: one place says how each kind of program is exercised, and its test skeletons are ones the
+safety gate lets through and the sandbox runs green against a working program."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent_graph.errors import UserInputError
+from agent_graph.languages import adapter_for
+from agent_graph.profiles import LANGUAGES, PROFILES, profile_for
+from agent_graph.sandbox.base import Sandbox
+from agent_graph.sandbox.dependencies import default_allowlist_path, load_allowlist
+from agent_graph.sandbox.safety import scan_files
+from agent_graph.sandbox.scan_node import parse_js, runs_program
+from agent_graph.sandbox.scan_python import python_test_runs_program
+from tests.sandbox_support import BACKENDS, sandbox_fixture, write_files
+
+
+def test_every_profile_says_its_contract_and_guides_both_roles_in_both_languages() -> None:
+    assert set(PROFILES) == {"library", "cli_tool", "web_app", "data_pipeline"}
+    for profile in PROFILES.values():
+        assert profile.summary and "\n" not in profile.summary
+        assert profile.contract.startswith(f"Profile {profile.name}.")
+        for language in LANGUAGES:
+            for role in ("coder", "tester"):
+                text = profile.guidance(role, language, program=f"prog{adapter_for(language).source_suffix}")
+                assert text and "{program}" not in text and "{module}" not in text
+                assert len(text) < 1200, f"{profile.name} {role} {language} is too long for a small model"
+            assert "skeleton:\n" in profile.tester[language].lower()
+    assert {p.name for p in PROFILES.values() if p.runs_program} == {"cli_tool", "data_pipeline"}
+
+
+def test_the_placeholders_take_the_plan_s_main_file() -> None:
+    text = profile_for("cli_tool").guidance("tester", "python", program="todo.py")
+    assert '"todo.py")' in text and "subprocess.run([sys.executable, PROGRAM, *args]" in text
+    text = profile_for("web_app").guidance("tester", "node", module="server")
+    assert "require('./server.js')" in text and "listen(0" in text
+    assert "from app import app" in profile_for("web_app").guidance("tester", "python", program="app.py")
+
+
+def test_an_unknown_profile_is_one_sentence_and_exit_code_2() -> None:
+    assert profile_for(None).name == "library"
+    with pytest.raises(UserInputError) as caught:
+        profile_for("gui_app")
+    message = str(caught.value)
+    assert message.count(".") == 1 and "gui_app" in message and "cli_tool" in message
+    assert caught.value.exit_code == 2
+
+
+def test_the_cli_refuses_an_unknown_profile_in_one_sentence(agent_home: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "agent_graph.cli", "run", "--task", "a tool", "--profile", "gui_app"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    said = (result.stderr + result.stdout).strip()
+    assert "gui_app" in said and "Traceback" not in said and len(said.splitlines()) <= 2
+
+
+def test_the_dependencies_a_profile_expects_are_on_the_shipped_allowlist() -> None:
+    path = default_allowlist_path()
+    assert path is not None
+    allowlist = load_allowlist(path)
+    for profile in PROFILES.values():
+        for language, names in profile.dependencies.items():
+            for name in names:
+                assert allowlist.allows("python" if language == "python" else "node", name), (
+                    profile.name,
+                    name,
+                )
+    assert {"flask", "fastapi", "httpx", "click", "typer"} <= allowlist.python
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_every_tester_skeleton_passes_the_gate_and_program_skeletons_run_the_program(
+    name: str, language: str
+) -> None:
+    profile = profile_for(name)
+    adapter = adapter_for(language)
+    program = f"prog{adapter.source_suffix}"
+    skeleton = _skeleton(profile.guidance("tester", language, program=program))
+    test_file = adapter.test_path("prog")
+    scan = scan_files({test_file: skeleton, program: ""}, language)  # type: ignore[arg-type]
+    assert not scan.blocked, scan.feedback()
+    assert not scan.needs_approval  # the standard library, the program, and allowlisted packages
+    if profile.runs_program:
+        runs = (
+            python_test_runs_program(skeleton)
+            if language == "python"
+            else runs_program(parse_js(skeleton, test_file))
+        )
+        assert runs
+
+
+def _skeleton(guidance: str) -> str:
+    """The code of a guidance text: everything after its `Skeleton:` line, up to a closing note."""
+    code = guidance.split("keleton:\n", 1)[1]  # "Skeleton:" or "Flask skeleton:"
+    return code.split("\nFastAPI:", 1)[0] + "\n"
+
+
+# --- the command-line skeletons, filled in, run green in the real sandbox -------------------------
+
+PY_PROGRAM = """import sys
+
+
+def main():
+    args = sys.argv[1:]
+    if args == ["command", "arg"]:
+        print("expected output")
+        return
+    print(f"unknown command: {' '.join(args)}", file=sys.stderr)
+    sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
+"""
+JS_PROGRAM = """function main() {
+  const args = process.argv.slice(2);
+  if (args.join(' ') === 'command arg') {
+    console.log('expected output');
+    return;
+  }
+  console.error(`unknown command: ${args.join(' ')}`);
+  process.exit(1);
+}
+
+if (require.main === module) {
+  main();
+}
+"""
+
+
+@pytest.fixture(params=BACKENDS)
+def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    yield from sandbox_fixture(request, "test-profiles")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_cli_tool_skeleton_runs_the_program_in_the_sandbox(
+    sandbox: Sandbox, tmp_path: Path, language: str
+) -> None:
+    adapter = adapter_for(language)
+    program = f"prog{adapter.source_suffix}"
+    skeleton = _skeleton(profile_for("cli_tool").guidance("tester", language, program=program))
+    write_files(
+        tmp_path,
+        {program: PY_PROGRAM if language == "python" else JS_PROGRAM, adapter.test_path("prog"): skeleton},
+    )
+    report = sandbox.run_tests(tmp_path, language)  # type: ignore[arg-type]
+    assert report.status == "passed" and report.passed == 2, report
