@@ -19,7 +19,7 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from agent_graph.paths import dependencies_dir
 from agent_graph.profiles import PROFILES
 from agent_graph.nodes.common import strip_fences
 from agent_graph.prompts import PLAIN_SYSTEM
-from agent_graph.runner import Observer, run_task
+from agent_graph.runner import Observer, RunOutcome, run_task
 from agent_graph.sandbox.base import Sandbox
 from agent_graph.sandbox.dependencies import detect_dependencies, load_allowlist
 from agent_graph.sandbox.dependency_install import (
@@ -363,35 +363,63 @@ def run_suite(
     for problem in problems:
         if problem.task_id in finished:
             continue
-        started = time.monotonic()
-        outcome = run_task(goal_for(problem), problem.language, problem.profile, context, observer=observer)
-        result = ProblemResult(
-            task_id=problem.task_id,
-            agent_passed=(
-                verdict := grade_run(sandbox, problem, Path(outcome.workspace), outcome.task_id, context)
-            ).passed,
-            agent_grade=verdict.detail,
-            agent_status=outcome.status,
-            iterations=outcome.iterations,
-            tokens=outcome.tokens,
-            wall_seconds=round(time.monotonic() - started, 1),
-            agent_task=outcome.task_id,
-            cost_usd=outcome.cost_usd,
+        result = solve(
+            problem,
+            context,
+            sandbox,
+            with_baseline=with_baseline,
+            scratch=scratch,
+            observer=observer,
+            baseline_samples=baseline_samples,
         )
-        if with_baseline:
-            verdicts, tokens, seconds = [], 0, 0.0
-            for sample in range(baseline_samples):
-                folder = scratch / f"baseline-{problem.task_id}-{sample + 1}"
-                used, took = baseline(problem, context, folder)
-                verdicts.append(grade_baseline(sandbox, problem, folder, context).passed)
-                tokens, seconds = tokens + used, seconds + took
-            result.baseline_passed, result.baseline_passes = verdicts[0], sum(verdicts)
-            result.baseline_samples = baseline_samples
-            result.baseline_tokens = round(tokens / baseline_samples)
-            result.baseline_seconds = round(seconds / baseline_samples, 1)
         with out.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(asdict(result)) + "\n")
         yield result
+
+
+def solve(
+    problem: Problem,
+    context: Context,
+    sandbox: Sandbox,
+    *,
+    with_baseline: bool,
+    scratch: Path,
+    observer: Observer | None = None,
+    baseline_samples: int = 1,
+    run: Callable[..., RunOutcome] = run_task,
+) -> ProblemResult:
+    """One problem solved by the agent and graded, with the baseline if asked: one result row.
+
+    `run` starts the agent's run (`run_task`'s signature); a Ray cluster passes one that resumes
+    a run whose node died (`cluster.run_or_resume`), for the grading must happen where the code is.
+    """
+    started = time.monotonic()
+    outcome = run(goal_for(problem), problem.language, problem.profile, context, observer=observer)
+    result = ProblemResult(
+        task_id=problem.task_id,
+        agent_passed=(
+            verdict := grade_run(sandbox, problem, Path(outcome.workspace), outcome.task_id, context)
+        ).passed,
+        agent_grade=verdict.detail,
+        agent_status=outcome.status,
+        iterations=outcome.iterations,
+        tokens=outcome.tokens,
+        wall_seconds=round(time.monotonic() - started, 1),
+        agent_task=outcome.task_id,
+        cost_usd=outcome.cost_usd,
+    )
+    if with_baseline:
+        verdicts, tokens, seconds = [], 0, 0.0
+        for sample in range(baseline_samples):
+            folder = scratch / f"baseline-{problem.task_id}-{sample + 1}"
+            used, took = baseline(problem, context, folder)
+            verdicts.append(grade_baseline(sandbox, problem, folder, context).passed)
+            tokens, seconds = tokens + used, seconds + took
+        result.baseline_passed, result.baseline_passes = verdicts[0], sum(verdicts)
+        result.baseline_samples = baseline_samples
+        result.baseline_tokens = round(tokens / baseline_samples)
+        result.baseline_seconds = round(seconds / baseline_samples, 1)
+    return result
 
 
 def summarise(out: Path) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from rich.table import Column, Table
 
 from agent_graph.checkpoints.database import connection
 from agent_graph.checkpoints.migrations import migrate
+from agent_graph.cli_cluster import cluster_app
 from agent_graph.cli_memory import memory_app
 from agent_graph.cli_models import register as register_models
 from agent_graph.cli_sandbox import sandbox_app
@@ -61,11 +62,19 @@ err_console = Console(stderr=True)
 _state: dict[str, Any] = {"config": None}
 app.add_typer(sandbox_app)
 app.add_typer(memory_app)
+app.add_typer(cluster_app)
 register_scan(app)
 register_stats(app)
 register_models(app, lambda: _context())
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object (the last line of stdout).")]
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="Run on the Ray cluster at this address (head host:port); needs DATABASE_URL, see `cluster join`.",
+    ),
+]
 
 
 @app.callback()
@@ -163,6 +172,7 @@ def run(
         bool, typer.Option("--yes", help="Approve allowlisted dependency requests without asking.")
     ] = False,
     json_out: JsonFlag = False,
+    cluster: ClusterOption = None,
 ) -> None:
     """Take a goal to green: plan, write code and tests, run them in the sandbox, reflect, repeat."""
     if task is None:
@@ -186,15 +196,29 @@ def run(
     if workspace is not None and workspace.exists() and not workspace.is_dir():
         raise UserInputError(f"--workspace {workspace} is a file; give a folder.")
     with _progress(json_out, context, " ".join(task.split())) as observer:
-        outcome = run_task(
-            task,
-            language,
-            profile,
-            context,
-            workspace=str(workspace.resolve()) if workspace else None,
-            observer=observer,
-            approver=_approver(yes, context, json_out, observer),
-        )
+        if cluster is not None:  # Ray is imported only here; the run decides approvals by policy there
+            from agent_graph.cluster import run_on_cluster
+
+            outcome = run_on_cluster(
+                cluster,
+                task,
+                language,
+                profile,
+                context,
+                workspace=str(workspace.resolve()) if workspace else None,
+                observer=observer,
+                approve=yes and context.auto_approve_allowlisted,
+            )
+        else:
+            outcome = run_task(
+                task,
+                language,
+                profile,
+                context,
+                workspace=str(workspace.resolve()) if workspace else None,
+                observer=observer,
+                approver=_approver(yes, context, json_out, observer),
+            )
     _finish(outcome, json_out)
 
 
@@ -379,6 +403,7 @@ def bench(
         int | None, typer.Option("--max-iterations", help="Circuit breaker per problem.")
     ] = None,
     json_out: JsonFlag = False,
+    cluster: ClusterOption = None,
 ) -> None:
     """Measure pass@1 of the agent (and, with --baseline, of the model alone) on a problem suite."""
     from agent_graph import bench as bench_module  # loaded only for this command
@@ -397,7 +422,8 @@ def bench(
     context = replace(context, model=resolve_spec(context.model))
     context = _warning_before_stop(context)
     out = out or Path(f"bench-{suite.stem}.jsonl")
-    sandbox = sandbox_for("bench-grader", context.sandbox_settings())
+    # On a cluster the nodes grade, where the code is: this machine needs no sandbox.
+    sandbox = None if cluster else sandbox_for("bench-grader", context.sandbox_settings())
     try:
         with (
             tempfile.TemporaryDirectory(prefix="agent-graph-bench-") as scratch,
@@ -413,16 +439,30 @@ def bench(
             bar = progress.add_task("bench", total=len(problems))
             progress.update(bar, completed=len(bench_module.done_ids(out) & {p.task_id for p in problems}))
             watcher = BenchObserver(progress, bar, context.max_iterations)
-            for result in bench_module.run_suite(
-                problems,
-                context,
-                sandbox,
-                out,
-                with_baseline=baseline or baseline_samples > 1,
-                scratch=Path(scratch),
-                observer=watcher,
-                baseline_samples=baseline_samples,
-            ):
+            if cluster is not None:  # Ray is imported only here
+                from agent_graph.cluster import bench_on_cluster
+
+                results = bench_on_cluster(
+                    cluster,
+                    problems,
+                    context,
+                    out,
+                    with_baseline=baseline or baseline_samples > 1,
+                    baseline_samples=baseline_samples,
+                )
+            else:
+                assert sandbox is not None
+                results = bench_module.run_suite(
+                    problems,
+                    context,
+                    sandbox,
+                    out,
+                    with_baseline=baseline or baseline_samples > 1,
+                    scratch=Path(scratch),
+                    observer=watcher,
+                    baseline_samples=baseline_samples,
+                )
+            for result in results:
                 mark = "pass" if result.agent_passed else "FAIL"
                 if result.baseline_passed is None:
                     base = ""

@@ -45,7 +45,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     # llama.cpp's default native build enables AMX, which crashes at the first decode on some CPUs.
     CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON \
 -DGGML_AVX512_VNNI=ON -DGGML_AVX512_VBMI=ON" \
-        .venv/bin/pip install -q -e ".[local,openai,embeddings,safety,dev]"
+        .venv/bin/pip install -q -e ".[local,openai,embeddings,safety,dev,cluster]"
     echo "$want" > "$stamp"
 fi
 
