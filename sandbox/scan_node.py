@@ -773,17 +773,21 @@ def _relative_constant(text: str | None) -> bool:
     return ".." not in re.split(r"[\\/]", text)
 
 
-def is_workspace_path(node: Any, scope: _TestFileScope, depth: int = 0) -> bool:
+def is_workspace_path(node: Any, scope: _TestFileScope, depth: int = 0, relative_ok: bool = True) -> bool:
     """Whether a JavaScript expression certainly names a file in the workspace: `'app.js'`,
     `path.join(__dirname, 'app.js')`, `path.resolve(__dirname, 'app.js')`, `__dirname + '/app.js'`,
-    `` `${__dirname}/app.js` ``, `require.resolve('./app.js')`, or a constant bound to one of these."""
+    `` `${__dirname}/app.js` ``, `require.resolve('./app.js')`, or a constant bound to one of these.
+    `relative_ok=False` asks for a path anchored at the test file's folder (not a bare `'app.js'`,
+    which names a workspace file only while the current folder is the workspace)."""
     if node is None or depth > 8:
         return False
     text = fold_string(node)
     if text is not None:
-        return _relative_constant(text)
+        return relative_ok and _relative_constant(text)
     if node.type == "Identifier":
-        return node.name == "__filename" or is_workspace_path(scope.single_init(node.name), scope, depth + 1)
+        return node.name == "__filename" or is_workspace_path(
+            scope.single_init(node.name), scope, depth + 1, relative_ok
+        )
     if node.type == "BinaryExpression" and node.operator == "+":
         rest = fold_string(node.right)
         return (
@@ -814,7 +818,7 @@ def is_workspace_path(node: Any, scope: _TestFileScope, depth: int = 0) -> bool:
         ):
             first, *rest = node.arguments
             parts = [fold_string(a) for a in rest]
-            head_ok = _is_dirname(first) or _relative_constant(fold_string(first))
+            head_ok = _is_dirname(first) or (relative_ok and _relative_constant(fold_string(first)))
             return head_ok and all(_relative_constant(p) for p in parts)
     return False
 
@@ -849,17 +853,22 @@ def _array(node: Any, scope: _TestFileScope, depth: int = 0) -> Any:
 
 
 def _runs_program(call: Any, function: str, scope: _TestFileScope) -> bool:
-    """`spawnSync(process.execPath, [PROGRAM, ...args], options)`, `fork(PROGRAM, args, options)`."""
+    """`spawnSync(process.execPath, [PROGRAM, ...args], options)`, `fork(PROGRAM, args, options)`.
+    A bare relative PROGRAM (`'app.js'`) is a workspace file only when no `cwd` option moves the run."""
     args = list(call.arguments)
     if function == _FORK:
-        if not args or not is_workspace_path(args[0], scope):
-            return False
         options = (
             args[2]
             if len(args) > 2
             else (args[1] if len(args) == 2 and args[1].type != "ArrayExpression" else None)
         )
-        return len(args) <= 3 and _options_ok(options, scope, frozenset({"execPath", "execArgv", "shell"}))
+        forbidden = frozenset({"execPath", "execArgv", "shell"})
+        return (
+            bool(args)
+            and len(args) <= 3
+            and _located(args[0], options, scope)
+            and _options_ok(options, scope, forbidden)
+        )
     if function not in _RUN_FUNCTIONS or len(args) < 2:
         return False
     if args and _is_function_literal(args[-1]) and function == "execFile":
@@ -873,10 +882,17 @@ def _runs_program(call: Any, function: str, scope: _TestFileScope) -> bool:
     )
     if not is_node or argv is None or not argv.elements or len(args) > 3:
         return False
-    first = argv.elements[0]
-    if first is None or first.type == "SpreadElement" or not is_workspace_path(first, scope):
+    first, options = argv.elements[0], args[2] if len(args) > 2 else None
+    if first is None or first.type == "SpreadElement" or not _located(first, options, scope):
         return False
-    return _options_ok(args[2] if len(args) > 2 else None, scope, frozenset({"shell", "argv0"}))
+    return _options_ok(options, scope, frozenset({"shell", "argv0"}))
+
+
+def _located(program: Any, options: Any, scope: _TestFileScope) -> bool:
+    """The program is a workspace file: anchored at `__dirname`, or relative with no `cwd` option."""
+    if is_workspace_path(program, scope, relative_ok=False):
+        return True
+    return is_workspace_path(program, scope) and _options_ok(options, scope, frozenset({"cwd"}))
 
 
 def _process_finding(path: str, line: int, rule: str, what: str) -> Finding:

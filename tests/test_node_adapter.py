@@ -1,0 +1,197 @@
+"""The Node.js adapter: cut-off answers, node:test names and removal, the repairs of a small model's
+slips, and the program checks; a repaired file runs green with `node --test` in the real sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent_graph.languages import adapter_for
+from agent_graph.languages.node import NodeAdapter
+from agent_graph.sandbox.base import Sandbox
+from tests.sandbox_support import BACKENDS, sandbox_fixture, write_files
+
+NODE = NodeAdapter()
+
+
+@pytest.mark.parametrize(
+    ("source", "cut"),
+    [
+        ("function add(a, b) {\n  return a +", "return a +"),
+        ("const rows = [1, 2,", "const rows = [1, 2,"),
+        ("test('x', () => {\n  assert.equal(1, 1);\n", "assert.equal(1, 1);"),
+        ("const s = `unfinished template", "const s = `unfinished template"),
+        ("if (a) {\n  b();\n} else", "} else"),
+    ],
+)
+def test_an_answer_cut_off_mid_statement_is_detected(source: str, cut: str) -> None:
+    assert NODE.cut_off_line(source) == cut
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "const x = 1;\nmodule.exports = { x };\n",
+        "const y = a?.b ?? 1;\nclass A { #p = 1; get p() { return this.#p; } }\n",  # ES2022, whole
+        "const x = 1;\nfoo bar;\nconst y = 2;\n",  # a mistake in the middle is not a cut
+        "",
+    ],
+)
+def test_a_whole_file_is_not_cut_off(source: str) -> None:
+    assert NODE.cut_off_line(source) is None
+
+
+SUITE = """const { describe, it, test } = require('node:test');
+const assert = require('node:assert/strict');
+const { add } = require('./calc.js');
+
+describe('add', () => {
+  it('adds two numbers', () => {
+    assert.equal(add(1, 2), 3);
+  });
+  it('adds negatives', () => {
+    assert.equal(add(-1, -2), -3);
+  });
+  it.skip('is skipped', () => {});
+});
+
+test('zero', () => {
+  assert.equal(add(0, 0), 0);
+});
+"""
+
+
+def test_test_names_are_the_names_node_test_reports() -> None:
+    assert NODE.test_names(SUITE) == ["add > adds two numbers", "add > adds negatives", "zero"]
+
+
+def test_removing_tests_by_reported_or_own_name_keeps_the_rest_valid() -> None:
+    left = NODE.remove_tests(SUITE, {"add > adds negatives", "zero"})
+    assert NODE.test_names(left) == ["add > adds two numbers"]
+    assert NODE.cut_off_line(left) is None and "adds negatives" not in left
+    assert NODE.test_names(NODE.remove_tests(SUITE, {"adds two numbers"})) == ["add > adds negatives", "zero"]
+
+
+def test_es_imports_and_missing_requires_are_repaired() -> None:
+    source = """import { add } from './calc.js';
+
+test('adds', () => {
+  assert.equal(add(1, 2), 3);
+});
+"""
+    repaired = NODE.repair_tests(source, "calc", {"add"})
+    assert "import " not in repaired
+    assert "const { test } = require('node:test');" in repaired
+    assert "const assert = require('node:assert/strict');" in repaired
+    assert "const { add } = require('./calc.js');" in repaired
+    assert NODE.test_names(repaired) == ["adds"]
+
+
+def test_the_code_is_required_by_its_real_path_and_exported_names() -> None:
+    source = """const test = require('test');
+const assert = require('assert');
+const { parseCSV } = require('../csv2json');
+const csv = require('csv2json.js');
+
+test('parses', () => {
+  assert.deepEqual(parseCSV('a\\n1'), [{ a: 1 }]);
+});
+"""
+    repaired = NODE.repair_tests(source, "csv2json", {"parseCsv"})
+    assert "require('node:test')" in repaired
+    assert "const { parseCsv: parseCSV } = require('./csv2json.js');" in repaired
+    assert "const csv = require('./csv2json.js');" in repaired
+    # a whole-module binding named like a declared export takes the export
+    one = NODE.repair_tests("const parseCsv = require('./csv2json.js');\n", "csv2json", {"parseCsv"})
+    assert one.startswith("const { parseCsv } = require('./csv2json.js');")
+
+
+def test_a_program_test_spawning_node_by_name_stays_as_written_but_is_checked() -> None:
+    wrong = """const { CLI_tool } = require('./CLI_tool.js');
+CLI_tool();
+"""
+    [check] = NODE.certainly_wrong_tests(wrong, "goal", set(), False, profile="cli_tool", files=["clock.js"])
+    assert check.test == "" and "no node:test tests" in check.reason
+
+
+def test_program_checks_name_undeclared_imports_and_files_that_never_run_the_program() -> None:
+    imports_it = """const test = require('node:test');
+const assert = require('node:assert/strict');
+const { nowString } = require('./clock.js');
+
+test('prints the time', () => {
+  assert.ok(nowString());
+});
+"""
+    [check] = NODE.certainly_wrong_tests(
+        imports_it, "goal", set(), False, profile="cli_tool", files=["clock.js"]
+    )
+    assert check.test == "prints the time" and "spawnSync(process.execPath" in check.reason
+    runs_it = """const test = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const PROGRAM = path.join(__dirname, 'clock.js');
+
+test('prints the time', () => {
+  const r = spawnSync(process.execPath, [PROGRAM], { encoding: 'utf8' });
+  assert.equal(r.status, 0);
+});
+"""
+    assert (
+        NODE.certainly_wrong_tests(runs_it, "goal", set(), False, profile="cli_tool", files=["clock.js"])
+        == []
+    )
+    library = imports_it.replace("nowString", "helper")
+    [check] = NODE.certainly_wrong_tests(library, "goal", {"nowString"}, False, profile="library")
+    assert "`helper`, which the plan never declares" in check.reason
+
+
+def test_jest_expect_is_the_test_s_fault() -> None:
+    source = "const { test } = require('node:test');\ntest('x', () => { expect(1).toBe(1); });\n"
+    [check] = NODE.certainly_wrong_tests(source, "goal", set(), False)
+    assert check.test == "x" and "expect()" in check.reason
+
+
+def test_tests_pasted_into_a_source_file_are_cleaned_out() -> None:
+    source = """```js
+const test = require('node:test');
+const assert = require('node:assert/strict');
+function add(a, b) { return a + b; }
+module.exports = { add };
+test('adds', () => { assert.equal(add(1, 2), 3); });
+```"""
+    cleaned = NODE.clean_source(source, {"add"})
+    assert cleaned == "function add(a, b) { return a + b; }\nmodule.exports = { add };\n"
+
+
+def test_the_adapter_is_the_one_the_graph_picks() -> None:
+    assert isinstance(adapter_for("node"), NodeAdapter)
+    assert NODE.test_path("calc") == "calc.test.js"
+
+
+@pytest.fixture(params=BACKENDS)
+def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    yield from sandbox_fixture(request, "test-node-adapter")
+
+
+def test_a_repaired_test_file_runs_green_in_the_sandbox(sandbox: Sandbox, tmp_path: Path) -> None:
+    slipped = """import { add, sub } from './calc';
+
+describe('calc', () => {
+  it('adds', () => {
+    assert.equal(add(2, 3), 5);
+  });
+  it('subtracts', () => {
+    assert.equal(sub(2, 3), -1);
+  });
+});
+"""
+    code = "function add(a, b) { return a + b; }\nfunction sub(a, b) { return a - b; }\nmodule.exports = { add, sub };\n"
+    write_files(
+        tmp_path, {"calc.js": code, "calc.test.js": NODE.repair_tests(slipped, "calc", {"add", "sub"})}
+    )
+    report = sandbox.run_tests(tmp_path, "node")
+    assert report.status == "passed" and report.passed == 2, report
