@@ -64,6 +64,24 @@ class Context:
         default="",
         metadata=_meta("Base URL of an OpenAI-compatible server.", "models", "AGENT_GRAPH_BASE_URL"),
     )
+    request_timeout_seconds: float = field(
+        default=600.0,
+        metadata=_meta(
+            "Seconds to wait for one answer from a model server before retrying (a CPU server writing "
+            "a long file is slow; a hung one is retried after this).",
+            "models",
+            "AGENT_GRAPH_REQUEST_TIMEOUT",
+        ),
+    )
+    request_retries: int = field(
+        default=3,
+        metadata=_meta(
+            "Retries of a model server request that failed transiently (connection, timeout, 429 honouring "
+            "Retry-After, 5xx), with exponential backoff; then the run stops as interrupted, resumable.",
+            "models",
+            "AGENT_GRAPH_REQUEST_RETRIES",
+        ),
+    )
     temperature: float = field(default=0.2, metadata=_meta("Sampling temperature.", "models"))
     context_size: int = field(
         default=8192, metadata=_meta("Context window for local llama.cpp models (tokens).", "models")
@@ -141,18 +159,19 @@ class Context:
     function_checks: Literal["auto", "on", "off"] = field(
         default="auto",
         metadata=_meta(
-            "The function-level machinery (checks of generated tests against the goal's typed signatures "
-            "and examples, choice by agreement of outputs): auto runs it when the goal declares typed "
-            "Python functions, on always for Python, off never.",
+            "The function-level machinery (checks of generated tests against the goal's signatures "
+            "and examples, choice by agreement of outputs): auto runs it for Python libraries (goals "
+            "that ask for functions), on for any Python goal, off never.",
             "loop",
             "AGENT_GRAPH_FUNCTION_CHECKS",
         ),
     )
     coder_tool_calls: int = field(
-        default=6,
+        default=-1,
         metadata=_meta(
-            "File tool calls (list, read, write, edit) the coder may make per version when it fixes "
-            "code; 0: always rewrite whole files.",
+            "File tool calls (list, read, write, edit) the coder may make when it fixes code, per "
+            "iteration; 0: always rewrite whole files; -1 (auto): 6 for hosted models, 0 for local "
+            "and scripted ones (a small local model rewrites whole files more reliably).",
             "loop",
         ),
     )
@@ -162,6 +181,16 @@ class Context:
     max_tokens: int = field(
         default=0,
         metadata=_meta("Token budget per run; 0 means unlimited.", "loop", "AGENT_GRAPH_MAX_TOKENS"),
+    )
+    budget_usd: float = field(
+        default=0.0,
+        metadata=_meta(
+            "Cost budget per run in US dollars, priced from the pricing table (or models.price_*); the run "
+            "stops like at the token budget once it is spent. 0 means unlimited; calls of a model with no "
+            "known price are not counted (the run says so once).",
+            "loop",
+            "AGENT_GRAPH_BUDGET_USD",
+        ),
     )
     # long-term memory
     memory_enabled: bool = field(
@@ -284,6 +313,13 @@ class Context:
             pids=self.sandbox_pids,
         )
 
+    def tool_calls_for_coder(self) -> int:
+        """The coder's file tool calls per fix (`coder_tool_calls`, with auto resolved by its model)."""
+        if self.coder_tool_calls >= 0:
+            return self.coder_tool_calls
+        provider = self.model_for("coder").split(":", 1)[0]
+        return 0 if provider in ("llamacpp", "scripted", "") else 6
+
     def allowed_deps_path(self) -> Path | None:
         """The allowlist in force: the `safety.allowed_deps_file` setting, else
         `./config/allowed_deps.json`, else the default that ships with the package."""
@@ -318,6 +354,13 @@ class Context:
             raise UserInputError(f"threads must be 0 (every core) or more, not {self.threads}.")
         if self.max_tokens < 0:
             raise UserInputError(f"max_tokens must be 0 (unlimited) or more, not {self.max_tokens}.")
+        if not self.budget_usd >= 0:  # also refuses NaN
+            raise UserInputError(f"budget_usd must be 0 (unlimited) or more, not {self.budget_usd}.")
+        if not self.request_timeout_seconds > 0 or self.request_retries < 0:
+            raise UserInputError(
+                "models.request_timeout_seconds must be positive and models.request_retries 0 or more, not "
+                f"{self.request_timeout_seconds} and {self.request_retries}."
+            )
         return self
 
 

@@ -21,14 +21,13 @@ from agent_graph.state import AgentState
 
 def functions_apply(state: AgentState, context: Context) -> bool:
     """Whether the function-level machinery runs for this goal: the checks of generated tests
-    against the goal's typed signatures and examples, and the choice by agreement of outputs. It
-    pays where the goal declares typed Python functions for a library (`function_checks` "auto"),
-    and says nothing about programs; "on" runs it for any Python goal, "off" never."""
+    against the goal's signatures and examples, and the choice by agreement of outputs. It pays
+    where the goal asks for Python functions, a library (`function_checks` "auto"), and says
+    nothing about programs, whose tests run the program; "on" runs it for any Python goal, "off"
+    never."""
     if state.get("language", "python") != "python" or context.function_checks == "off":
         return False
-    if context.function_checks == "on":
-        return True
-    return state.get("profile", "library") == "library" and bool(goal_signatures(state.get("task", "")))
+    return context.function_checks == "on" or state.get("profile", "library") == "library"
 
 
 def certainly_wrong_tests(source: str, goal: str, names: set[str], functions: bool = True) -> list[Contradiction]:

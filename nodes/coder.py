@@ -3,8 +3,8 @@
 The graph sends one branch per version (`workflow.versions_to_write`): in the first iteration each
 from its own reading of the goal, later the first from the last diagnosis and the others hotter,
 the last one fresh (from the goal and plan alone). A fixing branch first works with its file tools
-(list, read, write, edit, bounded by `coder_tool_calls`); a whole-file rewrite is the fallback and
-the way first versions are written.
+(list, read, write, edit, bounded by `coder_tool_calls`); a whole-file rewrite is the fallback, the
+way first, fresh and hotter versions are written, and the default for local models.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ def write_code(request: VersionRequest, runtime: Runtime[Context]) -> dict[str, 
     spent = Usage()
     files: dict[str, str] | None = None
     try:
-        if not fresh and request.get("files") and context.coder_tool_calls > 0 and iteration > 1:
+        tools = sample == 1 and not fresh and iteration > 1 and bool(request.get("files"))
+        if tools and context.tool_calls_for_coder() > 0:
             files, spent = fix_with_tools(request, runtime, temperature)
         if files is None:
             files, used = write_version(request, runtime, temperature, fresh=fresh, reading=reading)
@@ -174,7 +175,7 @@ def fix_with_tools(
     messages: list[BaseMessage] = [SystemMessage(coder_system(state, CODER_SYSTEM)), HumanMessage(request)]
     spent = Usage()
     changed = False
-    for _ in range(context.coder_tool_calls):
+    for _ in range(context.tool_calls_for_coder()):
         call, used = ask_role(
             runtime, "coder", file_action, messages, max_tokens=output_budget(state, context), temperature=temperature
         )

@@ -88,19 +88,28 @@ def scan_tests(state: AgentState, context: Context, tests: dict[str, str]) -> Te
     packages the tests import are installed together with the code's."""
     language = state.get("language", "python")
     rules = context.safety_rules()
-    scan = scan_files(tests, language, rules)
+    written = current_candidates(state)
+    # scanned with a version of the code, so that the tests' imports of it are known as local
+    code = written[0]["files"] if written else dict(state.get("files", {}))
+    scan = scan_files({**code, **tests}, language, rules)
+    in_tests = [f for f in scan.blocking_findings if f.path in tests]
     approvals = dict(state.get("approvals") or {})
-    unapproved = [d for d in scan.needs_approval if approvals.get(approval_key(d)) != "approved"]
-    if scan.blocked or unapproved:
-        lines = [scan.feedback()] if scan.blocked else []
+    unapproved = [
+        d
+        for d in scan.needs_approval
+        if set(d.declared_in) <= set(tests) and approvals.get(approval_key(d)) != "approved"
+    ]
+    if in_tests or unapproved:
+        lines = [f"- {f.render()}" for f in in_tests]
         lines += [
             f"- {', '.join(d.declared_in)}: package {d.name!r} may not be used in tests; use the standard "
             "library, the test framework and the packages the code itself uses."
             for d in unapproved
         ]
-        return TestGate("\n".join(lines), approvals, None)
-    code = [scan_files(v["files"], language, rules) for v in current_candidates(state)]
-    wanted = _distinct([d for s in [scan, *code] for d in s.dependencies])
+        head = "The safety gate blocked the test file before it ran; fix every line below and write it again:"
+        return TestGate("\n".join([head, *lines]), approvals, None)
+    versions = [scan_files(v["files"], language, rules) for v in written]
+    wanted = _distinct([d for s in [scan, *versions] for d in s.dependencies])
     wanted = [d for d in wanted if d.classification in ("allowed", "needs_approval")]
     outcome = install_approved(state.get("task_id", ""), wanted, approvals, context, state.get("iteration", 1))
     failed = [d for d in scan.dependencies if approval_key(d) in outcome.failed]

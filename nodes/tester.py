@@ -95,7 +95,7 @@ def test_files(state: AgentState, runtime: Runtime[Context], feedback: str = "")
     if functions:  # the goal's examples get a file no rewrite replaces; the return types a conftest
         examples = examples_test_file(goal_examples(state.get("task", ""), names), stem, adapter.name)
         planned = [f["path"] for f in state.get("plan", {}).get("files", [])]
-        tests = (dict([examples]) if examples else {}) | return_type_check(state.get("task", ""), stem, planned)
+        tests = (dict([examples]) if examples else {}) | return_type_check(state.get("task", ""), stem, adapter.name, planned)
     previous = state.get("tests", {}).get(path)
     spent = Usage()
     cut_tests: str | None = None  # the usable part of a file cut off mid-statement
@@ -150,11 +150,11 @@ def tester_budget(state: AgentState, context: Context) -> int:
     return 1000 if state.get("profile", "library") == "library" else min(context.max_output_tokens, 1600)
 
 
-def return_type_check(goal: str, module: str, planned: Iterable[str] = ()) -> dict[str, str]:
+def return_type_check(goal: str, module: str, language: str, planned: Iterable[str] = ()) -> dict[str, str]:
     """`conftest.py` that fails any call returning another type than the goal's signature declares
     (Python goals whose functions have return annotations; nothing otherwise, nor when the plan
     has a `conftest.py` of its own, which this one would overwrite)."""
-    if RETURN_CHECK_FILE in planned:
+    if language != "python" or RETURN_CHECK_FILE in planned:
         return {}
     returns = {
         name: ast.unparse(s.returns) for name, s in goal_signatures(goal).items() if s.returns is not None

@@ -195,7 +195,7 @@ def call_forms(goal: str) -> str:
 def tests_retry_request(path: str, wrong: list[tuple[str, str]]) -> str:
     """Why the last test file was unusable: no tests in it, or only tests that cannot be right."""
     if not wrong:
-        return f"`{path}` had no tests. Write test functions (test_... in Python, test('...') in Node.js) this time."
+        return f"`{path}` had no test functions. Write test functions (test_... in Python, test('...') with node:test in Node.js) this time."
     reasons = "\n".join(f"- {test}: {reason}" for test, reason in wrong[:4])
     return (
         f"Every test in `{path}` was certainly wrong:\n{reasons}\n"

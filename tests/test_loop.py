@@ -12,7 +12,7 @@ from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.context import Context
 from agent_graph.memory import history
 from agent_graph.nodes.reflector import stuck
-from agent_graph.nodes.tester import SIMPLE_TESTS_REQUEST
+from agent_graph.prompts import SIMPLE_TESTS_REQUEST
 from agent_graph.runner import run_task
 from agent_graph.workflow import builder
 from tests import scripts
@@ -33,7 +33,7 @@ def test_fails_once_reflects_then_passes(database_url: str, agent_home: Path) ->
         "Write mean(xs) for a list of numbers; raise ValueError on an empty list.",
         "python",
         "library",
-        Context(first_samples=1, model=spec),
+        Context(first_samples=1, model=spec, samples_per_iteration=1),
     )
 
     assert outcome.status == "passed"
@@ -66,17 +66,20 @@ def test_fails_once_reflects_then_passes(database_url: str, agent_home: Path) ->
     assert final.values["status"] == "passed" and not final.next
     assert [a["iteration"] for a in final.values["attempts"]] == [1, 2]
     assert len(final.values["reflections"]) == 1
-    # oldest first: the path the run took, one checkpoint per super-step
+    # oldest first: the path the run took, one checkpoint per super-step, each step a node
     assert next_nodes == [
         ("__start__",),
         ("plan",),
-        ("code",),
+        ("write_code",),
         ("safety",),
-        ("test",),
+        ("write_tests",),
+        ("select",),
+        ("run_tests",),
         ("reflect",),
-        ("code",),
+        ("write_code",),
         ("safety",),
-        ("test",),
+        ("select",),
+        ("run_tests",),
         ("finish",),
         (),
     ]
@@ -255,7 +258,7 @@ def test_small_model_slips_in_code_and_tests_cost_no_iteration(database_url: str
         "Write mean(xs) for a list of numbers; raise ValueError on an empty list.",
         "python",
         "library",
-        Context(first_samples=1, model=spec),
+        Context(first_samples=1, model=spec, samples_per_iteration=1),
     )
     assert outcome.status == "passed" and outcome.iterations == 1
     assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
@@ -284,7 +287,7 @@ def test_after_two_unusable_test_files_the_tester_starts_afresh_asking_for_simpl
         "Write mean(xs) for a list of numbers; raise ValueError on an empty list.",
         "python",
         "library",
-        Context(first_samples=1, model=spec),
+        Context(first_samples=1, model=spec, samples_per_iteration=1),
         observer=events,
     )
     assert outcome.status == "passed" and outcome.iterations == 1
@@ -313,7 +316,7 @@ def test_an_iterations_duration_includes_its_coding(database_url: str, agent_hom
         "Write mean(xs); raise ValueError on an empty list.",
         "python",
         "library",
-        Context(first_samples=1, model=spec),
+        Context(first_samples=1, model=spec, samples_per_iteration=1),
     )
     with connection(database_url) as conn:
         rows = history.get_iterations(conn, outcome.task_id)
@@ -321,8 +324,9 @@ def test_an_iterations_duration_includes_its_coding(database_url: str, agent_hom
 
 
 def test_after_a_failure_fresh_versions_are_chosen_by_the_tests(database_url: str, agent_home: Path) -> None:
-    """Iteration 2 writes up to three versions: one blocked by the safety gate (never run), one
-    still wrong, one right; the right one is kept, and sampling stops there."""
+    """Iteration 2 writes three versions in parallel branches: one blocked by the safety gate
+    (never run), one still wrong, one right; the right one is kept. Which branch takes which
+    scripted answer is up to the scheduler, so the checks do not depend on the order."""
     blocked = "def mean(xs):\n    return eval('sum(xs)') / len(xs)\n"
     script = {
         "Plan": [{"args": scripts.PLAN}],
@@ -345,13 +349,15 @@ def test_after_a_failure_fresh_versions_are_chosen_by_the_tests(database_url: st
     assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
     prompts = model.prompts_for("write_file")
     assert len(prompts) == 5  # code, tests, then three versions
-    # The first versions build on the failed code and its diagnosis; the last starts afresh.
-    assert "Current source files" in prompts[2] and "Diagnosis:" in prompts[2]
-    assert "Current source files" not in prompts[4] and "Diagnosis:" not in prompts[4]
-    assert "Goal:" in prompts[4] and "stats.py" in prompts[4]
+    # Two versions build on the failed code and its diagnosis; one starts afresh from the goal.
+    later = prompts[2:]
+    with_history = ["Current source files" in p and "Diagnosis:" in p for p in later]
+    assert sorted(with_history) == [False, True, True]
+    fresh = later[with_history.index(False)]
+    assert "Goal:" in fresh and "stats.py" in fresh
     (sampled,) = [e for e in events.events if e["event"] == "samples"]
-    # tests passed per version: the blocked one never ran (None), the wrong one passed none
-    assert sampled["passed"] == [None, 0, 3] and sampled["chosen"] == 3
+    # tests passed per version the safety gate let through (the blocked one never ran)
+    assert sorted(sampled["passed"]) == [0, 3]
 
 
 class EventRecorder:
@@ -365,16 +371,26 @@ class EventRecorder:
         self.events.append(event)
 
 
-def test_sampling_stops_at_the_first_version_that_passes(database_url: str, agent_home: Path) -> None:
-    spec, model = scripts.scripted("samples-early", scripts.fail_then_pass())
+def test_the_versions_of_an_iteration_are_parallel_send_branches(database_url: str, agent_home: Path) -> None:
+    """Iteration 2 writes three versions, each in its own `write_code` branch of one super-step;
+    the tests choose the passing one."""
+    script = scripts.fail_then_pass()
+    fixed = script["write_file"][-1]
+    script["write_file"] += [fixed, fixed]
+    spec, model = scripts.scripted("samples-parallel", script)
     outcome = run_task(
         "Write mean(xs); raise ValueError on an empty list.",
         "python",
         "library",
         Context(first_samples=1, model=spec, samples_per_iteration=3),
     )
-    assert outcome.status == "passed"
-    assert len(model.prompts_for("write_file")) == 3  # code, tests, one passing version
+    assert outcome.status == "passed" and outcome.iterations == 2
+    assert len(model.prompts_for("write_file")) == 5  # code, tests, three versions
+    with open_checkpointer(database_url) as saver:
+        graph = builder.compile(checkpointer=saver)
+        config: Any = {"configurable": {"thread_id": outcome.task_id}}
+        branches = [len(s.tasks) for s in graph.get_state_history(config) if set(s.next) == {"write_code"}]
+    assert branches == [3, 1]  # newest first: iteration 2's three branches, iteration 1's one
 
 
 def test_an_unusable_test_file_is_asked_for_again_hotter(database_url: str, agent_home: Path) -> None:
