@@ -7,7 +7,9 @@ stderr, never a traceback.
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
 import signal
 import sys
 import tempfile
@@ -16,8 +18,8 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -33,7 +35,7 @@ from agent_graph.cli_sandbox import sandbox_app
 from agent_graph.cli_scan import register as register_scan
 from agent_graph.cli_stats import register as register_stats
 from agent_graph.context import LANGUAGES, PROFILES, Context, load_context
-from agent_graph.errors import AgentGraphError, TerminatedError, UserInputError
+from agent_graph.errors import AgentGraphError, TerminatedError, UserInputError, model_service_error
 from agent_graph.memory import history
 from agent_graph.models import resolve_spec
 from agent_graph.runner import (
@@ -43,10 +45,10 @@ from agent_graph.runner import (
     RunOutcome,
     deny_by_policy,
     final_files,
+    open_models,
     resume_task,
     run_task,
 )
-from agent_graph.sandbox_pool import release_sandbox, sandbox_for
 from agent_graph.ui import BenchObserver, LiveObserver
 from agent_graph.workspace import Workspace
 
@@ -68,6 +70,14 @@ register_stats(app)
 register_models(app, lambda: _context())
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object (the last line of stdout).")]
+BaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        help="OpenAI-compatible server for openai:NAME models, e.g. http://127.0.0.1:8080/v1 "
+        "(vLLM, llama.cpp, LM Studio, Ollama); env AGENT_GRAPH_BASE_URL.",
+    ),
+]
 ClusterOption = Annotated[
     str | None,
     typer.Option(
@@ -89,6 +99,30 @@ def _options(
 
 def _context(**overrides: Any) -> Context:
     return load_context(_state["config"], overrides)
+
+
+def _base_url(value: str | None) -> str | None:
+    """`--base-url` checked: an http(s) URL, or None when not given."""
+    if value is None:
+        return None
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UserInputError(
+            f"--base-url {value!r} is not an http(s) URL; give e.g. http://127.0.0.1:8080/v1."
+        )
+    return value.rstrip("/")
+
+
+def _warn_unpriced(context: Context) -> None:
+    """Say once, before the run, which models a cost budget cannot count (no known price)."""
+    for role, spec in open_models(context).items():
+        err_console.print(
+            f"warning: no price is known for {spec} ({role}), so --budget-usd does not count its calls; "
+            "set models.price_input_per_mtok and price_output_per_mtok to count them.",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _warning_before_stop(context: Context) -> Context:
@@ -163,7 +197,16 @@ def run(
         int | None, typer.Option("--max-iterations", help="Circuit breaker hard stop.")
     ] = None,
     model: Annotated[
-        str | None, typer.Option("--model", help="Model spec, e.g. llamacpp:/path.gguf.")
+        str | None,
+        typer.Option("--model", help="Model spec, e.g. openai:gpt-4o-mini or llamacpp:/path.gguf."),
+    ] = None,
+    base_url: BaseUrlOption = None,
+    budget_usd: Annotated[
+        float | None,
+        typer.Option(
+            "--budget-usd",
+            help="Stop the run once its priced cost reaches this many US dollars (0: no limit).",
+        ),
     ] = None,
     workspace: Annotated[
         Path | None, typer.Option("--workspace", help="Folder for the code (default: per task).")
@@ -186,13 +229,19 @@ def run(
         raise UserInputError(f"language {language!r} is not supported; use python or node.")
     if profile not in PROFILES:
         raise UserInputError(f"profile {profile!r} is unknown; use one of {', '.join(PROFILES)}.")
-    overrides: dict[str, Any] = {"model": model}
+    overrides: dict[str, Any] = {"model": model, "base_url": _base_url(base_url)}
     if max_iterations is not None:
         if max_iterations < 1:
             raise UserInputError(f"--max-iterations must be at least 1, not {max_iterations}.")
         overrides["max_iterations"] = max_iterations
+    if budget_usd is not None:
+        if not budget_usd >= 0:
+            raise UserInputError(f"--budget-usd must be 0 (no limit) or more, not {budget_usd}.")
+        overrides["budget_usd"] = budget_usd
     context = _context(**overrides)
     context = _warning_before_stop(context)
+    if context.budget_usd and cluster is None:
+        _warn_unpriced(context)
     if workspace is not None and workspace.exists() and not workspace.is_dir():
         raise UserInputError(f"--workspace {workspace} is a file; give a folder.")
     with _progress(json_out, context, " ".join(task.split())) as observer:
@@ -398,6 +447,7 @@ def bench(
         ),
     ] = 1,
     model: Annotated[str | None, typer.Option("--model", help="Model spec.")] = None,
+    base_url: BaseUrlOption = None,
     out: Annotated[Path | None, typer.Option("--out", help="Results JSONL (resumable).")] = None,
     max_iterations: Annotated[
         int | None, typer.Option("--max-iterations", help="Circuit breaker per problem.")
@@ -417,13 +467,18 @@ def bench(
     problems = bench_module.load_suite(suite, offset, limit)
     if shard is not None:
         problems = bench_module.shard(problems, shard)
-    overrides: dict[str, Any] = {"model": model, "max_iterations": max_iterations}
+    overrides: dict[str, Any] = {
+        "model": model,
+        "max_iterations": max_iterations,
+        "base_url": _base_url(base_url),
+    }
     context = _context(**overrides)
-    context = replace(context, model=resolve_spec(context.model))
+    context = replace(context, model=resolve_spec(context.model, context.base_url))
     context = _warning_before_stop(context)
     out = out or Path(f"bench-{suite.stem}.jsonl")
+    services = context.services
     # On a cluster the nodes grade, where the code is: this machine needs no sandbox.
-    sandbox = None if cluster else sandbox_for("bench-grader", context.sandbox_settings())
+    sandbox = None if cluster else services.sandbox("bench-grader")
     try:
         with (
             tempfile.TemporaryDirectory(prefix="agent-graph-bench-") as scratch,
@@ -476,7 +531,7 @@ def bench(
                 )
                 progress.advance(bar)
     finally:
-        release_sandbox("bench-grader")
+        services.release("bench-grader")
     summary = bench_module.summarise(out)
     if json_out:
         print(json.dumps(summary))
@@ -505,21 +560,49 @@ def _terminate(signum: int, frame: object) -> None:
     raise TerminatedError()
 
 
+def _framework_errors(name: str) -> tuple[type[BaseException], ...]:
+    """The CLI framework's exception class `name` (Exit, Abort, ClickException), in every copy of
+    click the installed typer may use: its own bundled one (typer >= 0.29) and click itself."""
+    found: list[type[BaseException]] = []
+    for module in ("typer.exceptions", "typer._click.exceptions", "click.exceptions"):
+        try:
+            cls = getattr(importlib.import_module(module), name, None)
+        except ImportError:
+            continue
+        if isinstance(cls, type) and issubclass(cls, BaseException) and cls not in found:
+            found.append(cls)
+    return tuple(found)
+
+
+_EXIT = _framework_errors("Exit")
+_ABORT = _framework_errors("Abort")
+_USAGE = _framework_errors("ClickException")  # usage errors (unknown option, command, value) and bad files
+
+
+def _show_usage_error(exc: BaseException) -> None:
+    """Click's own message (usage line, hint, `Error: ...`), as the framework would print it."""
+    show = getattr(exc, "show", None)
+    if callable(show):
+        show()
+    else:
+        err_console.print(f"Error: {exc}", highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     """Entry point: run the app and turn errors into one sentence and an exit code."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
         result = app(standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except _EXIT as exc:
+        sys.exit(getattr(exc, "exit_code", 0))
+    except _ABORT:
         err_console.print("aborted")
         sys.exit(130)
     except TerminatedError:
         err_console.print(f"terminated; {RESUME_HINT}")
         sys.exit(128 + signal.SIGTERM)
-    except click.ClickException as exc:
-        exc.show()
+    except _USAGE as exc:
+        _show_usage_error(exc)
         sys.exit(2)
     except AgentGraphError as exc:
         err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
@@ -527,6 +610,20 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print(f"interrupted; {RESUME_HINT}")
         sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("AGENT_GRAPH_DEBUG"):
+            raise
+        known = model_service_error(exc)  # a model server failing outside a run (bench, models)
+        if known is not None:
+            err_console.print(f"error: {known}", highlight=False, soft_wrap=True)
+            sys.exit(known.exit_code)
+        err_console.print(
+            f"error: an unexpected {type(exc).__name__} ({' '.join(str(exc).split())[:200]}); "
+            "run again with AGENT_GRAPH_DEBUG=1 for the traceback, and please report it.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(1)
     if result == 130:  # Typer turns Ctrl-C inside a command into this exit code, silently
         err_console.print(f"interrupted; {RESUME_HINT}")
     sys.exit(result if isinstance(result, int) else 0)

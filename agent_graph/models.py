@@ -1,6 +1,7 @@
 """Chat models by spec: `provider:name`, `llamacpp:/path/model.gguf`, or `scripted:/path.json`.
 
-`provider:name` goes through LangChain's `init_chat_model` (openai, anthropic, ollama, ...).
+`openai:name` goes to OpenAI or the OpenAI-compatible server at `base_url` (`agent_graph.openai_compat`);
+other `provider:name` specs go through LangChain's `init_chat_model` (anthropic, ollama, ...).
 `llamacpp:` runs a GGUF file in-process with llama-cpp-python, with the settings that keep
 Qwen-family models correct. Instances are cached: loading a local model takes seconds, and
 reusing one keeps llama.cpp's prompt cache warm across calls (our prompts keep a stable
@@ -47,8 +48,24 @@ def local_models() -> list[Path]:
     return sorted(found, key=lambda p: (rank.get(p.name, len(rank)), p.name))
 
 
-def default_model_spec() -> str:
-    """The model used when none is configured: OpenAI with a key, else the best local GGUF."""
+def default_model_spec(base_url: str = "") -> str:
+    """The model used when none is configured: the first one the server at `base_url` serves, else
+    OpenAI's with a key, else the best local GGUF."""
+    if base_url:
+        from agent_graph.endpoints import probe
+
+        found = probe(base_url, timeout=10.0)
+        if not found.answers:
+            raise ServiceUnavailableError(
+                f"cannot reach the model server at {found.url} to ask which model it serves; "
+                "start it or fix --base-url (AGENT_GRAPH_BASE_URL)."
+            )
+        if not found.models:
+            raise UserInputError(
+                f"the model server at {found.url} names no model ({found.detail}); "
+                "choose one with --model openai:NAME."
+            )
+        return f"openai:{found.models[0]}"
     if os.environ.get("OPENAI_API_KEY"):
         return "openai:gpt-4o-mini"
     local = local_models()
@@ -60,13 +77,14 @@ def default_model_spec() -> str:
     )
 
 
-def resolve_spec(spec: str) -> str:
-    return spec.strip() or default_model_spec()
+def resolve_spec(spec: str, base_url: str = "") -> str:
+    """`spec`, or the default model (see `default_model_spec`) when it is empty."""
+    return spec.strip() or default_model_spec(base_url)
 
 
 def get_chat_model(spec: str, context: Context) -> BaseChatModel:
     """The chat model for `spec` (empty: the default), built once per process."""
-    spec = resolve_spec(spec)
+    spec = resolve_spec(spec, context.base_url)
     if spec in _registered:
         return _registered[spec]
     provider, sep, name = spec.partition(":")
@@ -83,6 +101,8 @@ def get_chat_model(spec: str, context: Context) -> BaseChatModel:
         context.seed,
         context.prompt_cache_mb,
         context.threads,
+        context.request_timeout_seconds,
+        context.request_retries,
     )
     with _lock:
         if key not in _cache:
@@ -110,13 +130,13 @@ def _build(provider: str, name: str, context: Context) -> BaseChatModel:
         if not path.is_file():
             raise UserInputError(f"scripted model file {path} does not exist.")
         return load_script(path)
+    if provider == "openai":
+        return _openai(name, context)
     from langchain.chat_models import init_chat_model
 
     kwargs: dict[str, Any] = {"temperature": context.temperature, "max_tokens": context.max_output_tokens}
     if context.base_url:
         kwargs["base_url"] = context.base_url
-        if provider == "openai" and not os.environ.get("OPENAI_API_KEY"):
-            kwargs["api_key"] = "not-needed"  # local OpenAI-compatible servers ignore it
     try:
         return init_chat_model(name, model_provider=provider, **kwargs)
     except ImportError as exc:
@@ -125,6 +145,35 @@ def _build(provider: str, name: str, context: Context) -> BaseChatModel:
         ) from None
     except ValueError as exc:
         raise UserInputError(f"model spec {provider}:{name} was refused: {exc}") from None
+
+
+def _openai(name: str, context: Context) -> BaseChatModel:
+    """OpenAI, or the OpenAI-compatible server at `context.base_url`, with the run's timeout and retries.
+
+    The client retries connection failures, timeouts, 408/409/429 (honouring `Retry-After`) and
+    5xx answers with exponential backoff; the runner turns the error left when they are spent
+    into an interrupted, resumable run.
+    """
+    from agent_graph.endpoints import api_key, endpoint
+    from agent_graph.openai_compat import CompatibleChatOpenAI
+
+    url = endpoint(context.base_url)
+    key = api_key(url)
+    if key is None:
+        raise UserInputError(
+            f"the model openai:{name} needs OPENAI_API_KEY; set it, or point --base-url at an "
+            "OpenAI-compatible server (e.g. http://127.0.0.1:8080/v1)."
+        )
+    return CompatibleChatOpenAI(
+        model=name,
+        base_url=url,
+        api_key=key,  # type: ignore[arg-type]  # pydantic coerces str to SecretStr
+        temperature=context.temperature,
+        max_tokens=context.max_output_tokens,  # type: ignore[call-arg]  # alias of max_completion_tokens
+        timeout=context.request_timeout_seconds,
+        max_retries=context.request_retries,
+        seed=context.seed if context.seed >= 0 else None,
+    )
 
 
 def _sampling_seed(seed: int) -> int:

@@ -2,8 +2,8 @@
 
 Prices are per million tokens (input, output), as the providers list them; settings override them
 (`models.price_input_per_mtok`, `models.price_output_per_mtok`) for models not listed or new prices.
-Local models (llama.cpp, Ollama, the scripted test model) cost nothing. A hosted model with no known
-price costs NaN, which stays NaN through every sum: an unknown cost is never reported as a number.
+Local models (llama.cpp, Ollama, the scripted test model, an unlisted model on a server on this
+machine) cost nothing. A hosted model with no known price costs NaN, which stays NaN through every sum: an unknown cost is never reported as a number.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+
+from agent_graph.endpoints import is_loopback
 
 # USD per million tokens (input, output). Longest matching prefix wins: "gpt-4o-mini-2024-07-18" -> gpt-4o-mini.
 PRICES: dict[str, tuple[float, float]] = {
@@ -76,7 +78,17 @@ def price_for(
         return (0.0, 0.0)
     name = model_name(model).rsplit("/", 1)[-1].lower()
     matches = [prefix for prefix in PRICES if name.startswith(prefix)]
-    return PRICES[max(matches, key=len)] if matches else None
+    if matches:  # a listed name is priced wherever it is served (a local proxy may forward to OpenAI)
+        return PRICES[max(matches, key=len)]
+    base = getattr(model, "openai_api_base", None)
+    if isinstance(base, str) and is_loopback(base):
+        return (0.0, 0.0)  # an unlisted model on this machine's own server
+    return None
+
+
+def unpriced(model: BaseChatModel, override: tuple[float, float] | None = None) -> bool:
+    """Whether calls of `model` have no known price (their cost is NaN, and no budget counts them)."""
+    return price_for(model, override) is None
 
 
 def cost(model: BaseChatModel, input_tokens: int, output_tokens: int, override: Any = None) -> float:

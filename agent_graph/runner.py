@@ -20,13 +20,18 @@ from agent_graph.checkpoints.database import connection, database_url
 from agent_graph.checkpoints.migrations import migrate
 from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.context import Context
-from agent_graph.errors import ServiceUnavailableError, TerminatedError, UserInputError
+from agent_graph.errors import (
+    ServiceUnavailableError,
+    TerminatedError,
+    UserInputError,
+    model_service_error,
+)
 from agent_graph.llm import ModelOutputError
 from agent_graph.logs import EventLog, log_path, open_logger
 from agent_graph.memory import history
-from agent_graph.models import resolve_spec
+from agent_graph.models import get_chat_model, resolve_spec
 from agent_graph.paths import workspaces_dir
-from agent_graph.pricing import total_cost
+from agent_graph.pricing import total_cost, unpriced
 from agent_graph.sandbox.base import SandboxUnavailableError
 from agent_graph.state import merge_counts
 from agent_graph.workflow import builder
@@ -109,8 +114,10 @@ def run_task(
     """Run a new task to its end; `approver` answers dependency requests."""
     task_id = task_id or new_task_id()
     workspace = workspace or str(workspaces_dir(context.workspace_root) / task_id)
-    # Resolve the model before anything is recorded: "no model" is exit 3, not a failed task.
+    # Resolve the models before anything is recorded: "no model" is exit 3 and a missing key exit 2,
+    # not a failed task.
     context = _with_resolved_model(context)
+    open_models(context)
     url = database_url()
     with connection(url) as conn:
         migrate(conn)
@@ -152,6 +159,7 @@ def resume_task(
         if k in Context.__dataclass_fields__
     }
     context = replace(Context(), **stored)
+    open_models(context)
     return _drive(url, task_id, None, context, observer or QuietObserver(), approver)
 
 
@@ -165,7 +173,21 @@ def final_files(task_id: str) -> dict[str, str]:
 
 
 def _with_resolved_model(context: Context) -> Context:
-    return replace(context, model=resolve_spec(context.model))
+    return replace(context, model=resolve_spec(context.model, context.base_url))
+
+
+ROLES = ("planner", "coder", "tester", "reflector")
+
+
+def open_models(context: Context) -> dict[str, str]:
+    """Build each role's chat model now, so that a bad spec or a missing key is one sentence before
+    the run starts; return the roles whose model has no known price, with its spec (a cost budget
+    cannot count their calls)."""
+    return {
+        role: context.model_for(role)
+        for role in ROLES
+        if unpriced(get_chat_model(context.model_for(role), context), context.prices())
+    }
 
 
 def _drive(
@@ -173,8 +195,9 @@ def _drive(
 ) -> RunOutcome:
     config: RunnableConfig = {
         "configurable": {"thread_id": task_id},
-        # each iteration is four steps (code, safety, test, reflect), plus plan and finish
-        "recursion_limit": 4 * context.max_iterations + 10,
+        # an iteration is at most write_code, safety, write_tests (asked again up to twice), select,
+        # run_tests and reflect, plus a new plan now and then; the circuit breaker stops it first
+        "recursion_limit": 10 * context.max_iterations + 10,
     }
     log = EventLog(
         open_logger(log_path(context.log_file), context.log_max_bytes, context.log_backup_count), task_id
@@ -223,6 +246,17 @@ def _drive(
             outcome = _outcome(task_id, {**values, "status": "failed", "stop_reason": str(exc)})
             log.write("run_finished", logging.ERROR, **outcome.to_dict())
             return outcome
+        except Exception as exc:
+            error = model_service_error(exc)
+            if error is None:
+                raise
+            # The failed step left no checkpoint; the one before it is intact, so `resume` re-runs it.
+            history.set_status(conn, task_id, "interrupted")
+            log.write("run_interrupted", logging.ERROR, reason=str(error))
+            when = "once the server is back" if error.exit_code == 3 else "once the setting is fixed"
+            raise type(error)(
+                f"{str(error).rstrip('.')}; the run is saved, and `agent-graph resume {task_id}` continues it {when}."
+            ) from None
         values = graph.get_state(config).values
         history.sync_run(conn, task_id, values)
         status = values.get("status", "running")
