@@ -13,19 +13,22 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import psycopg
+import sqlalchemy.exc
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from agent_graph.checkpoints.database import Connection, connect, redact
+from agent_graph.checkpoints.database import connect, database_url, redact
 from agent_graph.checkpoints.migrations import migrate
+from agent_graph.context import load_context
 from agent_graph.errors import ServiceUnavailableError, UserInputError
-from agent_graph.memory.effectiveness import MemoryStats, forget_memories, stats
-from agent_graph.memory.embeddings import get_embedder
+from agent_graph.memory.effectiveness import MemoryStats, forget_hits, stats
+from agent_graph.memory.embeddings import Embedder, get_embedder
 from agent_graph.memory.failures import FailureMemory
 from agent_graph.memory.patterns import PatternMemory
 from agent_graph.memory.reembed import reembed
 from agent_graph.memory.signatures import extract_signature, failure_text
+from agent_graph.memory.store import VectorStores
 
 memory_app = typer.Typer(
     name="memory",
@@ -40,26 +43,37 @@ EmbedderOption = Annotated[
     str,
     typer.Option(
         "--embedder",
-        envvar="AGENT_GRAPH_EMBEDDER",
-        help="local, openai or openai:MODEL@DIM; must match the one that stored the memory "
-        "(default: openai when OPENAI_API_KEY is set, else local).",
+        help="local or openai:MODEL@DIM (default: the `embedder` setting, else local); "
+        "the memory of each embedder is its own collection.",
     ),
 ]
 
 
+def _embedder(spec: str) -> Embedder:
+    """The embedder a flag names, else the `embedder` setting (settings file, AGENT_GRAPH_EMBEDDER)."""
+    context = load_context(overrides={"embedder": spec.strip() or None})
+    return get_embedder(context.embedder, base_url=context.embedder_base_url)
+
+
 @contextmanager
-def _database() -> Iterator[Connection]:
-    """A migrated connection; a database that fails mid-command is a service problem, not a bug."""
-    conn = connect()
+def _database() -> Iterator[VectorStores]:
+    """The memory's stores on a migrated connection; a database that fails mid-command is a service
+    problem, not a bug."""
+    url = database_url()
+    conn = connect(url)
+    stores = None
     try:
         migrate(conn)
-        yield conn
-    except psycopg.OperationalError as exc:
+        stores = VectorStores(url, conn)
+        yield stores
+    except (psycopg.OperationalError, sqlalchemy.exc.OperationalError) as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ServiceUnavailableError(
-            f"the database stopped answering ({reason}); check the server at {redact(conn.info.dsn)}."
+            f"the database stopped answering ({reason}); check the server at {redact(url)}."
         ) from None
     finally:
+        if stores is not None:
+            stores.close()
         conn.close()
 
 
@@ -87,15 +101,15 @@ def search_command(
         raise UserInputError(f"--kind {kind!r} is unknown; use failures or patterns.")
     if not -1.0 <= threshold <= 1.0:
         raise UserInputError(f"--threshold is a cosine similarity between -1 and 1, not {threshold}.")
-    embedder = get_embedder(embedder_spec)
-    with _database() as conn:
+    embedder = _embedder(embedder_spec)
+    with _database() as stores:
         hits: list[Any]
         if kind == "failures":
             # Shaped like the stored texts: a pasted traceback or message becomes its masked signature.
             text = failure_text(extract_signature(query))
-            hits = FailureMemory(conn, embedder).search(text, language or None, k, threshold)
+            hits = FailureMemory(stores, embedder).search(text, language or None, k, threshold)
         else:
-            hits = PatternMemory(conn, embedder).search(query, language or None, k, threshold)
+            hits = PatternMemory(stores, embedder).search(query, language or None, k, threshold)
     if json_out:
         print(
             json.dumps(
@@ -161,8 +175,8 @@ def stats_command(
 ) -> None:
     """What is stored, how often a search found something, and how often that was followed by a pass."""
     start = _moment(since) if since else None
-    with _database() as conn:
-        numbers = stats(conn, start)
+    with _database() as stores:
+        numbers = stats(stores.conn, start)
     if json_out:
         print(json.dumps(numbers))
         return
@@ -218,9 +232,12 @@ def forget_command(
     task_id = task_id.strip()
     if not task_id:
         raise UserInputError("the task id is empty; `agent-graph history` lists the tasks.")
-    with _database() as conn, conn.transaction():
-        failures = forget_memories(conn, "failure", task_id)
-        patterns = forget_memories(conn, "pattern", task_id)
+    with _database() as stores:
+        failure_ids = stores.delete_task("failures", task_id)
+        pattern_ids = stores.delete_task("patterns", task_id)
+        forget_hits(stores.conn, "failure", failure_ids)
+        forget_hits(stores.conn, "pattern", pattern_ids)
+    failures, patterns = len(failure_ids), len(pattern_ids)
     if failures == patterns == 0:
         raise UserInputError(f"task {task_id!r} has no stored memory; `agent-graph history` lists the tasks.")
     console.print(f"forgot {failures} failure(s) and {patterns} pattern(s) of task {task_id}.")
@@ -229,9 +246,9 @@ def forget_command(
 @memory_app.command("reembed")
 def reembed_command(embedder_spec: EmbedderOption = "", json_out: JsonFlag = False) -> None:
     """Embed every stored memory again with another embedding model (after changing `memory.embedder`)."""
-    embedder = get_embedder(embedder_spec)
-    with _database() as conn:
-        moved = reembed(conn, embedder)
+    embedder = _embedder(embedder_spec)
+    with _database() as stores:
+        moved = reembed(stores, embedder)
     if json_out:
         print(json.dumps({"embedder": embedder.name, "dim": embedder.dim, **moved}))
         return

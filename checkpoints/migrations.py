@@ -174,6 +174,25 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE tasks ADD COLUMN IF NOT EXISTS cost_usd DOUBLE PRECISION DEFAULT 0;
         """,
     ),
+    (
+        5,
+        # The memory's vectors move to langchain-postgres's PGVectorStore, one table per kind and embedding
+        # model (agent_graph.memory.store); this registry says which table holds which model and dimension.
+        # The hand-made tables keep what they hold under legacy names until `agent-graph memory reembed`
+        # moves their rows into the configured embedder's collection.
+        """
+        CREATE TABLE IF NOT EXISTS memory_collections (
+            kind            TEXT NOT NULL CHECK (kind IN ('failures', 'patterns')),
+            embedding_model TEXT NOT NULL,
+            embedding_dim   INTEGER NOT NULL CHECK (embedding_dim BETWEEN 1 AND 2000),
+            table_name      TEXT NOT NULL UNIQUE,
+            created_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
+            PRIMARY KEY (kind, embedding_model, embedding_dim)
+        );
+        ALTER TABLE failures RENAME TO memory_legacy_failures;
+        ALTER TABLE patterns RENAME TO memory_legacy_patterns;
+        """,
+    ),
 ]
 
 

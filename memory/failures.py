@@ -3,7 +3,11 @@
 The reflector records a failure per failed iteration and searches for similar past failures (this
 task's or any other's, same language, same embedding model) to put their hypotheses and fixes in
 its prompt as hints. When a later iteration passes, `resolve` attaches the fix to the task's open
-failures. Safe for several agents sharing one database: writes are single idempotent statements.
+failures. Each failure is one document of the embedder's `failures` collection (a langchain-postgres
+PGVectorStore, `memory.store`): the embedded text is its content, everything else (task, signature,
+hypothesis, fix diff, model and dimension) its metadata, so a LangChain retriever on the memory sees
+the fixes too. Safe for several agents sharing one database: a failure's id is derived from its
+(task, iteration, signature), so recording it twice is an upsert of one row.
 """
 
 from __future__ import annotations
@@ -11,13 +15,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from psycopg import sql
+from langchain_core.documents import Document
 
-from agent_graph.checkpoints.database import Connection
-from agent_graph.memory.effectiveness import forget_memories
+from agent_graph.memory.effectiveness import forget_hits
 from agent_graph.memory.embeddings import Embedder, embed_one
 from agent_graph.memory.signatures import failure_text, is_value_mismatch, mask_message
-from agent_graph.memory.vectorindex import ensure_index, nearest, to_text
+from agent_graph.memory.store import VectorStores, as_vector, memory_id
 
 # Cosine similarity a past failure needs to be shown. Calibrated on all-MiniLM-L6-v2, where the same
 # exception in different code scores about 0.7-0.85 and unrelated exceptions 0.2-0.5
@@ -32,19 +35,6 @@ _CANDIDATES_PER_HIT = 4
 MAX_EXCERPT = 2000
 MAX_HYPOTHESIS = 2000
 MAX_DIFF = 4000
-
-_COLUMNS = (
-    "id",
-    "task_id",
-    "iteration",
-    "language",
-    "error_type",
-    "error_signature",
-    "failing_test",
-    "code_excerpt",
-    "hypothesis",
-    "fix_diff",
-)
 
 
 @dataclass(frozen=True)
@@ -72,10 +62,10 @@ def _cap(text: str, limit: int) -> str:
 
 
 class FailureMemory:
-    """Failures of one embedding model's collection, in the `failures` table."""
+    """Failures of one embedding model's collection; `resolve` and `forget` reach every collection."""
 
-    def __init__(self, conn: Connection, embedder: Embedder) -> None:
-        self.conn = conn
+    def __init__(self, stores: VectorStores, embedder: Embedder) -> None:
+        self.stores = stores
         self.embedder = embedder
 
     def record(
@@ -96,20 +86,24 @@ class FailureMemory:
         """
         signature = mask_message(signature)
         code_excerpt = _cap(code_excerpt, MAX_EXCERPT)
-        vector = embed_one(self.embedder, failure_text(signature, failing_test, code_excerpt))
-        ensure_index(self.conn, "failures", self.embedder.name, self.embedder.dim)
-        row = self.conn.execute(
-            """
-            INSERT INTO failures (task_id, iteration, language, error_type, error_signature, failing_test,
-                                  code_excerpt, hypothesis, embedding, embedding_model, embedding_dim)
-            VALUES (%(task_id)s, %(iteration)s, %(language)s, %(error_type)s, %(signature)s, %(failing_test)s,
-                    %(code_excerpt)s, %(hypothesis)s, %(embedding)s::vector, %(model)s, %(dim)s)
-            ON CONFLICT (task_id, iteration, error_signature) DO UPDATE SET
-                hypothesis = COALESCE(NULLIF(EXCLUDED.hypothesis, ''), failures.hypothesis),
-                code_excerpt = COALESCE(NULLIF(EXCLUDED.code_excerpt, ''), failures.code_excerpt)
-            RETURNING id
-            """,
-            {
+        hypothesis = _cap(hypothesis, MAX_HYPOTHESIS)
+        store = self.stores.store("failures", self.embedder)
+        assert store is not None  # created on first use
+        failure_id = memory_id(task_id, iteration, signature)
+        found = store.get(ids=[str(failure_id)], include=["documents", "metadatas", "embeddings"])
+        if found["ids"]:
+            # The same failure again (a resumed node): its text and vector stay; new words fill in.
+            text, vector, metadata = (
+                found["documents"][0],
+                as_vector(found["embeddings"][0]),
+                found["metadatas"][0],
+            )
+            metadata["hypothesis"] = hypothesis or metadata["hypothesis"]
+            metadata["code_excerpt"] = code_excerpt or metadata["code_excerpt"]
+        else:
+            text = failure_text(signature, failing_test, code_excerpt)
+            vector = embed_one(self.embedder, text)
+            metadata = {
                 "task_id": task_id,
                 "iteration": iteration,
                 "language": language,
@@ -117,23 +111,37 @@ class FailureMemory:
                 "signature": signature,
                 "failing_test": failing_test,
                 "code_excerpt": code_excerpt,
-                "hypothesis": _cap(hypothesis, MAX_HYPOTHESIS),
-                "embedding": to_text(vector),
-                "model": self.embedder.name,
-                "dim": self.embedder.dim,
-            },
-        ).fetchone()
-        assert row is not None  # INSERT ... ON CONFLICT DO UPDATE ... RETURNING always returns the row
-        return int(row["id"])
+                "hypothesis": hypothesis,
+                "fix_diff": None,
+                "embedding_model": self.embedder.name,
+                "embedding_dim": self.embedder.dim,
+            }
+        store.add_embeddings([text], [vector], metadatas=[metadata], ids=[str(failure_id)])
+        return failure_id
 
     def resolve(self, task_id: str, fix_diff: str) -> int:
-        """Mark the task's open failures as fixed by `fix_diff` (a short unified diff); return how many."""
-        cursor = self.conn.execute(
-            "UPDATE failures SET fix_diff = %s, resolved_at = now()"
-            " WHERE task_id = %s AND resolved_at IS NULL",
-            (_cap(fix_diff, MAX_DIFF), task_id),
-        )
-        return cursor.rowcount
+        """Mark the task's open failures, in every collection, as fixed by `fix_diff` (a short unified
+        diff); return how many."""
+        resolved = 0
+        for store in self.stores.all("failures"):
+            found = store.get(
+                where={"$and": [{"task_id": task_id}, {"fix_diff": {"$exists": False}}]},
+                include=["documents", "metadatas", "embeddings"],
+            )
+            if not found["ids"]:
+                continue
+            metadatas = [
+                {**metadata, "fix_diff": _cap(fix_diff, MAX_DIFF)} for metadata in found["metadatas"]
+            ]
+            # Written back with the vectors they have: attaching a fix embeds nothing again.
+            store.add_embeddings(
+                found["documents"],
+                [as_vector(vector) for vector in found["embeddings"]],
+                metadatas=metadatas,
+                ids=found["ids"],
+            )
+            resolved += len(found["ids"])
+        return resolved
 
     def search(
         self,
@@ -157,61 +165,63 @@ class FailureMemory:
         evidence about this one.
         """
         vector = embed_one(self.embedder, text)
-        filters: list[sql.Composable] = []
-        params: dict[str, Any] = {}
+        filters: list[dict[str, Any]] = []
         if language is not None:
-            filters.append(sql.SQL("language = %(language)s"))
-            params["language"] = language
+            filters.append({"language": language})
         if exclude_task is not None:
-            filters.append(sql.SQL("task_id <> %(exclude_task)s"))
-            params["exclude_task"] = exclude_task
+            filters.append({"task_id": {"$ne": exclude_task}})
         if resolved_only:
-            filters.append(sql.SQL("fix_diff IS NOT NULL"))
-        rows = nearest(
-            self.conn,
-            "failures",
-            _COLUMNS,
-            self.embedder.name,
-            self.embedder.dim,
-            vector,
-            k if goal is None else k * _CANDIDATES_PER_HIT,
-            where=sql.SQL(" AND ").join(filters) if filters else None,
-            params=params,
-        )
+            filters.append({"fix_diff": {"$exists": True}})
+        hits = self.nearest(vector, k if goal is None else k * _CANDIDATES_PER_HIT, filters)
         if goal is not None:
-            rows = self._relevant_to_goal(rows, goal, is_value_mismatch(text.partition("\n")[0]))[:k]
-        return [
-            FailureHit(
-                id=int(row["id"]),
-                similarity=row["similarity"],
-                task_id=row["task_id"],
-                iteration=int(row["iteration"]),
-                language=row["language"],
-                error_type=row["error_type"],
-                signature=row["error_signature"],
-                failing_test=row["failing_test"],
-                code_excerpt=row["code_excerpt"],
-                hypothesis=row["hypothesis"],
-                fix_diff=row["fix_diff"],
-            )
-            for row in rows
-            if row["similarity"] >= threshold
-        ]
+            hits = self._relevant_to_goal(hits, goal, is_value_mismatch(text.partition("\n")[0]))[:k]
+        return [hit for hit in hits if hit.similarity >= threshold]
+
+    def nearest(
+        self, vector: list[float], k: int, filters: list[dict[str, Any]] | None = None
+    ) -> list[FailureHit]:
+        """The k nearest failures to an embedded query (the store's HNSW search), best first."""
+        store = self.stores.store("failures", self.embedder, create=False)
+        if store is None or k < 1:
+            return []
+        where = None if not filters else filters[0] if len(filters) == 1 else {"$and": filters}
+        found = store.similarity_search_with_score_by_vector(vector, k=k, filter=where)
+        return [_hit(document, distance) for document, distance in found]
 
     def _relevant_to_goal(
-        self, rows: list[dict[str, Any]], goal: str, query_is_mismatch: bool
-    ) -> list[dict[str, Any]]:
+        self, hits: list[FailureHit], goal: str, query_is_mismatch: bool
+    ) -> list[FailureHit]:
         same_goal = {
             row["task_id"]
-            for row in self.conn.execute("SELECT task_id FROM tasks WHERE goal = %s", (goal,)).fetchall()
+            for row in self.stores.conn.execute(
+                "SELECT task_id FROM tasks WHERE goal = %s", (goal,)
+            ).fetchall()
         }
         return [
-            row
-            for row in rows
-            if row["task_id"] in same_goal
-            or not (query_is_mismatch or is_value_mismatch(row["error_signature"]))
+            hit
+            for hit in hits
+            if hit.task_id in same_goal or not (query_is_mismatch or is_value_mismatch(hit.signature))
         ]
 
     def forget(self, task_id: str) -> int:
-        """Delete the task's failures, of every model, and their hits; return how many."""
-        return forget_memories(self.conn, "failure", task_id)
+        """Delete the task's failures, of every model, and the record of their being shown; return how many."""
+        ids = self.stores.delete_task("failures", task_id)
+        forget_hits(self.stores.conn, "failure", ids)
+        return len(ids)
+
+
+def _hit(document: Document, distance: float) -> FailureHit:
+    meta = document.metadata
+    return FailureHit(
+        id=int(str(document.id)),
+        similarity=1.0 - float(distance),
+        task_id=meta["task_id"],
+        iteration=int(meta["iteration"]),
+        language=meta["language"],
+        error_type=meta["error_type"],
+        signature=meta["signature"],
+        failing_test=meta["failing_test"],
+        code_excerpt=meta["code_excerpt"],
+        hypothesis=meta["hypothesis"],
+        fix_diff=meta["fix_diff"],
+    )

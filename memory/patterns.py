@@ -2,7 +2,9 @@
 
 Every solved task stores its goal, plan, file layout, key decisions and iteration count; the
 planner searches it with the new goal before planning and shows the closest patterns as examples.
-Only the goal is embedded: the planner's query is a goal, and like is best compared with like.
+Only the goal is embedded: the planner's query is a goal, and like is best compared with like. Each
+pattern is one document of the embedder's `patterns` collection (a langchain-postgres PGVectorStore,
+`memory.store`): the goal is its content, the rest its metadata.
 """
 
 from __future__ import annotations
@@ -11,21 +13,17 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from psycopg import sql
-from psycopg.types.json import Jsonb
+from langchain_core.documents import Document
 
-from agent_graph.checkpoints.database import Connection
-from agent_graph.memory.effectiveness import forget_memories
+from agent_graph.memory.effectiveness import forget_hits
 from agent_graph.memory.embeddings import Embedder, embed_one
-from agent_graph.memory.vectorindex import ensure_index, nearest, to_text
+from agent_graph.memory.store import VectorStores, memory_id
 
 # Goals phrased differently but asking for the same kind of program score about 0.55-0.8 on
 # all-MiniLM-L6-v2; unrelated goals stay under about 0.35.
 DEFAULT_THRESHOLD = 0.5
 
 MAX_DECISIONS = 2000
-
-_COLUMNS = ("id", "task_id", "goal", "language", "profile", "plan", "file_layout", "decisions", "iterations")
 
 
 @dataclass(frozen=True)
@@ -48,10 +46,10 @@ class PatternHit:
 
 
 class PatternMemory:
-    """Patterns of one embedding model's collection, in the `patterns` table (one per task)."""
+    """Patterns of one embedding model's collection (one per task); `forget` reaches every collection."""
 
-    def __init__(self, conn: Connection, embedder: Embedder) -> None:
-        self.conn = conn
+    def __init__(self, stores: VectorStores, embedder: Embedder) -> None:
+        self.stores = stores
         self.embedder = embedder
 
     def record(
@@ -67,39 +65,25 @@ class PatternMemory:
     ) -> int:
         """Store the pattern of a solved task and return its id; a task solved again replaces its pattern."""
         # Fail on an unserialisable plan here, with the caller's data in view, not inside the driver.
-        json.dumps(plan)
+        # JSON text for the JSONB columns: the store passes strings through and Postgres parses them.
+        plan_json, layout_json = json.dumps(plan), json.dumps(list(file_layout))
         vector = embed_one(self.embedder, goal)
-        ensure_index(self.conn, "patterns", self.embedder.name, self.embedder.dim)
-        row = self.conn.execute(
-            """
-            INSERT INTO patterns (task_id, goal, language, profile, plan, file_layout, decisions, iterations,
-                                  embedding, embedding_model, embedding_dim)
-            VALUES (%(task_id)s, %(goal)s, %(language)s, %(profile)s, %(plan)s, %(file_layout)s,
-                    %(decisions)s, %(iterations)s, %(embedding)s::vector, %(model)s, %(dim)s)
-            ON CONFLICT (task_id) DO UPDATE SET
-                goal = EXCLUDED.goal, language = EXCLUDED.language, profile = EXCLUDED.profile,
-                plan = EXCLUDED.plan, file_layout = EXCLUDED.file_layout, decisions = EXCLUDED.decisions,
-                iterations = EXCLUDED.iterations, embedding = EXCLUDED.embedding,
-                embedding_model = EXCLUDED.embedding_model, embedding_dim = EXCLUDED.embedding_dim,
-                created_at = now()
-            RETURNING id
-            """,
-            {
-                "task_id": task_id,
-                "goal": goal,
-                "language": language,
-                "profile": profile,
-                "plan": Jsonb(plan),
-                "file_layout": Jsonb(list(file_layout)),
-                "decisions": decisions[:MAX_DECISIONS],
-                "iterations": iterations,
-                "embedding": to_text(vector),
-                "model": self.embedder.name,
-                "dim": self.embedder.dim,
-            },
-        ).fetchone()
-        assert row is not None  # an upsert with RETURNING always returns the row
-        return int(row["id"])
+        store = self.stores.store("patterns", self.embedder)
+        assert store is not None  # created on first use
+        pattern_id = memory_id("pattern", task_id)
+        metadata = {
+            "task_id": task_id,
+            "language": language,
+            "profile": profile,
+            "plan": plan_json,
+            "file_layout": layout_json,
+            "decisions": decisions[:MAX_DECISIONS],
+            "iterations": iterations,
+            "embedding_model": self.embedder.name,
+            "embedding_dim": self.embedder.dim,
+        }
+        store.add_embeddings([goal], [vector], metadatas=[metadata], ids=[str(pattern_id)])
+        return pattern_id
 
     def search(
         self,
@@ -116,43 +100,39 @@ class PatternMemory:
         `language=None` searches every language; `profile` narrows to one project profile.
         """
         vector = embed_one(self.embedder, goal)
-        filters: list[sql.Composable] = []
-        params: dict[str, Any] = {}
-        for column, value in (("language", language), ("profile", profile)):
-            if value is not None:
-                filters.append(sql.SQL("{} = {}").format(sql.Identifier(column), sql.Placeholder(column)))
-                params[column] = value
-        if exclude_task is not None:
-            filters.append(sql.SQL("task_id <> %(exclude_task)s"))
-            params["exclude_task"] = exclude_task
-        rows = nearest(
-            self.conn,
-            "patterns",
-            _COLUMNS,
-            self.embedder.name,
-            self.embedder.dim,
-            vector,
-            k,
-            where=sql.SQL(" AND ").join(filters) if filters else None,
-            params=params,
-        )
-        return [
-            PatternHit(
-                id=int(row["id"]),
-                similarity=row["similarity"],
-                task_id=row["task_id"],
-                goal=row["goal"],
-                language=row["language"],
-                profile=row["profile"],
-                plan=row["plan"],
-                file_layout=row["file_layout"],
-                decisions=row["decisions"],
-                iterations=int(row["iterations"]),
-            )
-            for row in rows
-            if row["similarity"] >= threshold
+        store = self.stores.store("patterns", self.embedder, create=False)
+        if store is None:
+            return []
+        filters: list[dict[str, Any]] = [
+            {column: value}
+            for column, value in (("language", language), ("profile", profile))
+            if value is not None
         ]
+        if exclude_task is not None:
+            filters.append({"task_id": {"$ne": exclude_task}})
+        where = None if not filters else filters[0] if len(filters) == 1 else {"$and": filters}
+        found = store.similarity_search_with_score_by_vector(vector, k=k, filter=where)
+        hits = [_hit(document, distance) for document, distance in found]
+        return [hit for hit in hits if hit.similarity >= threshold]
 
     def forget(self, task_id: str) -> int:
         """Delete the task's pattern and the record of its being shown; return how many (0 or 1)."""
-        return forget_memories(self.conn, "pattern", task_id)
+        ids = self.stores.delete_task("patterns", task_id)
+        forget_hits(self.stores.conn, "pattern", ids)
+        return len(ids)
+
+
+def _hit(document: Document, distance: float) -> PatternHit:
+    meta = document.metadata
+    return PatternHit(
+        id=int(str(document.id)),
+        similarity=1.0 - float(distance),
+        task_id=meta["task_id"],
+        goal=document.page_content,
+        language=meta["language"],
+        profile=meta["profile"],
+        plan=meta["plan"],
+        file_layout=meta["file_layout"],
+        decisions=meta["decisions"],
+        iterations=int(meta["iterations"]),
+    )

@@ -1,4 +1,5 @@
-"""Fixtures for the memory tests: a fresh, migrated database per test and the real local embedder.
+"""Fixtures for the memory tests: a fresh, migrated database per test, its vector stores (the real
+langchain-postgres PGVectorStore) and the real local embedder.
 
 Each test gets its own database on the session's embedded server (CREATE DATABASE takes a few
 hundred milliseconds), so counts and stats never see another test's rows. Import the fixtures
@@ -16,6 +17,7 @@ import pytest
 from agent_graph.checkpoints.database import Connection, connect
 from agent_graph.checkpoints.migrations import migrate
 from agent_graph.memory.embeddings import LocalEmbedder
+from agent_graph.memory.store import VectorStores
 
 
 @pytest.fixture(scope="session")
@@ -43,3 +45,11 @@ def memory_url(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[s
 def conn(memory_url: str) -> Iterator[Connection]:
     with connect(memory_url) as connection:
         yield connection
+
+
+@pytest.fixture
+def stores(memory_url: str, conn: Connection) -> Iterator[VectorStores]:
+    """The memory's PGVectorStores on the test's database (collections are made on first use)."""
+    opened = VectorStores(memory_url, conn)
+    yield opened
+    opened.close()

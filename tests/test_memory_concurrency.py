@@ -6,19 +6,21 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from psycopg import sql
+
 from agent_graph.checkpoints.database import Connection, connect
 from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.memory.effectiveness import HitLog
 from agent_graph.memory.embeddings import LocalEmbedder
 from agent_graph.memory.failures import FailureMemory
-from agent_graph.memory.vectorindex import ensure_index
+from agent_graph.memory.store import VectorStores, table_name
 from tests.memory_support import conn, embedder, memory_url
 
 __all__ = ["conn", "embedder", "memory_url"]  # fixtures, imported for pytest
 
 
 class Renamed:
-    """MiniLM under a new collection name, so the writers race to create its index too."""
+    """MiniLM under a new collection name, so the writers race to create its collection too."""
 
     name = "test/concurrent-minilm"
     dim = 384
@@ -66,7 +68,8 @@ MESSAGES = [
 def test_two_agents_record_and_search_the_same_memory(memory_url: str, embedder: LocalEmbedder) -> None:
     def agent(worker: int) -> dict[str, Any]:
         with connect(memory_url) as conn:
-            memory = FailureMemory(conn, Renamed(embedder))
+            stores = VectorStores(memory_url, conn)
+            memory = FailureMemory(stores, Renamed(embedder))
             log = HitLog(conn)
             shared_ids: list[int] = []
             seen: set[str] = set()
@@ -77,13 +80,16 @@ def test_two_agents_record_and_search_the_same_memory(memory_url: str, embedder:
                 hits = memory.search(message, "python", k=10, threshold=0.0)
                 seen.update(hit.task_id for hit in hits)
                 log.record_hits("shared", i, "failure", [hit.id for hit in hits])
+            stores.close()
             return {"shared_ids": shared_ids, "seen": seen}
 
     first, second = run_together(2, agent)
     assert first["shared_ids"] == second["shared_ids"]  # one row per key, whoever wrote first
     with connect(memory_url) as conn:
         rows = conn.execute(
-            "SELECT task_id, count(*) AS n FROM failures GROUP BY task_id ORDER BY task_id"
+            sql.SQL("SELECT task_id, count(*) AS n FROM {} GROUP BY task_id ORDER BY task_id").format(
+                sql.Identifier(table_name("failures", Renamed.name, Renamed.dim))
+            )
         ).fetchall()
         assert rows == [
             {"task_id": "own-0", "n": len(MESSAGES)},
@@ -98,22 +104,36 @@ def test_two_agents_record_and_search_the_same_memory(memory_url: str, embedder:
         ).fetchone()
         assert duplicates == {"n": 0}
         # After both finished, each agent's rows are visible to a new reader.
-        everyone = FailureMemory(conn, Renamed(embedder)).search(MESSAGES[0], "python", k=10, threshold=0.99)
+        reader = VectorStores(memory_url, conn)
+        everyone = FailureMemory(reader, Renamed(embedder)).search(
+            MESSAGES[0], "python", k=10, threshold=0.99
+        )
+        reader.close()
         assert {hit.task_id for hit in everyone} == {"own-0", "own-1", "shared"}
     # While running, each saw at least the shared task (and usually the other agent's rows too).
     assert "shared" in first["seen"] and "shared" in second["seen"]
 
 
-def test_racing_index_creation_makes_one_index(memory_url: str, conn: Connection) -> None:
-    def create(_: int) -> bool:
-        with connect(memory_url) as own:
-            return ensure_index(own, "failures", "test/racing-model", 384)
+def test_racing_collection_creation_makes_one_collection(
+    memory_url: str, conn: Connection, embedder: LocalEmbedder
+) -> None:
+    class Racing(Renamed):
+        name = "test/racing-model"
 
-    assert sorted(run_together(4, create)) == [False, False, False, True]
-    names = conn.execute(
-        "SELECT indexname FROM pg_indexes WHERE indexname LIKE 'failures_hnsw_384_%'"
-    ).fetchall()
-    assert len(names) == 1
+    def create(_: int) -> str:
+        with connect(memory_url) as own:
+            stores = VectorStores(memory_url, own)
+            store = stores.store("failures", Racing(embedder))
+            stores.close()
+            assert store is not None
+            return store.get_table_name()
+
+    tables = run_together(4, create)
+    assert tables == [table_name("failures", Racing.name, 384)] * 4
+    rows = conn.execute("SELECT table_name FROM memory_collections").fetchall()
+    assert rows == [{"table_name": tables[0]}]
+    indexes = conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", (tables[0],)).fetchall()
+    assert sorted(row["indexname"] for row in indexes) == sorted([f"{tables[0]}_hnsw", f"{tables[0]}_pkey"])
 
 
 def test_two_processes_set_up_the_checkpointer_on_a_fresh_database_at_once(memory_url: str) -> None:

@@ -15,13 +15,14 @@ from agent_graph.memory.effectiveness import HitLog, stats
 from agent_graph.memory.embeddings import LocalEmbedder
 from agent_graph.memory.failures import FailureMemory
 from agent_graph.memory.patterns import PatternMemory
-from tests.memory_support import conn, embedder, memory_url
+from agent_graph.memory.store import VectorStores
+from tests.memory_support import conn, embedder, memory_url, stores
 
-__all__ = ["conn", "embedder", "memory_url"]  # fixtures, imported for pytest
+__all__ = ["conn", "embedder", "memory_url", "stores"]  # fixtures, imported for pytest
 
 
-def _store(conn: Connection, embedder: LocalEmbedder) -> tuple[int, int, int]:
-    failures = FailureMemory(conn, embedder)
+def _store(stores: VectorStores, embedder: LocalEmbedder) -> tuple[int, int, int]:
+    failures = FailureMemory(stores, embedder)
     f1 = failures.record(
         "task-a",
         1,
@@ -32,14 +33,16 @@ def _store(conn: Connection, embedder: LocalEmbedder) -> tuple[int, int, int]:
     )
     f2 = failures.record("task-b", 1, "python", "KeyError", "KeyError: 'name'", "test_cfg.py::test_load")
     failures.resolve("task-a", "-    return sum(xs) / len(xs)\n+    return sum(xs) / len(xs) if xs else 0.0")
-    pattern = PatternMemory(conn, embedder).record(
+    pattern = PatternMemory(stores, embedder).record(
         "task-a", "Compute the mean of a list", "python", "library", {}, ["stats.py"], "", 2
     )
     return f1, f2, pattern
 
 
-def test_stats_count_retrievals_hits_and_passes(conn: Connection, embedder: LocalEmbedder) -> None:
-    f1, f2, pattern = _store(conn, embedder)
+def test_stats_count_retrievals_hits_and_passes(
+    conn: Connection, stores: VectorStores, embedder: LocalEmbedder
+) -> None:
+    f1, f2, pattern = _store(stores, embedder)
     log = HitLog(conn)
     log.record_hits("task-x", 0, "pattern", [pattern], [0.7])  # the planner
     retrieval = log.record_hits("task-x", 1, "failure", [f1, f2], [0.8, 0.65])  # the reflector, iteration 1
@@ -79,8 +82,8 @@ def test_stats_count_retrievals_hits_and_passes(conn: Connection, embedder: Loca
     json.dumps(numbers)  # JSON-ready as promised
 
     # Forgetting task-a removes its failure and pattern and the record of their being shown.
-    assert FailureMemory(conn, embedder).forget("task-a") == 1
-    assert PatternMemory(conn, embedder).forget("task-a") == 1
+    assert FailureMemory(stores, embedder).forget("task-a") == 1
+    assert PatternMemory(stores, embedder).forget("task-a") == 1
     after = stats(conn)
     assert (after["failures_stored"], after["patterns_stored"]) == (1, 0)
     assert after["failure"]["hits_shown"] == 1  # only f2, shown to task-x
@@ -88,8 +91,10 @@ def test_stats_count_retrievals_hits_and_passes(conn: Connection, embedder: Loca
     assert after["pattern"]["with_hits"] == 0
 
 
-def test_stats_since_count_only_the_later_searches(conn: Connection, embedder: LocalEmbedder) -> None:
-    f1, _, _ = _store(conn, embedder)
+def test_stats_since_count_only_the_later_searches(
+    conn: Connection, stores: VectorStores, embedder: LocalEmbedder
+) -> None:
+    f1, _, _ = _store(stores, embedder)
     log = HitLog(conn)
     log.record_hits("early", 1, "failure", [f1])
     conn.execute("UPDATE memory_retrievals SET created_at = now() - interval '1 day'")
@@ -115,8 +120,8 @@ def test_empty_stats_have_no_rates(conn: Connection) -> None:
 runner = CliRunner()
 
 
-def test_cli_search_stats_and_forget(conn: Connection, embedder: LocalEmbedder) -> None:
-    _store(conn, embedder)
+def test_cli_search_stats_and_forget(conn: Connection, stores: VectorStores, embedder: LocalEmbedder) -> None:
+    _store(stores, embedder)
     result = runner.invoke(
         memory_app, ["search", "ZeroDivisionError: float division by zero", "-k", "1", "--json"]
     )

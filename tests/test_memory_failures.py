@@ -1,20 +1,24 @@
-"""Failure memory on the real embedded Postgres with the real all-MiniLM-L6-v2 embedder."""
+"""Failure memory on the real embedded Postgres (langchain-postgres's PGVectorStore) with the real
+all-MiniLM-L6-v2 embedder."""
 
 from __future__ import annotations
 
-import psycopg
+from typing import Any
+
 import pytest
+import sqlalchemy
+import sqlalchemy.exc
 
 from agent_graph.checkpoints.database import Connection
 from agent_graph.memory.diffs import short_diff
-from agent_graph.memory.embeddings import EmbeddingDimensionError, LocalEmbedder
+from agent_graph.memory.embeddings import Embedder, EmbeddingDimensionError, LocalEmbedder
 from agent_graph.memory.failures import DEFAULT_THRESHOLD, FailureMemory
 from agent_graph.memory.history import create_task
 from agent_graph.memory.signatures import extract_signature, failure_text
-from agent_graph.memory.vectorindex import index_name, nearest_sql
-from tests.memory_support import conn, embedder, memory_url
+from agent_graph.memory.store import VectorStores, table_name
+from tests.memory_support import conn, embedder, memory_url, stores
 
-__all__ = ["conn", "embedder", "memory_url"]  # fixtures, imported for pytest
+__all__ = ["conn", "embedder", "memory_url", "stores"]  # fixtures, imported for pytest
 
 MEAN_BEFORE = "def mean(xs):\n    return sum(xs) / len(xs)\n"
 MEAN_AFTER = "def mean(xs):\n    if not xs:\n        return 0.0\n    return sum(xs) / len(xs)\n"
@@ -56,15 +60,21 @@ def record_traceback(
     )
 
 
+def stored(stores: VectorStores, embedder: Embedder) -> list[dict[str, Any]]:
+    """The metadata of every failure in the embedder's collection, read through the store."""
+    store = stores.store("failures", embedder, create=False)
+    return [] if store is None else store.get(include=["metadatas"])["metadatas"]
+
+
 def query_for(output: str, excerpt: str) -> str:
     sig = extract_signature(output)
     return failure_text(sig, code_excerpt=excerpt)
 
 
 def test_similar_zero_division_failures_retrieve_each_other_with_the_fix(
-    conn: Connection, embedder: LocalEmbedder
+    conn: Connection, stores: VectorStores, embedder: LocalEmbedder
 ) -> None:
-    memory = FailureMemory(conn, embedder)
+    memory = FailureMemory(stores, embedder)
     record_traceback(memory, "task-a", 1, TRACEBACK_A, MEAN_BEFORE, "mean() divides by len([]) == 0")
     fix = short_diff({"stats.py": MEAN_BEFORE}, {"stats.py": MEAN_AFTER})
     assert memory.resolve("task-a", fix) == 1
@@ -96,8 +106,10 @@ def test_similar_zero_division_failures_retrieve_each_other_with_the_fix(
     assert len(memory.search(query_for(TRACEBACK_B, EXCERPT_B), None)) == 2
 
 
-def test_record_is_idempotent_per_task_iteration_signature(conn: Connection, embedder: LocalEmbedder) -> None:
-    memory = FailureMemory(conn, embedder)
+def test_record_is_idempotent_per_task_iteration_signature(
+    conn: Connection, stores: VectorStores, embedder: LocalEmbedder
+) -> None:
+    memory = FailureMemory(stores, embedder)
     first = record_traceback(memory, "task-a", 1, TRACEBACK_A, MEAN_BEFORE)
     again = record_traceback(memory, "task-a", 1, TRACEBACK_A, MEAN_BEFORE, "empty input")
     # The same message with another temp path and line is the same signature.
@@ -106,25 +118,31 @@ def test_record_is_idempotent_per_task_iteration_signature(conn: Connection, emb
     assert again == first
     next_iteration = record_traceback(memory, "task-a", 2, TRACEBACK_A, MEAN_BEFORE)
     assert next_iteration != first
-    rows = conn.execute(
-        "SELECT iteration, hypothesis, code_excerpt FROM failures ORDER BY iteration"
-    ).fetchall()
+    rows = sorted(
+        (
+            {key: m[key] for key in ("iteration", "hypothesis", "code_excerpt")}
+            for m in stored(stores, embedder)
+        ),
+        key=lambda row: row["iteration"],
+    )
     assert rows == [
         {"iteration": 1, "hypothesis": "empty input", "code_excerpt": MEAN_BEFORE},
         {"iteration": 2, "hypothesis": "", "code_excerpt": MEAN_BEFORE},
     ]
 
 
-def test_resolve_marks_only_open_failures(conn: Connection, embedder: LocalEmbedder) -> None:
-    memory = FailureMemory(conn, embedder)
+def test_resolve_marks_only_open_failures(
+    conn: Connection, stores: VectorStores, embedder: LocalEmbedder
+) -> None:
+    memory = FailureMemory(stores, embedder)
     record_traceback(memory, "task-a", 1, TRACEBACK_A, MEAN_BEFORE)
     assert memory.resolve("task-a", "fix one") == 1
     record_traceback(memory, "task-a", 3, TRACEBACK_B, EXCERPT_B)
     assert memory.resolve("task-a", "fix two") == 1
     assert memory.resolve("task-a", "fix three") == 0
     assert memory.resolve("task-z", "nothing") == 0
-    rows = conn.execute("SELECT iteration, fix_diff FROM failures ORDER BY iteration").fetchall()
-    assert [(r["iteration"], r["fix_diff"]) for r in rows] == [(1, "fix one"), (3, "fix two")]
+    rows = sorted((m["iteration"], m["fix_diff"]) for m in stored(stores, embedder))
+    assert rows == [(1, "fix one"), (3, "fix two")]
 
 
 class Truncated:
@@ -154,23 +172,43 @@ class WrongLength:
 
 
 def test_models_and_dimensions_live_in_separate_collections(
-    conn: Connection, embedder: LocalEmbedder
+    conn: Connection, stores: VectorStores, embedder: LocalEmbedder
 ) -> None:
-    local, small = FailureMemory(conn, embedder), FailureMemory(conn, Truncated(embedder))
+    local, small = FailureMemory(stores, embedder), FailureMemory(stores, Truncated(embedder))
     record_traceback(local, "task-a", 1, TRACEBACK_A, MEAN_BEFORE)
     record_traceback(small, "task-s", 1, TRACEBACK_A, MEAN_BEFORE)
     query = query_for(TRACEBACK_B, EXCERPT_B)
     assert [hit.task_id for hit in local.search(query, "python", threshold=-1.0)] == ["task-a"]
     assert [hit.task_id for hit in small.search(query, "python", threshold=-1.0)] == ["task-s"]
-    indexes = {row["indexname"] for row in conn.execute("SELECT indexname FROM pg_indexes").fetchall()}
-    assert index_name("failures", embedder.name, 384) in indexes
-    assert index_name("failures", Truncated.name, 128) in indexes
+    # One table per collection, its column typed with the collection's dimension, with its own HNSW index.
+    for model, dim in ((embedder.name, 384), (Truncated.name, 128)):
+        table = table_name("failures", model, dim)
+        column = conn.execute(
+            "SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute"
+            " WHERE attrelid = %s::regclass AND attname = 'embedding'",
+            (table,),
+        ).fetchone()
+        assert column == {"type": f"vector({dim})"}
+        index = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = %s", (f"{table}_hnsw",)
+        ).fetchone()
+        assert index is not None and "USING hnsw (embedding vector_cosine_ops)" in index["indexdef"]
+    rows = conn.execute(
+        "SELECT kind, embedding_model, embedding_dim FROM memory_collections ORDER BY 3"
+    ).fetchall()
+    assert [tuple(row.values()) for row in rows] == [
+        ("failures", Truncated.name, 128),
+        ("failures", embedder.name, 384),
+    ]
+    # Every document says which model made its vector.
+    (small_row,) = stored(stores, Truncated(embedder))
+    assert (small_row["embedding_model"], small_row["embedding_dim"]) == (Truncated.name, 128)
 
 
 def test_a_wrong_dimension_is_a_clear_error_and_stores_nothing(
-    conn: Connection, embedder: LocalEmbedder
+    conn: Connection, stores: VectorStores, embedder: LocalEmbedder
 ) -> None:
-    broken = FailureMemory(conn, WrongLength(embedder))
+    broken = FailureMemory(stores, WrongLength(embedder))
     with pytest.raises(EmbeddingDimensionError) as caught:
         record_traceback(broken, "task-a", 1, TRACEBACK_A, MEAN_BEFORE)
     message = str(caught.value)
@@ -178,38 +216,49 @@ def test_a_wrong_dimension_is_a_clear_error_and_stores_nothing(
     assert message.count(". ") == 0 and message.endswith(".")  # one sentence
     with pytest.raises(EmbeddingDimensionError):
         broken.search("ZeroDivisionError: division by zero", "python")
-    assert conn.execute("SELECT count(*) AS n FROM failures").fetchone() == {"n": 0}
+    assert stored(stores, embedder) == []
 
-    # The table itself refuses a vector whose length differs from its declared dimension, so a
-    # writer that bypasses the memory classes cannot corrupt the per-dimension index either.
-    with pytest.raises(psycopg.errors.CheckViolation):
-        conn.execute(
-            "INSERT INTO failures (task_id, iteration, language, error_signature, embedding, embedding_model,"
-            " embedding_dim) VALUES ('t', 1, 'python', 's', %s::vector, 'm', 384)",
-            ("[" + ",".join(["0.1"] * 383) + "]",),
-        )
+    # The collection's table itself refuses a vector of another length, so a writer that bypasses the
+    # memory classes (any LangChain code adding to the store) cannot corrupt its index either.
+    store = stores.store("failures", embedder)
+    assert store is not None
+    with pytest.raises(sqlalchemy.exc.DBAPIError, match="expected 384 dimensions, not 383"):
+        store.add_embeddings(["text"], [[0.1] * 383], metadatas=[{}], ids=["1"])
+    assert stored(stores, embedder) == []
 
 
-def test_search_uses_the_collections_hnsw_index(conn: Connection, embedder: LocalEmbedder) -> None:
-    memory = FailureMemory(conn, embedder)
+def test_search_uses_the_collections_hnsw_index(
+    conn: Connection, stores: VectorStores, embedder: LocalEmbedder
+) -> None:
+    memory = FailureMemory(stores, embedder)
     record_traceback(memory, "task-a", 1, TRACEBACK_A, MEAN_BEFORE)
-    statement = nearest_sql(
-        "failures", ("id",), embedder.name, embedder.dim, 5, where=psycopg.sql.SQL("language = %(language)s")
-    )
-    query = "[" + ",".join(["0.05"] * 384) + "]"
+    # The statement the library itself sends for a filtered search, as the driver receives it.
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "ORDER BY" in statement:
+            sent.append((statement, parameters))
+
+    engine = stores.engine._pool.sync_engine
+    sqlalchemy.event.listen(engine, "before_cursor_execute", capture)
+    try:
+        memory.search(query_for(TRACEBACK_B, EXCERPT_B), "python", exclude_task="task-z")
+    finally:
+        sqlalchemy.event.remove(engine, "before_cursor_execute", capture)
+    ((statement, parameters),) = sent
     with conn.transaction():
-        # With sequential scans priced out, the planner still picks one unless the query's expression
-        # and predicate match the index: this fails if nearest_sql and ensure_index drift apart.
+        # With sequential scans priced out, the planner still picks one unless the store's query can use
+        # the collection's index: this fails if the library's query and our index drift apart.
         conn.execute("SET LOCAL enable_seqscan = off")
-        plan = conn.execute(
-            psycopg.sql.SQL("EXPLAIN ") + statement, {"query": query, "language": "python"}, prepare=False
-        ).fetchall()
+        plan = conn.execute("EXPLAIN " + statement, parameters, prepare=False).fetchall()
     text = "\n".join(row["QUERY PLAN"] for row in plan)
-    assert f"Index Scan using {index_name('failures', embedder.name, 384)}" in text, text
+    assert f"Index Scan using {table_name('failures', embedder.name, 384)}_hnsw" in text, text
 
 
-def test_forget_removes_one_tasks_failures(conn: Connection, embedder: LocalEmbedder) -> None:
-    memory = FailureMemory(conn, embedder)
+def test_forget_removes_one_tasks_failures(
+    conn: Connection, stores: VectorStores, embedder: LocalEmbedder
+) -> None:
+    memory = FailureMemory(stores, embedder)
     record_traceback(memory, "task-a", 1, TRACEBACK_A, MEAN_BEFORE)
     record_traceback(memory, "task-a", 2, TRACEBACK_B, EXCERPT_B)
     record_traceback(memory, "task-b", 1, TRACEBACK_B, EXCERPT_B)
@@ -249,9 +298,9 @@ def _task(conn: Connection, task_id: str, goal: str) -> None:
 
 
 def test_a_value_mismatch_only_finds_failures_of_the_same_goal(
-    conn: Connection, embedder: LocalEmbedder
+    conn: Connection, stores: VectorStores, embedder: LocalEmbedder
 ) -> None:
-    memory = FailureMemory(conn, embedder)
+    memory = FailureMemory(stores, embedder)
     _task(conn, "cubes-1", "Sum the cubes of 1..n.")
     _task(conn, "cubes-2", "Sum the cubes of 1..n.")
     _task(conn, "digits", "Sum the digits of n.")
@@ -276,9 +325,9 @@ def test_a_value_mismatch_only_finds_failures_of_the_same_goal(
 
 
 def test_an_error_that_says_why_ignores_other_goals_value_mismatches(
-    conn: Connection, embedder: LocalEmbedder
+    conn: Connection, stores: VectorStores, embedder: LocalEmbedder
 ) -> None:
-    memory = FailureMemory(conn, embedder)
+    memory = FailureMemory(stores, embedder)
     _task(conn, "stats", "Average a list.")
     _task(conn, "reviews", "Average star rating of reviews.")
     record_traceback(memory, "stats", 1, TRACEBACK_A, MEAN_BEFORE, "mean() divides by len([]) == 0")
@@ -291,7 +340,7 @@ def test_an_error_that_says_why_ignores_other_goals_value_mismatches(
 
 def test_a_lesson_stored_twice_is_shown_once() -> None:
     from agent_graph.memory.failures import FailureHit
-    from agent_graph.nodes.hints import distinct_lessons
+    from agent_graph.memory.hints import distinct_lessons
 
     def hit(id_: int, task: str, hypothesis: str) -> FailureHit:
         signature = "IndexError: list index out of range"

@@ -10,8 +10,8 @@ from typing import Any
 
 from agent_graph.checkpoints.database import connection
 from agent_graph.context import Context
+from agent_graph.memory.agent_memory import AgentMemory
 from agent_graph.models import register_model
-from agent_graph.nodes.hints import failure_hints, memory, pattern_hints
 from agent_graph.runner import run_task
 from agent_graph.testing import ScriptedChatModel
 from tests.scripts import write
@@ -34,7 +34,9 @@ def _reflection(hypothesis: str, step: str) -> dict[str, Any]:
 def _run(name: str, goal: str, script: dict[str, Any]) -> tuple[Any, ScriptedChatModel]:
     model = ScriptedChatModel(script=script)
     register_model(f"scripted:{name}", model)
-    return run_task(goal, "python", "library", Context(first_samples=1, model=f"scripted:{name}")), model
+    return run_task(
+        goal, "python", "library", Context(first_samples=1, samples_per_iteration=1, model=f"scripted:{name}")
+    ), model
 
 
 AVERAGE_TESTS = (
@@ -69,24 +71,27 @@ def test_a_fixed_failure_reaches_a_similar_tasks_reflector(database_url: str, ag
         },
     )
     assert task_a.status == "passed"
-    with connection(database_url) as conn:
-        stored = conn.execute(
-            "SELECT error_type, fix_diff, embedding_dim FROM failures WHERE task_id = %s", (task_a.task_id,)
-        ).fetchall()
-        pattern = conn.execute(
-            "SELECT iterations FROM patterns WHERE task_id = %s", (task_a.task_id,)
-        ).fetchone()
+    memory = AgentMemory.from_context(Context())
+    assert memory.enabled and memory.embedder is not None
+    stores = memory.stores
+    assert stores is not None
+    failures = stores.store("failures", memory.embedder)
+    patterns = stores.store("patterns", memory.embedder)
+    assert failures is not None and patterns is not None
+    stored = failures.get(where={"task_id": task_a.task_id}, include=["metadatas"])["metadatas"]
+    (pattern,) = patterns.get(where={"task_id": task_a.task_id}, include=["metadatas"])["metadatas"]
     assert [row["error_type"] for row in stored] == ["ZeroDivisionError"]
     assert "if not xs" in (stored[0]["fix_diff"] or "") and stored[0]["embedding_dim"] == 384
-    assert pattern is not None and pattern["iterations"] == 2
+    assert pattern["iterations"] == 2
     # A planner with a like goal is shown A's approach, not its reflector's diagnosis of A's bug.
-    planner_hint = pattern_hints(Context(), "Write average(values); 0 for an empty list.", "python", "probe")
+    planner_hint = memory.pattern_hints("Write average(values); 0 for an empty list.", "python", "probe")
     assert "Hints from similar solved tasks" in planner_hint
     assert "approach: average(xs: list[float]) -> float in average.py" in planner_hint
     assert "Dividing by len(xs)" not in planner_hint
     # A merely related goal (similarity about 0.62) is not shown A's approach: such hints made
     # the planner's first versions worse on MBPP.
-    assert pattern_hints(Context(), "Write median(xs) for a list of numbers.", "python", "probe") == ""
+    assert memory.pattern_hints("Write median(xs) for a list of numbers.", "python", "probe") == ""
+    memory.close()
 
     task_b, model_b = _run(
         "memory-b",
@@ -137,8 +142,8 @@ def test_a_fixed_failure_reaches_a_similar_tasks_reflector(database_url: str, ag
 
 
 def test_the_reflector_is_shown_fixed_failures_only(database_url: str, agent_home: Path) -> None:
-    found = memory(Context())
-    assert found is not None
+    found = AgentMemory.from_context(Context())
+    assert found.enabled
     code = "def mean(xs):\n    return sum(xs) / len(xs)\n"
     for task, hypothesis in (("unfixed", "GUESS: xs holds strings"), ("fixed", "LESSON: xs can be empty")):
         found.failures.record(
@@ -161,6 +166,7 @@ def test_the_reflector_is_shown_fixed_failures_only(database_url: str, agent_hom
         "files": {"stats.py": code},
         "report": {"status": "failed", "failures": [failure]},
     }
-    hints, ids = failure_hints(Context(), state)
+    hints, ids = found.failure_hints(state)
+    found.close()
     assert "LESSON: xs can be empty" in hints and "if xs else 0.0" in hints
     assert "GUESS" not in hints and ids

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from agent_graph.checkpoints.database import Connection
 from agent_graph.memory.embeddings import LocalEmbedder
 from agent_graph.memory.patterns import DEFAULT_THRESHOLD, PatternMemory
-from tests.memory_support import conn, embedder, memory_url
+from agent_graph.memory.store import VectorStores
+from tests.memory_support import conn, embedder, memory_url, stores
 
-__all__ = ["conn", "embedder", "memory_url"]  # fixtures, imported for pytest
+__all__ = ["conn", "embedder", "memory_url", "stores"]  # fixtures, imported for pytest
 
 TODO_PLAN = {"steps": ["model a Todo", "store as JSON", "argparse CLI"], "tests": ["add", "list", "done"]}
 
 
 def test_a_similar_goal_finds_the_pattern_and_an_unrelated_one_does_not(
-    conn: Connection, embedder: LocalEmbedder
+    stores: VectorStores, embedder: LocalEmbedder
 ) -> None:
-    memory = PatternMemory(conn, embedder)
+    memory = PatternMemory(stores, embedder)
     memory.record(
         "task-todo",
         "Build a CLI tool for TODO items stored in JSON",
@@ -55,16 +55,19 @@ def test_a_similar_goal_finds_the_pattern_and_an_unrelated_one_does_not(
 
 
 def test_recording_a_task_again_replaces_its_pattern_and_forget_removes_it(
-    conn: Connection, embedder: LocalEmbedder
+    stores: VectorStores, embedder: LocalEmbedder
 ) -> None:
-    memory = PatternMemory(conn, embedder)
+    memory = PatternMemory(stores, embedder)
     first = memory.record("t1", "Parse a CSV of sales", "python", "data_pipeline", {}, ["a.py"], "", 5)
     again = memory.record(
         "t1", "Parse a CSV of sales and total them by month", "python", "data_pipeline", {}, [], "", 2
     )
     assert again == first
-    rows = conn.execute("SELECT goal, iterations FROM patterns").fetchall()
-    assert rows == [{"goal": "Parse a CSV of sales and total them by month", "iterations": 2}]
+    store = stores.store("patterns", embedder)
+    assert store is not None
+    rows = store.get(include=["documents", "metadatas"])
+    assert rows["documents"] == ["Parse a CSV of sales and total them by month"]
+    assert [m["iterations"] for m in rows["metadatas"]] == [2]
     assert memory.forget("t1") == 1
     assert memory.forget("t1") == 0
     assert memory.search("Parse a CSV of sales", "python", threshold=-1.0) == []

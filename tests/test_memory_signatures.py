@@ -212,7 +212,7 @@ def test_value_mismatches_are_told_apart_from_errors_that_say_why(signature: str
 
 
 def test_a_hung_run_is_remembered_as_a_timeout_of_its_test_at_the_line_it_hung_on() -> None:
-    from agent_graph.nodes.hints import code_excerpt, failure_query
+    from agent_graph.memory.hints import code_excerpt, failure_query
 
     spin = "def spin(n):\n    while n > 0:\n        n += 1\n    return n\n"
     dump = (
