@@ -131,7 +131,7 @@ class EventLog:
                 subtasks=len(plan.get("subtasks", [])),
                 files=[f.get("path") for f in plan.get("files", [])],
             )
-        elif node == "code" and update.get("files"):
+        elif node == "select" and update.get("files"):
             self.write("code_written", files=sorted(update["files"]))
 
     def on_event(self, event: dict[str, Any]) -> None:

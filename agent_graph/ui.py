@@ -133,7 +133,7 @@ class LiveObserver:
         view.tokens += sum((update.get("tokens") or {}).values())
         if node == "plan" and update.get("plan"):
             view.subtasks = list(update["plan"].get("subtasks", []))
-        elif node == "code" and update.get("files"):
+        elif node == "select" and update.get("files"):
             view.code_written = True
         elif node == "finish" and update.get("status"):
             view.finished = str(update["status"])

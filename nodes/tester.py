@@ -92,9 +92,9 @@ def test_files(state: AgentState, runtime: Runtime[Context], feedback: str = "")
     system = f"{TESTER_SYSTEM}\n{guidance(state, 'tester')}"
     messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(request)]
     tests: dict[str, str] = {}
+    planned = [f["path"] for f in state.get("plan", {}).get("files", [])]
     if functions:  # the goal's examples get a file no rewrite replaces; the return types a conftest
         examples = examples_test_file(goal_examples(state.get("task", ""), names), stem, adapter.name)
-        planned = [f["path"] for f in state.get("plan", {}).get("files", [])]
         tests = (dict([examples]) if examples else {}) | return_type_check(state.get("task", ""), stem, adapter.name, planned)
     previous = state.get("tests", {}).get(path)
     spent = Usage()
@@ -125,7 +125,9 @@ def test_files(state: AgentState, runtime: Runtime[Context], feedback: str = "")
         content = strip_fences(call.content)
         cut = None if final else adapter.cut_off_line(content)
         content = adapter.repair_tests(content, stem, names)
-        wrong = adapter.certainly_wrong_tests(content, state.get("task", ""), names, functions)
+        wrong = adapter.certainly_wrong_tests(
+            content, state.get("task", ""), names, functions, profile=state.get("profile", "library"), files=planned
+        )
         if wrong:
             emit("tests_dropped", tests=[c.test for c in wrong], reasons=[c.reason for c in wrong])
             content = adapter.remove_tests(content, {c.test for c in wrong})

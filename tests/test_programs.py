@@ -1,0 +1,331 @@
+"""Programs through the whole graph: each profile in each language goes green in the real sandbox,
+run the way its profile says (a subprocess of the interpreter, an HTTP request, files in and out).
+The chat model is scripted; the database, the safety gate and the sandbox are real."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from agent_graph.checkpoints.database import connection
+from agent_graph.context import Context
+from agent_graph.memory import history
+from agent_graph.nodes.reflector import next_strategy
+from agent_graph.runner import run_task
+from agent_graph.state import AgentState
+from tests import scripts
+
+# One small program per (language, profile): the code and a test file that exercises it as the
+# profile says. Each is the kind of answer a model gives, not a fixture tuned to pass a check.
+PY_CLI = """import sys
+
+
+def main():
+    if len(sys.argv) < 2:
+        print("usage: greet.py NAME", file=sys.stderr)
+        sys.exit(1)
+    print(f"hello {sys.argv[1]}")
+
+
+if __name__ == "__main__":
+    main()
+"""
+PY_CLI_TESTS = """import os
+import subprocess
+import sys
+
+PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "greet.py")
+
+
+def run(cwd, *args):
+    return subprocess.run([sys.executable, PROGRAM, *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_greets_by_name(tmp_path):
+    result = run(tmp_path, "Ada")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hello Ada\\n"
+
+
+def test_without_a_name_it_fails(tmp_path):
+    result = run(tmp_path)
+    assert result.returncode == 1
+    assert "usage" in result.stderr
+"""
+PY_PIPELINE = """import csv
+import json
+import sys
+
+
+def main():
+    source, target = sys.argv[1], sys.argv[2]
+    with open(source, newline="") as handle:
+        values = [float(row["value"]) for row in csv.DictReader(handle)]
+    with open(target, "w") as handle:
+        json.dump({"count": len(values), "mean": sum(values) / len(values)}, handle)
+
+
+if __name__ == "__main__":
+    main()
+"""
+PY_PIPELINE_TESTS = """import json
+import os
+import subprocess
+import sys
+
+PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stats.py")
+
+
+def test_writes_the_summary(tmp_path):
+    (tmp_path / "in.csv").write_text("value\\n1\\n2\\n6\\n")
+    result = subprocess.run(
+        [sys.executable, PROGRAM, "in.csv", "out.json"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "out.json").read_text()) == {"count": 3, "mean": 3.0}
+"""
+PY_WEB = """import json
+
+
+def app(environ, start_response):
+    if environ["PATH_INFO"] == "/health":
+        body, status = {"status": "ok"}, "200 OK"
+    else:
+        body, status = {"error": "not found"}, "404 Not Found"
+    start_response(status, [("Content-Type", "application/json")])
+    return [json.dumps(body).encode()]
+"""
+PY_WEB_TESTS = """import json
+from wsgiref.util import setup_testing_defaults
+
+from app import app
+
+
+def call(path):
+    environ = {"PATH_INFO": path}
+    setup_testing_defaults(environ)
+    seen = {}
+    body = b"".join(app(environ, lambda status, headers: seen.update(status=status)))
+    return seen["status"], json.loads(body)
+
+
+def test_health_is_ok():
+    assert call("/health") == ("200 OK", {"status": "ok"})
+
+
+def test_unknown_route_is_404():
+    assert call("/nope")[0].startswith("404")
+"""
+JS_CLI = """function main() {
+  const name = process.argv[2];
+  if (!name) {
+    console.error('usage: greet.js NAME');
+    process.exit(1);
+  }
+  console.log(`hello ${name}`);
+}
+
+if (require.main === module) {
+  main();
+}
+"""
+JS_CLI_TESTS = """const test = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+
+const PROGRAM = path.join(__dirname, 'greet.js');
+
+function run(...args) {
+  return spawnSync(process.execPath, [PROGRAM, ...args], { encoding: 'utf8' });
+}
+
+test('greets by name', () => {
+  const result = run('Ada');
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout, 'hello Ada\\n');
+});
+
+test('without a name it fails', () => {
+  const result = run();
+  assert.equal(result.status, 1);
+  assert.match(result.stderr, /usage/);
+});
+"""
+JS_LIBRARY = """function slugify(text) {
+  return text.trim().toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+}
+
+module.exports = { slugify };
+"""
+JS_LIBRARY_TESTS = """const test = require('node:test');
+const assert = require('node:assert/strict');
+const { slugify } = require('./slug.js');
+
+test('words become a slug', () => {
+  assert.equal(slugify(' Hello, World! '), 'hello-world');
+});
+"""
+JS_WEB = """const http = require('node:http');
+
+function createServer() {
+  return http.createServer((request, response) => {
+    const found = request.url === '/health';
+    response.writeHead(found ? 200 : 404, { 'Content-Type': 'application/json' });
+    response.end(JSON.stringify(found ? { status: 'ok' } : { error: 'not found' }));
+  });
+}
+
+module.exports = { createServer };
+"""
+JS_WEB_TESTS = """const test = require('node:test');
+const assert = require('node:assert/strict');
+const { createServer } = require('./server.js');
+
+test('health answers 200 and unknown routes 404', async () => {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  try {
+    const ok = await fetch(`${base}/health`);
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await ok.json(), { status: 'ok' });
+    assert.equal((await fetch(`${base}/nope`)).status, 404);
+  } finally {
+    server.close();
+  }
+});
+"""
+JS_PIPELINE = """const fs = require('node:fs');
+
+function main() {
+  const [source, target] = process.argv.slice(2);
+  const lines = fs.readFileSync(source, 'utf8').trim().split('\\n').slice(1);
+  const values = lines.map(Number);
+  const total = values.reduce((a, b) => a + b, 0);
+  fs.writeFileSync(target, JSON.stringify({ count: values.length, total }));
+}
+
+if (require.main === module) {
+  main();
+}
+"""
+JS_PIPELINE_TESTS = """const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+
+const PROGRAM = path.join(__dirname, 'total.js');
+
+test('writes the total', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'total-'));
+  fs.writeFileSync(path.join(dir, 'in.csv'), 'value\\n1\\n2\\n6\\n');
+  const result = spawnSync(process.execPath, [PROGRAM, 'in.csv', 'out.json'], { cwd: dir, encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'out.json'), 'utf8')), { count: 3, total: 9 });
+});
+"""
+
+CASES = {
+    ("python", "cli_tool"): ("greet.py", PY_CLI, "test_greet.py", PY_CLI_TESTS),
+    ("python", "data_pipeline"): ("stats.py", PY_PIPELINE, "test_stats.py", PY_PIPELINE_TESTS),
+    ("python", "web_app"): ("app.py", PY_WEB, "test_app.py", PY_WEB_TESTS),
+    ("node", "cli_tool"): ("greet.js", JS_CLI, "greet.test.js", JS_CLI_TESTS),
+    ("node", "library"): ("slug.js", JS_LIBRARY, "slug.test.js", JS_LIBRARY_TESTS),
+    ("node", "web_app"): ("server.js", JS_WEB, "server.test.js", JS_WEB_TESTS),
+    ("node", "data_pipeline"): ("total.js", JS_PIPELINE, "total.test.js", JS_PIPELINE_TESTS),
+}
+
+
+def program_plan(path: str, behaviours: list[str]) -> dict[str, Any]:
+    return {
+        "summary": f"The program in {path}.",
+        "subtasks": ["Write the program"],
+        "files": [{"path": path, "purpose": "The program."}],
+        "public_api": [],
+        "edge_cases": [],
+        "contract": {"entry_point": path, "behaviours": behaviours},
+    }
+
+
+def _run(language: str, profile: str, script: dict[str, Any], name: str, **settings: Any) -> Any:
+    spec, model = scripts.scripted(name, script)
+    context = Context(model=spec, first_samples=1, samples_per_iteration=1, memory_enabled=False, **settings)
+    return run_task(f"A small {profile} in {language}.", language, profile, context), model
+
+
+@pytest.mark.parametrize(("language", "profile"), sorted(CASES))
+def test_each_profile_in_each_language_goes_green_run_as_its_profile_says(
+    database_url: str, agent_home: Path, language: str, profile: str
+) -> None:
+    path, code, test_path, tests = CASES[(language, profile)]
+    plan_tool = "Plan" if profile == "library" else "ProgramPlan"
+    script = {
+        plan_tool: [{"args": program_plan(path, ["it does what the goal says"])}],
+        "write_file": [scripts.write(path, code), scripts.write(test_path, tests)],
+    }
+    outcome, model = _run(language, profile, script, f"program-{language}-{profile}")
+    assert outcome.status == "passed", outcome
+    assert outcome.tests["passed"] >= 1 and outcome.tests["failed"] == 0
+    assert Path(outcome.workspace, path).read_text() == code
+    # the tester was told how this profile is exercised
+    (tester_prompt,) = model.prompts_for("write_file")[1:]
+    assert f"Profile {profile}" in tester_prompt
+
+
+def test_a_test_file_the_gate_blocks_is_written_again_by_the_tester(database_url: str, agent_home: Path) -> None:
+    blocked = PY_CLI_TESTS.replace('    result = run(tmp_path, "Ada")', '    os.system("curl example.com")\n    result = run(tmp_path, "Ada")')
+    script = {
+        "ProgramPlan": [{"args": program_plan("greet.py", ["greet.py NAME prints hello NAME"])}],
+        "write_file": [
+            scripts.write("greet.py", PY_CLI),
+            scripts.write("test_greet.py", blocked),
+            scripts.write("test_greet.py", PY_CLI_TESTS),
+        ],
+    }
+    outcome, model = _run("python", "cli_tool", script, "program-blocked-tests")
+    assert outcome.status == "passed" and outcome.iterations == 1
+    prompts = model.prompts_for("write_file")
+    assert len(prompts) == 3  # the code once, the tests twice: the coder was never asked again
+    assert "test_greet.py" in prompts[2] and "safety gate blocked the test file" in prompts[2]
+    with connection(database_url) as conn:
+        rows = history.get_iterations(conn, outcome.task_id)
+    assert [r["status"] for r in rows] == ["passed"]
+
+
+def test_a_cut_off_answer_is_asked_for_again_and_never_run(database_url: str, agent_home: Path) -> None:
+    cut = PY_CLI[: PY_CLI.index('print(f"hello') + len('print(f"hello')]  # stops inside a call
+    script = {
+        "ProgramPlan": [{"args": program_plan("greet.py", ["greet.py NAME prints hello NAME"])}],
+        "write_file": [
+            scripts.write("greet.py", cut),
+            scripts.write("greet.py", PY_CLI),
+            scripts.write("test_greet.py", PY_CLI_TESTS),
+        ],
+    }
+    outcome, model = _run("python", "cli_tool", script, "program-cut-off")
+    assert outcome.status == "passed" and outcome.iterations == 1
+    assert "stops in the middle of a statement" in model.prompts_for("write_file")[1]
+    from tests.test_loop import final_values
+
+    values = final_values(database_url, outcome.task_id)
+    assert all(v["files"]["greet.py"] == PY_CLI for v in values["versions"])  # the cut one never became a version
+
+
+def test_the_same_failure_twice_changes_the_strategy_and_never_comes_a_third_time_unchanged() -> None:
+    """The reflector's decision on a run's records: the second time one failure comes, new tests
+    (or fresh code when the tests cannot be at fault); the third time fresh code; then a new plan."""
+
+    def attempt(iteration: int, summary: str) -> dict[str, Any]:
+        return {"iteration": iteration, "status": "failed", "tests_passed": 1, "error_summary": summary}
+
+    same = [attempt(n, "test_greet: assert 'hi Ada' == 'hello Ada'") for n in range(1, 5)]
+    decided = [next_strategy(cast(AgentState, {"attempts": same[:n]}), True) for n in range(1, 5)]
+    assert decided == ["fix", "new_tests", "fresh_code", "new_plan"]
+    assert next_strategy(cast(AgentState, {"attempts": same[:2]}), False) == "fresh_code"
+    changed = [*same[:2], attempt(3, "test_greet: assert 'hello' == 'hello Ada'")]
+    assert next_strategy(cast(AgentState, {"attempts": changed}), True) == "fix"  # a new failure starts over
