@@ -122,14 +122,14 @@ def program_checks(
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
             places += [(node.name, inner) for inner in ast.walk(node) if inner is not node]
-    for test, node in places:
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            top = node.module.split(".")[0]
-            imports.append(ModuleImport(test, top, tuple(a.name for a in node.names), node.lineno))
+    for test, place in places:
+        if isinstance(place, ast.ImportFrom) and place.level == 0 and place.module:
+            top = place.module.split(".")[0]
+            imports.append(ModuleImport(test, top, tuple(a.name for a in place.names), place.lineno))
             modules = [top]
-        elif isinstance(node, ast.Import):
-            modules = [a.name.split(".")[0] for a in node.names]
-            imports += [ModuleImport(test, m, (), node.lineno) for m in modules]
+        elif isinstance(place, ast.Import):
+            modules = [a.name.split(".")[0] for a in place.names]
+            imports += [ModuleImport(test, m, (), place.lineno) for m in modules]
         else:
             continue
         foreign += [(test, m) for m in modules if m in NODE_ONLY_MODULES and m not in stems]

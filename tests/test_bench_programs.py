@@ -1,0 +1,160 @@
+"""`agent-graph bench` on program rows: a whole hidden test file, copied into a copy of the final
+workspace and run there by the language's runner in the real sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent_graph.bench import Problem, goal_for, grade, load_suite, main_file
+from agent_graph.errors import UserInputError
+from agent_graph.sandbox.base import Sandbox
+from tests.sandbox_support import BACKENDS, sandbox_fixture, write_files
+from tests.scripts import write
+
+PROGRAM = "import sys\n\nif __name__ == '__main__':\n    print(sum(int(a) for a in sys.argv[1:]))\n"
+HIDDEN_PY = """import os
+import subprocess
+import sys
+
+PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "add.py")
+
+
+def test_adds(tmp_path):
+    r = subprocess.run([sys.executable, PROGRAM, "2", "3"], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0
+    assert r.stdout == "5\\n"
+"""
+ROW: dict[str, Any] = {
+    "task_id": "adder",
+    "language": "python",
+    "profile": "cli_tool",
+    "prompt": "Write add.py, a command-line tool: `python add.py N1 N2 ...` prints the sum of the numbers.",
+    "test_file": "test_acceptance.py",
+    "test": HIDDEN_PY,
+}
+CALC_JS = """function main() {
+  const nums = process.argv.slice(2).map(Number);
+  console.log(nums.reduce((a, b) => a + b, 0));
+}
+if (require.main === module) {
+  main();
+}
+"""
+HIDDEN_JS = """const test = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+
+test('sums', () => {
+  const r = spawnSync(process.execPath, [path.join(__dirname, 'sum.js'), '2', '3'], { encoding: 'utf8' });
+  assert.equal(r.status, 0);
+  assert.equal(r.stdout, '5\\n');
+});
+"""
+
+
+def program(row: dict[str, Any] = ROW, **changes: Any) -> Problem:
+    data = {**row, **changes}
+    return Problem(
+        data["task_id"],
+        data["language"],
+        data["prompt"],
+        "",
+        data["test"],
+        data["profile"],
+        data["test_file"],
+    )
+
+
+def test_program_rows_load_with_their_profile_and_test_file(tmp_path: Path) -> None:
+    suite = tmp_path / "apps.jsonl"
+    suite.write_text(json.dumps(ROW) + "\n")
+    [problem] = load_suite(suite)
+    assert problem.is_program and problem.profile == "cli_tool" and problem.test_file == "test_acceptance.py"
+    assert main_file(problem) == "add.py"
+    assert goal_for(problem) == ROW["prompt"] + "\n"  # the prompt names the files itself
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ({"profile": "gui"}, "profile 'gui'; use one of library, cli_tool, web_app, data_pipeline."),
+        ({"test_file": "../x.py"}, "give a plain test file name"),
+        ({"test_file": "acceptance.py"}, "give a plain test file name"),
+    ],
+)
+def test_a_bad_program_row_is_one_sentence(tmp_path: Path, change: dict[str, str], said: str) -> None:
+    suite = tmp_path / "apps.jsonl"
+    suite.write_text(json.dumps({**ROW, **change}) + "\n")
+    with pytest.raises(UserInputError, match="line 1 of") as caught:
+        load_suite(suite)
+    assert said in str(caught.value)
+    row = {k: v for k, v in ROW.items() if k != "test_file"}
+    suite.write_text(json.dumps(row) + "\n")
+    with pytest.raises(UserInputError, match="lacks entry_point"):
+        load_suite(suite)
+
+
+@pytest.fixture(params=BACKENDS)
+def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    yield from sandbox_fixture(request, "test-bench-programs")
+
+
+def test_a_program_row_is_graded_by_its_hidden_test_file(sandbox: Sandbox, tmp_path: Path) -> None:
+    own_failing_test = "def test_own():\n    assert False\n"  # the agent's tests are not what is graded
+    workspace = write_files(tmp_path / "ws", {"add.py": PROGRAM, "test_add.py": own_failing_test})
+    verdict = grade(sandbox, program(), workspace)
+    assert verdict.passed, verdict.detail
+    assert sorted(p.name for p in workspace.iterdir()) == ["add.py", "test_add.py"]  # graded on a copy
+
+    broken = write_files(tmp_path / "broken", {"add.py": PROGRAM.replace("sum(", "max(")})
+    verdict = grade(sandbox, program(), broken)
+    assert not verdict.passed and "test_acceptance.py::test_adds" in verdict.detail
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert grade(sandbox, program(), empty).detail == "the agent left no files"
+
+
+def test_a_node_program_row_is_graded_by_node_test(sandbox: Sandbox, tmp_path: Path) -> None:
+    problem = program(language="node", test_file="acceptance.test.js", test=HIDDEN_JS, prompt="Write sum.js.")
+    assert grade(sandbox, problem, write_files(tmp_path / "ok", {"sum.js": CALC_JS})).passed
+    wrong = write_files(tmp_path / "wrong", {"sum.js": CALC_JS.replace("a + b", "a * b")})
+    verdict = grade(sandbox, problem, wrong)
+    assert not verdict.passed and verdict.detail
+
+
+PLAN = {
+    "summary": "A command-line adder in add.py.",
+    "subtasks": ["Sum the arguments", "Print the sum"],
+    "files": [{"path": "add.py", "purpose": "The program."}],
+    "public_api": ["python add.py N1 N2 ... prints the sum"],
+    "edge_cases": ["no numbers prints 0"],
+    "contract": {"entry_point": "add.py", "behaviours": ["python add.py 2 3 prints 5 and exits 0"]},
+}
+AGENT_TESTS = HIDDEN_PY.replace("test_adds", "test_two_numbers")
+
+
+def test_bench_grades_a_program_row_end_to_end(database_url: str, agent_home: Path, tmp_path: Path) -> None:
+    suite = tmp_path / "apps.jsonl"
+    suite.write_text(json.dumps(ROW) + "\n")
+    script = tmp_path / "script.json"
+    answers = [write("add.py", PROGRAM), write("test_add.py", AGENT_TESTS)]
+    script.write_text(json.dumps({"ProgramPlan": [{"args": PLAN}], "write_file": answers}))
+    out = tmp_path / "results.jsonl"
+    command = [sys.executable, "-m", "agent_graph.cli", "bench", "--suite", str(suite)]
+    command += ["--model", f"scripted:{script}", "--out", str(out), "--json"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=os.environ.copy())
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["problems"] == 1 and summary["agent_pass_at_1"] == 1.0, summary
+    (row,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert row["task_id"] == "adder" and row["agent_passed"] and row["iterations"] == 1

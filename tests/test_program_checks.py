@@ -1,0 +1,72 @@
+"""The program checks of the Python adapter (`checks.program_tests`): a test importing what the plan
+never declared, a command-line program's test file that never runs it, a Node module imported in
+Python; and the repair that runs the interpreter as `sys.executable`."""
+
+from __future__ import annotations
+
+from agent_graph.languages.python import PythonAdapter
+
+PY = PythonAdapter()
+RUNS = """import os
+import subprocess
+import sys
+
+PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "todo.py")
+
+
+def test_add(tmp_path):
+    r = subprocess.run([sys.executable, PROGRAM, "add", "milk"], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0
+"""
+
+
+def checks(
+    source: str, names: set[str], profile: str, files: tuple[str, ...] = ("todo.py",)
+) -> dict[str, str]:
+    return {
+        c.test: c.reason
+        for c in PY.certainly_wrong_tests(source, "goal", names, False, profile=profile, files=files)
+    }
+
+
+def test_a_command_line_test_that_runs_the_program_is_fine() -> None:
+    assert checks(RUNS, set(), "cli_tool") == {}
+    assert checks(RUNS.replace("todo.py", "csvsum.py"), set(), "data_pipeline", ("csvsum.py",)) == {}
+
+
+def test_importing_an_undeclared_function_of_a_program_is_the_test_s_fault() -> None:
+    source = "from todo import add_item\n\ndef test_add():\n    assert add_item('milk')\n\ndef test_list():\n    assert True\n"
+    found = checks(source, set(), "cli_tool")
+    assert set(found) == {"test_add", "test_list"}
+    assert "subprocess.run([sys.executable, PROGRAM" in found["test_add"]
+
+
+def test_a_program_test_file_that_never_runs_it_is_the_test_s_fault() -> None:
+    source = "import json\n\ndef test_output():\n    assert json.loads('1') == 1\n"
+    assert "never runs the program" in checks(source, set(), "data_pipeline")["test_output"]
+    assert checks(source, set(), "library") == {}  # a library is imported, not run
+
+
+def test_a_library_test_may_import_only_the_declared_api() -> None:
+    source = "from inventory import Inventory, _restock\n\ndef test_one():\n    assert Inventory()\n"
+    [reason] = checks(source, {"Inventory"}, "library", ("inventory.py",)).values()
+    assert "`_restock`, which the plan never declares" in reason
+    inside = "def test_one():\n    from inventory import helper\n    assert helper\n\ndef test_two():\n    assert 1\n"
+    assert set(checks(inside, {"Inventory"}, "library", ("inventory.py",))) == {"test_one"}
+
+
+def test_a_node_module_in_a_python_test_is_named() -> None:
+    source = RUNS.replace("import os\n", "import os\nimport fs\n")
+    assert "`fs`, a Node.js module" in checks(source, set(), "cli_tool")["test_add"]
+
+
+def test_python_by_name_becomes_sys_executable_and_no_program_import_is_added() -> None:
+    source = (
+        "import subprocess\n\ndef test_add(tmp_path):\n"
+        '    r = subprocess.run(["python3", "todo.py", "add", "x"], capture_output=True, text=True)\n'
+        "    assert r.returncode == 0\n"
+    )
+    repaired = PY.repair_tests(source, "todo", set())
+    assert repaired.startswith("import sys\n") and '[sys.executable, "todo.py"' in repaired
+    assert "from todo import" not in repaired  # importing a program would run it at collection
+    assert "from todo import" in PY.repair_tests("def test_x():\n    assert add(1) == 2\n", "todo", {"add"})
