@@ -13,7 +13,7 @@ goal with no typed signature), versions that fail exactly the same tests form a 
 
 Why size first and not CodeT's size times tests passed: a small model's tests are often wrong, so
 the tests passed say less than the agreement. Replayed on five MBPP runs' first iterations
-(scripts/bench_selection.py, 179 problem-runs with several versions), the largest cluster chose a
+(bench/bench_selection.py, 179 problem-runs with several versions), the largest cluster chose a
 version passing the hidden test 124 times, size times tests passed 119 times.
 """
 
@@ -219,7 +219,7 @@ def failed_by_every_version(
 
     Versions written independently are rarely all wrong in the same place, while a small model's
     test often expects a value it got wrong by mental arithmetic. In one MBPP run (d4865ad, replayed
-    by scripts/bench_selection.py), 14 of 37 problems had tests every version failed; in 10 of them,
+    by bench/bench_selection.py), 14 of 37 problems had tests every version failed; in 10 of them,
     a version that passes the hidden test failed those tests too. So such a test counts for nothing,
     as in CodeT. Versions that agree on every probed input are that evidence too, even when a lone
     other reading passes the test (or cannot be imported): in the beaf223 run, the chosen groups of

@@ -1,6 +1,6 @@
 """How many generated tests the tester's static checks drop, by rule, in the runs of a data dir.
 
-    AGENT_GRAPH_HOME=... .venv/bin/python scripts/wrong_tests.py [--since 2026-11-27T03:00]
+    AGENT_GRAPH_HOME=... .venv/bin/python bench/wrong_tests.py [--since 2026-11-27T03:00]
 
 Reads every Python task's checkpoints, takes each distinct test file the loop ran (as stored:
 after the checks of the code that made the run), applies today's `certainly_wrong_tests` to it

@@ -1,6 +1,6 @@
 """Benchmark: one sandboxed test run of a 5-test pytest suite against bare pytest, side by side.
 
-    .venv/bin/python scripts/bench_sandbox.py [--runs 7]
+    .venv/bin/python bench/bench_sandbox.py [--runs 7]
 
 Modes, measured in interleaved rounds so that they share the machine's conditions:
 - bare (rootfs): the sandbox's own python3/pytest/hypothesis, run directly (chroot into the

@@ -2,7 +2,7 @@
 # What llama.cpp's saved prompt states (`models.prompt_cache_mb`) save: the same MBPP problems run
 # twice with the same settings, once with the cache off and once on, each in a fresh data dir. Prints
 # wall seconds, tokens and tokens per second per problem for both runs.
-# Usage: scripts/bench-prompt-cache.sh [MODEL.gguf] [N]
+# Usage: bench/bench-prompt-cache.sh [MODEL.gguf] [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL="${1:-$HOME/.cache/agent-graph/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf}"

@@ -1,6 +1,6 @@
 """Replay a stopped run's final answer under the rules `final_choice` has had, graded by the hidden tests.
 
-    AGENT_GRAPH_HOME=... .venv/bin/python scripts/bench_final_choice.py --suite SUITE.jsonl --results OUT.jsonl
+    AGENT_GRAPH_HOME=... .venv/bin/python bench/bench_final_choice.py --suite SUITE.jsonl --results OUT.jsonl
 
 For each problem of a bench run that stopped (or passed) with several distinct versions, it takes every
 version and the final tests from the run's last checkpoint, runs each version against those tests and

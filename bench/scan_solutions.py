@@ -1,6 +1,6 @@
 """The safety gates' false-positive check: `agent-graph scan` over the agent's own passing solutions.
 
-    .venv/bin/python scripts/scan_solutions.py [--limit 50] DATA_DIR [DATA_DIR...]
+    .venv/bin/python bench/scan_solutions.py [--limit 50] DATA_DIR [DATA_DIR...]
 
 Takes the workspaces (code and tests) of the tasks that passed their tests in each data dir's
 history, newest first, scans each with the CLI exactly as a user would, and prints every finding

@@ -1,6 +1,6 @@
 """Grade every iteration's code of a bench run by the hidden tests: where the loop found, kept or lost a solution.
 
-    AGENT_GRAPH_HOME=... .venv/bin/python scripts/bench_iterations.py --suite SUITE.jsonl --results OUT.jsonl
+    AGENT_GRAPH_HOME=... .venv/bin/python bench/bench_iterations.py --suite SUITE.jsonl --results OUT.jsonl
 
 For each problem it prints the hidden verdict of the code each iteration chose (from the run's
 checkpoints) and of the final answer, e.g. `F P P F -> F`, and, for runs that recorded every

@@ -1,8 +1,8 @@
 """What the model ever wrote right: every version of a bench run graded by the hidden test.
 
-    AGENT_GRAPH_HOME=<data dir> .venv/bin/python scripts/bench_ceiling.py grade --suite SUITE.jsonl \
+    AGENT_GRAPH_HOME=<data dir> .venv/bin/python bench/bench_ceiling.py grade --suite SUITE.jsonl \
         --results RUN.jsonl... --out GRADES.jsonl [--first-only] [--tasks ID,ID]
-    .venv/bin/python scripts/bench_ceiling.py report --grades GRADES.jsonl... --results ALL_RUNS.jsonl...
+    .venv/bin/python bench/bench_ceiling.py report --grades GRADES.jsonl... --results ALL_RUNS.jsonl...
 
 `grade` grades each version the agent wrote for each problem of a run, in any iteration (from its
 checkpoints, as `bench_iterations.py` reads them), by the problem's hidden test in the sandbox. It
@@ -27,7 +27,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from bench_iterations import reading_of, run_versions  # scripts/, on the path when run as a script
+from bench_iterations import reading_of, run_versions  # bench/, on the path when run as a script
 
 from agent_graph.bench import grade_files, load_results, load_suite
 from agent_graph.context import Context

@@ -1,6 +1,6 @@
 """How often the coder's answer stops mid-statement, and how often asking again gives a whole file.
 
-    .venv/bin/python scripts/cut_off_rate.py --suite SUITE.jsonl --model llamacpp:PATH.gguf \
+    .venv/bin/python bench/cut_off_rate.py --suite SUITE.jsonl --model llamacpp:PATH.gguf \
         [--limit 12] [--samples 3] [--temperature 0.8]
 
 For each of the first problems it asks the coder (its system prompt and guidance, the goal, a

@@ -1,6 +1,6 @@
 """Two `agent-graph bench` result files side by side, on the problems both have (e.g. #5's memory runs).
 
-    .venv/bin/python scripts/bench_compare.py A.jsonl B.jsonl [--labels "with memory" "empty memory"]
+    .venv/bin/python bench/bench_compare.py A.jsonl B.jsonl [--labels "with memory" "empty memory"]
 
 Prints pass@1, median iterations, tokens and wall seconds of each over the common problems, and the
 problems on which the two disagree. Either file may still be growing: only finished problems count.

@@ -1,6 +1,6 @@
 """Replay the first iteration's choice among its versions under several rules, graded by the hidden tests.
 
-    AGENT_GRAPH_HOME=... .venv/bin/python scripts/bench_selection.py --suite SUITE.jsonl --results OUT.jsonl
+    AGENT_GRAPH_HOME=... .venv/bin/python bench/bench_selection.py --suite SUITE.jsonl --results OUT.jsonl
 
 For each problem of a bench run whose first iteration wrote several versions (`loop.first_samples`),
 it takes those versions and the tests written for them from the run's checkpoints, runs each version

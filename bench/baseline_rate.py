@@ -1,6 +1,6 @@
 """The baseline's pass@1 estimated from several answers per problem, to set one bench run's baseline in context.
 
-    .venv/bin/python scripts/baseline_rate.py --suite SUITE.jsonl --model llamacpp:PATH.gguf \
+    .venv/bin/python bench/baseline_rate.py --suite SUITE.jsonl --model llamacpp:PATH.gguf \
         [--limit 40] [--samples 4] [--shard K/N] [--results OUT.jsonl ...]
 
 A bench run's baseline is one answer per problem, sampled at the usual temperature: on 40 problems

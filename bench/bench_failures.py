@@ -1,6 +1,6 @@
 """Why the agent failed the problems it failed: each one's own-test status and the hidden assertion.
 
-    AGENT_GRAPH_HOME=... .venv/bin/python scripts/bench_failures.py --suite SUITE.jsonl --results OUT.jsonl
+    AGENT_GRAPH_HOME=... .venv/bin/python bench/bench_failures.py --suite SUITE.jsonl --results OUT.jsonl
 
 Rows written before `agent_grade` existed are graded again from the agent's final workspace.
 """
