@@ -67,7 +67,7 @@ app.add_typer(memory_app)
 app.add_typer(cluster_app)
 register_scan(app)
 register_stats(app)
-register_models(app, lambda: _context())
+register_models(app, lambda base_url=None: _context(base_url=_base_url(base_url)))
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object (the last line of stdout).")]
 BaseUrlOption = Annotated[

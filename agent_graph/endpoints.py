@@ -66,12 +66,12 @@ def probe(base_url: str = "", timeout: float = 3.0) -> Probe:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             body = json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as exc:
-        return Probe(url, True, detail=f"answers, but GET /models gave HTTP {exc.code}")
+        return Probe(url, True, detail=f"GET /models gave HTTP {exc.code}")
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        return Probe(url, False, detail=f"no answer ({reason})")
+        return Probe(url, False, detail=str(reason))
     except ValueError:
-        return Probe(url, True, detail="answers, but GET /models is not JSON")
+        return Probe(url, True, detail="GET /models is not JSON")
     data = body.get("data") if isinstance(body, dict) else None
     names = [str(item.get("id")) for item in data or [] if isinstance(item, dict) and item.get("id")]
-    return Probe(url, True, names, detail=f"answers; serves {', '.join(names) or 'no model it names'}")
+    return Probe(url, True, names, detail=f"serves {', '.join(names)}" if names else "names no model")

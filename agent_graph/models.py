@@ -62,7 +62,7 @@ def default_model_spec(base_url: str = "") -> str:
             )
         if not found.models:
             raise UserInputError(
-                f"the model server at {found.url} names no model ({found.detail}); "
+                f"the model server at {found.url} does not say which model it serves ({found.detail}); "
                 "choose one with --model openai:NAME."
             )
         return f"openai:{found.models[0]}"

@@ -177,7 +177,7 @@ def test_probe_says_whether_the_server_answers_and_what_it_serves(server: FaultS
     found = probe(server.url)
     assert found.answers and found.models == ["fault-model"]
     gone = probe("http://127.0.0.1:9/v1", timeout=1.0)
-    assert not gone.answers and "no answer" in gone.detail
+    assert not gone.answers and "refused" in gone.detail
 
 
 def test_without_a_model_spec_the_servers_own_model_is_used(server: FaultServer) -> None:
