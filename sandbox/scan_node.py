@@ -21,8 +21,7 @@ from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import esprima
-
+from agent_graph.errors import ServiceUnavailableError
 from agent_graph.sandbox.findings import Finding, is_test_file
 
 # Node 20's `require("module").builtinModules`, hard-coded so no Node is needed on the host.
@@ -135,7 +134,20 @@ def _errors(result: Any, ignore: tuple[str, ...] = ()) -> list[Any]:
     return [e for e in errors if not any(text in str(getattr(e, "message", e)) for text in skip)]
 
 
+def _esprima() -> Any:
+    """esprima, imported where it is used: it comes with the `safety` extra, not with a plain install."""
+    try:
+        import esprima
+    except ImportError:
+        raise ServiceUnavailableError(
+            "esprima is not installed, so the safety gate cannot read JavaScript; install agent-graph with "
+            "its safety extra (`pip install 'agent-graph[safety]'`)."
+        ) from None
+    return esprima
+
+
 def _parse_once(source: str, mode: str, jsx: bool) -> Any:
+    esprima = _esprima()
     options = {"loc": True, "jsx": jsx, "tolerant": True}
     try:
         with warnings.catch_warnings():  # esprima's regex check with `re` warns about JS-only syntax
@@ -197,6 +209,7 @@ def _tokenize_with_fixes(text: str) -> tuple[str, list[Any]] | None:
         text = "//" + text[2:]
     text = _PRIVATE_NAME.sub("_", text)
     text = _NUMBER.sub(lambda m: m.group().replace("_", "0").replace("n", " "), text)
+    esprima = _esprima()
     try:
         tokens = esprima.tokenize(text, {"range": True, "loc": True, "tolerant": True})
     except (esprima.Error, RecursionError, IndexError):  # esprima's tokenizer indexes past its list on `0:}/`
