@@ -6,8 +6,9 @@
 #
 # 1. Debian packages: docker.io, debootstrap, bubblewrap, unzip, cmake
 # 2. a Docker engine (started if none answers)
-# 3. the Python virtual environment .venv with agent-graph and all its extras
-#    (torch's CPU build first, llama-cpp-python built for this CPU without AMX)
+# 3. the Python virtual environment .venv with agent-graph and all its extras, at the exact versions
+#    of requirements.lock (what CI ran; scripts/lock.sh refreshes it), torch's CPU build first,
+#    llama-cpp-python built for this CPU without AMX
 # 4. the sandbox image, built from Debian packages (cached by recipe hash)
 # 5. a local GGUF model, unless OPENAI_API_KEY is set
 set -euo pipefail
@@ -34,18 +35,22 @@ if ! bash scripts/start-docker.sh; then
     say "no Docker engine could be started: the sandbox falls back to the local (bubblewrap) backend"
 fi
 
+# The extras installed and torch's pin: scripts/lock.sh reads these two lines to resolve the lock.
+extras=local,openai,embeddings,safety,dev,cluster
+torch_pin=torch==2.13.0
 stamp=.venv/.agent-graph-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$(cat pyproject.toml requirements.lock | sha256sum | cut -d' ' -f1)  # either changing reinstalls
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     say "installing the Python environment in .venv (the first time builds llama-cpp-python: ~5-10 min)"
     [ -x .venv/bin/python ] || python3 -m venv .venv
     .venv/bin/pip install -q --upgrade pip
     # The CPU build of torch first: otherwise sentence-transformers pulls a multi-GB CUDA build.
-    .venv/bin/pip install -q "torch==2.13.0" || .venv/bin/pip install -q torch --index-url https://download.pytorch.org/whl/cpu
+    .venv/bin/pip install -q -c requirements.lock "$torch_pin" \
+        || .venv/bin/pip install -q "$torch_pin" --index-url https://download.pytorch.org/whl/cpu
     # llama.cpp's default native build enables AMX, which crashes at the first decode on some CPUs.
     CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON \
 -DGGML_AVX512_VNNI=ON -DGGML_AVX512_VBMI=ON" \
-        .venv/bin/pip install -q -e ".[local,openai,embeddings,safety,dev,cluster]"
+        .venv/bin/pip install -q -c requirements.lock -e ".[$extras]"
     echo "$want" > "$stamp"
 fi
 

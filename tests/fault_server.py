@@ -56,6 +56,7 @@ class FaultServer:
         self.arrivals: list[float] = []  # monotonic time of each chat request
         self.served: list[str] = []  # what each chat request got: a fault's name or "ok"
         self.usage: list[dict[str, int]] = []  # the `usage` of every successful answer
+        self.answers: list[dict[str, Any]] = []  # every successful answer, as sent
         self._positions: dict[str, int] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -216,6 +217,7 @@ def _handler(server: FaultServer) -> type[BaseHTTPRequestHandler]:
                     answer = server.completion(body, malformed=fault == "malformed")
                     with server._lock:
                         server.usage.append(dict(answer["usage"]))
+                        server.answers.append(answer)
                     self._send(200, answer)
                 except LookupError as exc:
                     self._send(400, {"error": {"message": str(exc)}})
@@ -231,6 +233,7 @@ def _handler(server: FaultServer) -> type[BaseHTTPRequestHandler]:
                 answer = json.loads(response.read())
             with server._lock:
                 server.usage.append(dict(answer.get("usage") or {}))
+                server.answers.append(answer)
             self._send(200, answer)
 
     return Handler
