@@ -99,8 +99,10 @@ def _owner_alive(owner: str) -> bool:
 def remove_stale(client: Any) -> int:
     """Remove sandbox containers and volumes whose owning process is gone; returns how many."""
     removed = 0
-    for container in client.containers.list(all=True, filters={"label": LABEL}):
-        if not _owner_alive(container.labels.get(LABEL_OWNER, "")):
+    # sparse: the listing's own labels, no inspect per container, which raised NotFound when another
+    # process (a sandbox of a parallel run closing) removed one between the listing and the inspect
+    for container in client.containers.list(all=True, filters={"label": LABEL}, sparse=True):
+        if not _owner_alive((container.attrs.get("Labels") or {}).get(LABEL_OWNER, "")):
             with contextlib.suppress(Exception):
                 container.remove(force=True, v=True)
                 removed += 1
