@@ -9,7 +9,7 @@ way first, fresh and hotter versions are written, and the default for local mode
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
@@ -40,8 +40,10 @@ FIRST_READINGS: tuple[Reading, ...] = ("planned", "goal", "plain", "reasoned")
 SOURCE_STOPS = ("\\ndef test_", "\\n@given", "\\nassert ")
 
 
-def write_code(request: VersionRequest, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Write one version of every planned source file; it joins the iteration's candidates."""
+def write_code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Write one version of every planned source file; it joins the iteration's candidates. The
+    graph sends each branch the state and which version it writes (`VersionRequest`)."""
+    request = cast(VersionRequest, state)
     context = context_of(runtime)
     iteration = request.get("iteration", 1)
     sample = request.get("sample", 1)

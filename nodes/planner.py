@@ -46,7 +46,7 @@ def plan(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     if replanning:
         prompt += "\n\n" + REPLAN.format(
             plan=render_plan(state.get("plan", {})),
-            failure=(state.get("attempts") or [{}])[-1].get("error_summary", ""),
+            failure=next((a["error_summary"] for a in reversed(state.get("attempts") or [])), ""),
         )
     messages = [
         SystemMessage(f"{PLANNER_SYSTEM}\n{guidance({'language': language, 'profile': profile}, 'planner')}"),

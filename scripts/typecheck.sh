@@ -8,6 +8,6 @@ cd "$(dirname "$0")/.."
 tree=$(mktemp -d); trap 'rm -rf "$tree"' EXIT
 mkdir "$tree/agent_graph"
 for f in agent_graph/*.py agent_graph/py.typed; do ln -s "$PWD/$f" "$tree/agent_graph/"; done
-for sub in nodes memory sandbox prompts checkpoints; do ln -s "$PWD/$sub" "$tree/agent_graph/$sub"; done
+for sub in nodes memory sandbox prompts checkpoints checks selection repairs languages; do ln -s "$PWD/$sub" "$tree/agent_graph/$sub"; done
 ln -s "$PWD/tests" "$tree/tests"
 cd "$tree" && "$OLDPWD/.venv/bin/mypy" --config-file "$OLDPWD/pyproject.toml" agent_graph tests
