@@ -79,12 +79,20 @@ def versions_to_write(state: AgentState, runtime: Runtime[Context]) -> list[Send
         else:
             reading, hot = "planned", number > 0
             fresh = all_fresh or (count > 1 and number == count - 1)
-        request: VersionRequest = {**state, "sample": number + 1, "reading": reading, "hot": hot, "fresh": fresh}
+        request: VersionRequest = {
+            **state,
+            "sample": number + 1,
+            "reading": reading,
+            "hot": hot,
+            "fresh": fresh,
+        }
         sends.append(Send("write_code", request))
     return sends
 
 
-def after_safety(state: AgentState, runtime: Runtime[Context]) -> Literal["write_tests", "select", "reflect", "finish"]:
+def after_safety(
+    state: AgentState, runtime: Runtime[Context]
+) -> Literal["write_tests", "select", "reflect", "finish"]:
     """Every version blocked: reflect (or stop at the limits). Tests missing, doubted or sent back:
     write them. Otherwise choose among the versions."""
     if state.get("safety_feedback"):

@@ -32,7 +32,7 @@ from bench_iterations import reading_of, run_versions  # bench/, on the path whe
 from agent_graph.bench import grade_files, load_results, load_suite
 from agent_graph.context import Context
 from agent_graph.nodes.coder import FIRST_READINGS
-from agent_graph.selection.candidates import code_hash
+from agent_graph.state import code_hash
 
 
 def run_label(results: Path) -> str:

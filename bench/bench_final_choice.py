@@ -30,8 +30,9 @@ from agent_graph.checkpoints.database import database_url
 from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.context import Context
 from agent_graph.selection.agreement import cluster_key
-from agent_graph.selection.candidates import Candidate, code_hash, try_candidate
+from agent_graph.selection.candidates import Candidate, try_candidate
 from agent_graph.selection.final_choice import final_probe
+from agent_graph.state import code_hash
 
 
 def main() -> None:

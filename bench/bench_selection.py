@@ -49,7 +49,8 @@ from agent_graph.selection.agreement import (
     failed_by_every_version,
     try_first_versions,
 )
-from agent_graph.selection.candidates import Candidate, code_hash
+from agent_graph.selection.candidates import Candidate
+from agent_graph.state import code_hash
 from agent_graph.workflow import builder
 
 Rule = Callable[[Sequence[Candidate], Sequence[int]], Candidate]

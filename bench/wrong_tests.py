@@ -17,7 +17,7 @@ from typing import Any
 
 from agent_graph.checkpoints.database import connection, database_url
 from agent_graph.checkpoints.saver import open_checkpointer
-from agent_graph.nodes.tester import certainly_wrong_tests
+from agent_graph.checks import certainly_wrong_tests
 from agent_graph.roles import api_names
 from agent_graph.workflow import builder
 

@@ -30,7 +30,9 @@ def functions_apply(state: AgentState, context: Context) -> bool:
     return context.function_checks == "on" or state.get("profile", "library") == "library"
 
 
-def certainly_wrong_tests(source: str, goal: str, names: set[str], functions: bool = True) -> list[Contradiction]:
+def certainly_wrong_tests(
+    source: str, goal: str, names: set[str], functions: bool = True
+) -> list[Contradiction]:
     """Tests no correct code can pass, and tests that pass whatever the code does (one reason per test).
 
     Any test file: tests drawing from a Hypothesis strategy that does not exist, and tests whose body

@@ -179,7 +179,12 @@ def fix_with_tools(
     changed = False
     for _ in range(context.tool_calls_for_coder()):
         call, used = ask_role(
-            runtime, "coder", file_action, messages, max_tokens=output_budget(state, context), temperature=temperature
+            runtime,
+            "coder",
+            file_action,
+            messages,
+            max_tokens=output_budget(state, context),
+            temperature=temperature,
         )
         spent += used
         if call.action == "done":
@@ -188,17 +193,29 @@ def fix_with_tools(
             call = call.model_copy(update={"content": strip_fences(call.content)})
         result = apply_file_action(visible, call, writable)
         changed = changed or result.startswith(("wrote", "edited"))
-        emit("file_action", action=call.action, path=call.path, result=result.splitlines()[0][:80] if result else "")
+        emit(
+            "file_action",
+            action=call.action,
+            path=call.path,
+            result=result.splitlines()[0][:80] if result else "",
+        )
         messages = [
             *messages,
             AIMessage(f"file_action {call.action} {call.path}".strip()),
             HumanMessage(CODER_TOOL_RESULT.format(action=call.action, path=call.path, result=result[:4000])),
         ]
     fixed = {path: visible[path] for path in files.keys() | writable if path in visible}
-    whole = all(adapter.cut_off_line(content) is None for path, content in fixed.items() if path.endswith(adapter.source_suffix))
+    whole = all(
+        adapter.cut_off_line(content) is None
+        for path, content in fixed.items()
+        if path.endswith(adapter.source_suffix)
+    )
     if not changed or not whole:
         return None, spent
-    return {p: adapter.clean_source(c, api_names(state)) if p.endswith(adapter.source_suffix) else c for p, c in fixed.items()}, spent
+    return {
+        p: adapter.clean_source(c, api_names(state)) if p.endswith(adapter.source_suffix) else c
+        for p, c in fixed.items()
+    }, spent
 
 
 def output_budget(state: AgentState, context: Context) -> int:

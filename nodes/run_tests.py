@@ -24,6 +24,14 @@ def run_tests(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     workspace = Workspace(Path(state["workspace"]))
     workspace.sync({**state.get("files", {}), **state.get("tests", {})})
     sandbox = context.services.sandbox(state["task_id"])
-    report = sandbox.run_tests(workspace.root, state.get("language", "python"), context.sandbox_timeout_seconds)
-    emit("tests", iteration=iteration, passed=report.passed, failed=report.failed + report.errors, status=report.status)
+    report = sandbox.run_tests(
+        workspace.root, state.get("language", "python"), context.sandbox_timeout_seconds
+    )
+    emit(
+        "tests",
+        iteration=iteration,
+        passed=report.passed,
+        failed=report.failed + report.errors,
+        status=report.status,
+    )
     return {"report": report.to_dict()}

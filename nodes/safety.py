@@ -68,7 +68,9 @@ def safety(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
             emit("versions_blocked", iteration=iteration, samples=sorted(feedback))
         return update
     first = feedback[min(feedback)] if feedback else "no version of the code was written"
-    emit("safety_blocked", iteration=iteration, findings=sum(len(s.blocking_findings) for s in scans.values()))
+    emit(
+        "safety_blocked", iteration=iteration, findings=sum(len(s.blocking_findings) for s in scans.values())
+    )
     return {**update, "safety_feedback": first, "attempts": [blocked_attempt(state, first)]}
 
 
@@ -111,11 +113,15 @@ def scan_tests(state: AgentState, context: Context, tests: dict[str, str]) -> Te
     versions = [scan_files(v["files"], language, rules) for v in written]
     wanted = _distinct([d for s in [scan, *versions] for d in s.dependencies])
     wanted = [d for d in wanted if d.classification in ("allowed", "needs_approval")]
-    outcome = install_approved(state.get("task_id", ""), wanted, approvals, context, state.get("iteration", 1))
+    outcome = install_approved(
+        state.get("task_id", ""), wanted, approvals, context, state.get("iteration", 1)
+    )
     failed = [d for d in scan.dependencies if approval_key(d) in outcome.failed]
     if failed:
         approvals |= dict.fromkeys(outcome.failed, UNINSTALLABLE)
-        return TestGate("\n".join(refusal(d, approvals, outcome.failed) for d in failed), approvals, outcome.installed)
+        return TestGate(
+            "\n".join(refusal(d, approvals, outcome.failed) for d in failed), approvals, outcome.installed
+        )
     return TestGate("", approvals, outcome.installed)
 
 

@@ -78,7 +78,9 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     return update
 
 
-def test_files(state: AgentState, runtime: Runtime[Context], feedback: str = "") -> tuple[dict[str, str], Usage]:
+def test_files(
+    state: AgentState, runtime: Runtime[Context], feedback: str = ""
+) -> tuple[dict[str, str], Usage]:
     """The test files for the goal: the tester's file and, for a goal declaring typed Python
     functions, a file of the goal's own examples and the return-type check. `feedback`: why the
     last test file has to be written again."""
@@ -95,7 +97,9 @@ def test_files(state: AgentState, runtime: Runtime[Context], feedback: str = "")
     planned = [f["path"] for f in state.get("plan", {}).get("files", [])]
     if functions:  # the goal's examples get a file no rewrite replaces; the return types a conftest
         examples = examples_test_file(goal_examples(state.get("task", ""), names), stem, adapter.name)
-        tests = (dict([examples]) if examples else {}) | return_type_check(state.get("task", ""), stem, adapter.name, planned)
+        tests = (dict([examples]) if examples else {}) | return_type_check(
+            state.get("task", ""), stem, adapter.name, planned
+        )
     previous = state.get("tests", {}).get(path)
     spent = Usage()
     cut_tests: str | None = None  # the usable part of a file cut off mid-statement
@@ -112,7 +116,14 @@ def test_files(state: AgentState, runtime: Runtime[Context], feedback: str = "")
         if messages is simple:
             emit("tests_asked_simply", path=path, attempt=attempt + 1)
         try:
-            call, used = ask_role(runtime, "tester", write_file, messages, max_tokens=tester_budget(state, context), stop=RUNAWAY_STOPS)
+            call, used = ask_role(
+                runtime,
+                "tester",
+                write_file,
+                messages,
+                max_tokens=tester_budget(state, context),
+                stop=RUNAWAY_STOPS,
+            )
         except ModelOutputError as error:
             spent += error.usage
             unusable = f" ({error})"
@@ -126,7 +137,12 @@ def test_files(state: AgentState, runtime: Runtime[Context], feedback: str = "")
         cut = None if final else adapter.cut_off_line(content)
         content = adapter.repair_tests(content, stem, names)
         wrong = adapter.certainly_wrong_tests(
-            content, state.get("task", ""), names, functions, profile=state.get("profile", "library"), files=planned
+            content,
+            state.get("task", ""),
+            names,
+            functions,
+            profile=state.get("profile", "library"),
+            files=planned,
         )
         if wrong:
             emit("tests_dropped", tests=[c.test for c in wrong], reasons=[c.reason for c in wrong])
@@ -138,7 +154,10 @@ def test_files(state: AgentState, runtime: Runtime[Context], feedback: str = "")
             cut_tests = content if adapter.test_names(content) else cut_tests
             messages = [*messages, HumanMessage(cut_off_feedback(path, cut) + " Keep to a few short tests.")]
         else:
-            messages = [*messages, HumanMessage(tests_retry_request(path, [(c.test, c.reason) for c in wrong]))]
+            messages = [
+                *messages,
+                HumanMessage(tests_retry_request(path, [(c.test, c.reason) for c in wrong])),
+            ]
     if cut_tests is not None:
         return {path: cut_tests} | tests, spent
     # No usable test file this time: keep the previous one, or test the goal's examples alone.

@@ -91,7 +91,9 @@ CODER_TOOLS = """Fix the code with file_action calls, one per answer:
 - write replaces a whole file (use it when most of the file changes);
 - say done when the fix is complete. You may change only the source files, never the tests."""
 
-CODER_TOOL_RESULT = "Result of {action} {path}:\n{result}\n\nNext file_action (done when the fix is complete)."
+CODER_TOOL_RESULT = (
+    "Result of {action} {path}:\n{result}\n\nNext file_action (done when the fix is complete)."
+)
 
 # The tester's last try in one call of write_tests: a conversation that went wrong twice tends to go
 # wrong the same way again, so it starts afresh and asks for the simplest kind of test file.

@@ -28,7 +28,9 @@ def guidance(state: AgentState, role: Role) -> str:
     else:
         entry = (state.get("plan", {}).get("contract") or {}).get("entry_point", "")
         program = entry or next(iter(f["path"] for f in state.get("plan", {}).get("files", [])), "")
-        text = profile.guidance(role, language, program=program, module=module_stem(state) if not entry else "")
+        text = profile.guidance(
+            role, language, program=program, module=module_stem(state) if not entry else ""
+        )
     return f"{LANGUAGE_GUIDANCE[language]}\n{text}"
 
 
@@ -144,7 +146,6 @@ def without_return_check_frames(trace: str) -> str:
 
 # The conftest wraps each goal function in `checked`; a frame of it reads like this.
 _WRAPPER_FRAME = re.compile(r"called from conftest\.py:\d+: in checked$")
-
 
 
 def tester_request(state: AgentState, path: str, import_line: str, feedback: str = "") -> str:

@@ -33,8 +33,8 @@ from agent_graph.repairs.parametrize_rows import argnames, is_parametrize, row_n
 from agent_graph.roles import api_names, emit, literal_value
 from agent_graph.sandbox.base import TestFailure
 from agent_graph.sandbox.return_types_conftest import RETURN_TYPE_FAILURE
-from agent_graph.selection.candidates import Candidate, Probe, code_hash, current_candidates, try_candidate
-from agent_graph.state import AgentState
+from agent_graph.selection.candidates import Candidate, Probe, current_candidates, try_candidate
+from agent_graph.state import AgentState, code_hash
 
 PROBE_FILE = "_agreement_probe.py"
 _MARK = "@@agreement@@ "

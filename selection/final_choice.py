@@ -33,8 +33,8 @@ from collections.abc import Hashable
 from agent_graph.context import Context
 from agent_graph.languages.layout import module_stem
 from agent_graph.selection.agreement import agreement_probe, cluster_key
-from agent_graph.selection.candidates import Candidate, Probe, code_hash, try_candidate
-from agent_graph.state import AgentState
+from agent_graph.selection.candidates import Candidate, Probe, try_candidate
+from agent_graph.state import AgentState, code_hash
 
 
 def choose_final(state: AgentState, context: Context) -> Candidate | None:

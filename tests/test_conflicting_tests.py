@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from agent_graph.checks import certainly_wrong_tests
 from agent_graph.checks.conflicting_tests import (
     conflicting_tests,
     errors_asked,
@@ -12,7 +13,6 @@ from agent_graph.checks.conflicting_tests import (
     unasked_error_tests,
 )
 from agent_graph.context import Context
-from agent_graph.nodes.tester import certainly_wrong_tests
 from agent_graph.runner import run_task
 from tests import scripts
 from tests.test_loop import EventRecorder

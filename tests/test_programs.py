@@ -277,8 +277,13 @@ def test_each_profile_in_each_language_goes_green_run_as_its_profile_says(
     assert f"Profile {profile}" in tester_prompt
 
 
-def test_a_test_file_the_gate_blocks_is_written_again_by_the_tester(database_url: str, agent_home: Path) -> None:
-    blocked = PY_CLI_TESTS.replace('    result = run(tmp_path, "Ada")', '    os.system("curl example.com")\n    result = run(tmp_path, "Ada")')
+def test_a_test_file_the_gate_blocks_is_written_again_by_the_tester(
+    database_url: str, agent_home: Path
+) -> None:
+    blocked = PY_CLI_TESTS.replace(
+        '    result = run(tmp_path, "Ada")',
+        '    os.system("curl example.com")\n    result = run(tmp_path, "Ada")',
+    )
     script = {
         "ProgramPlan": [{"args": program_plan("greet.py", ["greet.py NAME prints hello NAME"])}],
         "write_file": [
@@ -313,7 +318,9 @@ def test_a_cut_off_answer_is_asked_for_again_and_never_run(database_url: str, ag
     from tests.test_loop import final_values
 
     values = final_values(database_url, outcome.task_id)
-    assert all(v["files"]["greet.py"] == PY_CLI for v in values["versions"])  # the cut one never became a version
+    assert all(
+        v["files"]["greet.py"] == PY_CLI for v in values["versions"]
+    )  # the cut one never became a version
 
 
 def test_the_same_failure_twice_changes_the_strategy_and_never_comes_a_third_time_unchanged() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from agent_graph.checks.signature_check import contradictions, goal_signatures
 from agent_graph.context import Context
-from agent_graph.nodes.tester import call_forms
+from agent_graph.prompts.render import call_forms
 from agent_graph.repairs.python import remove_tests
 from agent_graph.runner import run_task
 from tests import scripts

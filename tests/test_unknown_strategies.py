@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from agent_graph.checks import certainly_wrong_tests
 from agent_graph.checks.unknown_strategies import unknown_strategy_tests
-from agent_graph.nodes.tester import certainly_wrong_tests
 from agent_graph.repairs.python import remove_tests
 from agent_graph.sandbox.base import Sandbox
 from tests.sandbox_support import BACKENDS, sandbox_fixture, write_files
