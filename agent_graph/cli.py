@@ -116,10 +116,13 @@ def _base_url(value: str | None) -> str | None:
 
 def _warn_unpriced(context: Context) -> None:
     """Say once, before the run, which models a cost budget cannot count (no known price)."""
+    roles: dict[str, list[str]] = {}
     for role, spec in open_models(context).items():
+        roles.setdefault(spec, []).append(role)
+    for spec, names in roles.items():
         err_console.print(
-            f"warning: no price is known for {spec} ({role}), so --budget-usd does not count its calls; "
-            "set models.price_input_per_mtok and price_output_per_mtok to count them.",
+            f"warning: no price is known for {spec} ({', '.join(names)}), so the cost budget does not "
+            "count its calls; set models.price_input_per_mtok and price_output_per_mtok to count them.",
             highlight=False,
             soft_wrap=True,
         )

@@ -154,6 +154,8 @@ def _openai(name: str, context: Context) -> BaseChatModel:
     5xx answers with exponential backoff; the runner turns the error left when they are spent
     into an interrupted, resumable run.
     """
+    from openai import Timeout
+
     from agent_graph.endpoints import api_key, endpoint
     from agent_graph.openai_compat import CompatibleChatOpenAI
 
@@ -170,7 +172,8 @@ def _openai(name: str, context: Context) -> BaseChatModel:
         api_key=key,  # type: ignore[arg-type]  # pydantic coerces str to SecretStr
         temperature=context.temperature,
         max_tokens=context.max_output_tokens,  # type: ignore[call-arg]  # alias of max_completion_tokens
-        timeout=context.request_timeout_seconds,
+        # Connecting is quick or fails; only the answer may take long (a CPU server writing a file).
+        timeout=Timeout(context.request_timeout_seconds, connect=min(10.0, context.request_timeout_seconds)),
         max_retries=context.request_retries,
         seed=context.seed if context.seed >= 0 else None,
     )

@@ -163,3 +163,15 @@ def test_a_run_whose_server_fails_is_interrupted_then_resumed_without_losing_or_
     assert [(r["iteration"], r["status"]) for r in rows] == [(1, "failed"), (2, "passed")]
     assert outcome["iterations"] == 2
     assert outcome["tokens"] == sum(u["total_tokens"] for u in server.usage)  # each answer counted once
+
+
+def test_a_cost_budget_names_each_model_without_a_price_once(database_url: str, agent_home: Path) -> None:
+    env = {"OPENAI_API_KEY": "x", "AGENT_GRAPH_REQUEST_RETRIES": "0", "AGENT_GRAPH_REQUEST_TIMEOUT": "1"}
+    args = ["--model", "openai:mystery-model", "--base-url", "http://192.0.2.1:9/v1"]  # TEST-NET: nobody
+    result = agent_graph("run", "-t", "Write mul(a, b).", *args, "--budget-usd", "1", env=env)
+    assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        "warning: no price is known for openai:mystery-model (planner, coder, tester, reflector), so the cost "
+        "budget does not count its calls; set models.price_input_per_mtok and price_output_per_mtok to count them."
+    ]

@@ -8,7 +8,6 @@ the openai client, with their own retries and timeouts).
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -75,13 +74,11 @@ def test_a_server_error_or_a_dropped_connection_is_retried_with_backoff(
 
 def test_a_hung_answer_is_abandoned_at_the_timeout_and_asked_again(server: FaultServer) -> None:
     server.fail_next("hang")
-    started = time.monotonic()
     answer, _ = ask(server, request_timeout_seconds=1.0)
     assert answer.text == "hello"
     assert server.served == ["hang", "ok"]
     waited = server.arrivals[1] - server.arrivals[0]
     assert 1.0 <= waited < server.hang_seconds  # the client gave up at its timeout, not the server's close
-    assert time.monotonic() - started < server.hang_seconds + 1
 
 
 def test_a_malformed_tool_call_goes_through_the_unusable_answer_path(server: FaultServer) -> None:
