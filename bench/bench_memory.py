@@ -1,17 +1,21 @@
 """Benchmark the failure memory's retrieval: top-5 latency and HNSW recall at 10k and 100k failures.
 
-    .venv/bin/python scripts/bench_memory.py                 # throwaway embedded Postgres under /var/tmp
-    .venv/bin/python scripts/bench_memory.py --json --sizes 10000
-    DATABASE_URL=postgresql://... scripts/bench_memory.py   # a real server (uses a new database on it)
+    .venv/bin/python bench/bench_memory.py                 # throwaway embedded Postgres under /var/tmp
+    .venv/bin/python bench/bench_memory.py --json --sizes 10000
+    .venv/bin/python bench/bench_memory.py --out bench/results/memory-retrieval.json
+    DATABASE_URL=postgresql://... bench/bench_memory.py   # a real server (uses a new database on it)
 
-How the data is made: a few thousand realistic failure texts (exception types and messages of
-Python and Node, masked like the agent's signatures, with test names and code lines) are embedded
-with the real all-MiniLM-L6-v2. Embedding 100k texts on two CPU cores would take most of an hour,
-so the other rows are *synthetic*: a real vector plus Gaussian noise, re-normalised (the mean
-cosine to its source is printed). Queries are other real texts from the same generator, embedded
-the same way, never stored. Latency is what `FailureMemory.search` pays after embedding: the
-transaction that sets `hnsw.ef_search` and runs the top-5 query (`vectorindex.nearest`). Recall@5
-compares each HNSW answer with an exact scan of the same query (index scans switched off).
+The memory is langchain-postgres's PGVectorStore (agent_graph.memory.store): one table per embedder
+with an HNSW (cosine) index. How the data is made: a few thousand realistic failure texts (exception
+types and messages of Python and Node, masked like the agent's signatures, with test names and code
+lines) are embedded with the real all-MiniLM-L6-v2. Embedding 100k texts on two CPU cores would take
+most of an hour, so the other rows are *synthetic*: a real vector plus Gaussian noise, re-normalised
+(the mean cosine to its source is printed). Rows are bulk-loaded into the collection's table with
+COPY and the index is then built through the store (`apply_vector_index`), as building it row by row
+would take far longer. Queries are other real texts from the same generator, embedded the same way,
+never stored. Latency is what `FailureMemory.search` pays after embedding: `FailureMemory.nearest`,
+the store's top-5 search with the language filter (its transaction sets `hnsw.ef_search`). Recall@5
+compares each answer with an exact scan of the same query (index scans switched off).
 """
 
 from __future__ import annotations
@@ -33,22 +37,16 @@ from typing import Any
 
 import numpy as np
 import psycopg
+from langchain_postgres.v2.indexes import HNSWIndex
 from pgvector.psycopg import register_vector
+from psycopg import sql
 
 from agent_graph.checkpoints.database import Connection, connect
 from agent_graph.checkpoints.migrations import migrate
 from agent_graph.memory.embeddings import LocalEmbedder
+from agent_graph.memory.failures import FailureMemory
 from agent_graph.memory.signatures import failure_text, make_signature
-from agent_graph.memory.vectorindex import (
-    EF_SEARCH,
-    HNSW_EF_CONSTRUCTION,
-    HNSW_M,
-    ensure_index,
-    index_name,
-    nearest,
-    nearest_sql,
-    to_text,
-)
+from agent_graph.memory.store import EF_SEARCH, HNSW_EF_CONSTRUCTION, HNSW_M, VectorStores, memory_id
 
 K = 5
 LANGUAGE = "python"
@@ -218,6 +216,9 @@ def bench_database(url: str | None) -> Iterator[str]:
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.execute(f'CREATE DATABASE "{name}"')
+        # Every session of the benchmark (the store's own ones build the index) gets the whole graph in
+        # memory: a much faster build.
+        admin.execute(f"ALTER DATABASE \"{name}\" SET maintenance_work_mem = '1GB'")
     try:
         yield psycopg.conninfo.make_conninfo(url, dbname=name)
     finally:
@@ -229,21 +230,37 @@ def bench_database(url: str | None) -> Iterator[str]:
             shutil.rmtree(root, ignore_errors=True)
 
 
-def load_rows(conn: Connection, vectors: np.ndarray, start: int, model: str) -> None:
-    """COPY rows `start..len(vectors)` in binary (text vectors would take longer than the benchmark)."""
+def load_rows(conn: Connection, table: str, vectors: np.ndarray, start: int, model: str) -> None:
+    """COPY rows `start..len(vectors)` into the collection's table in binary (text vectors, or the
+    store's one INSERT per row, would take longer than the benchmark)."""
     register_vector(conn)
-    with (
-        conn.cursor() as cur,
-        cur.copy(
-            "COPY failures (task_id, iteration, language, error_type, error_signature, embedding, embedding_model,"
-            " embedding_dim) FROM STDIN WITH (FORMAT BINARY)"
-        ) as copy,
-    ):
-        copy.set_types(["text", "int4", "text", "text", "text", "vector", "text", "int4"])
+    statement = sql.SQL(
+        "COPY {} (id, content, embedding, task_id, language, iteration, error_type, signature, failing_test,"
+        " code_excerpt, hypothesis, embedding_model, embedding_dim) FROM STDIN WITH (FORMAT BINARY)"
+    ).format(sql.Identifier(table))
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        copy.set_types(
+            [
+                "text",
+                "text",
+                "vector",
+                "text",
+                "text",
+                "int4",
+                "text",
+                "text",
+                "text",
+                "text",
+                "text",
+                "text",
+                "int4",
+            ]
+        )
         for i in range(start, len(vectors)):
             copy.write_row(
-                (f"bench-{i}", 1, LANGUAGE, "Error", f"signature {i}", vectors[i], model, vectors.shape[1])
-            )
+                (str(memory_id("bench", i)), f"signature {i}", vectors[i], f"bench-{i}", LANGUAGE, 1,
+                 "Error", f"signature {i}", "", "", "", model, vectors.shape[1])
+            )  # fmt: skip
 
 
 def synthesize(real: np.ndarray, count: int, mode: str, noise: float) -> tuple[np.ndarray, float]:
@@ -287,34 +304,36 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
-def exact_top(
-    conn: Connection, model: str, dim: int, queries: np.ndarray
-) -> tuple[list[set[int]], list[float]]:
+def exact_top(conn: Connection, table: str, queries: np.ndarray) -> tuple[list[set[int]], list[float]]:
     """The true top-k of each query by a full scan (index scans off), and how long each scan took."""
-    statement = nearest_sql("failures", ("id",), model, dim, K)
+    statement = sql.SQL(
+        "SELECT id FROM {} WHERE language = %(language)s ORDER BY embedding <=> %(query)s::vector LIMIT %(k)s"
+    ).format(sql.Identifier(table))
     truth, latencies = [], []
     for query in queries:
+        text = "[" + ",".join(repr(float(x)) for x in query) + "]"
         with conn.transaction():
             conn.execute("SET LOCAL enable_indexscan = off")
             start = time.perf_counter()
-            rows = conn.execute(statement, {"query": to_text(query.tolist())}).fetchall()
+            rows = conn.execute(statement, {"language": LANGUAGE, "query": text, "k": K}).fetchall()
             latencies.append((time.perf_counter() - start) * 1000)
-        truth.append({row["id"] for row in rows})
+        truth.append({int(row["id"]) for row in rows})
     return truth, latencies
 
 
 def measure(
-    conn: Connection, model: str, dim: int, queries: np.ndarray, truth: list[set[int]], ef_search: int
+    memory: FailureMemory, queries: np.ndarray, truth: list[set[int]], ef_search: int
 ) -> dict[str, Any]:
     """Latency and recall@k of the search path the memory uses, at one hnsw.ef_search."""
+    language = [{"language": LANGUAGE}]
     for query in queries[:20]:  # warm the index pages into memory, as a long-running agent would have them
-        nearest(conn, "failures", ("id",), model, dim, query.tolist(), K, ef_search=ef_search)
+        memory.nearest(query.tolist(), K, language)
     latencies, recalls = [], []
     for query, expected in zip(queries, truth, strict=True):
         start = time.perf_counter()
-        hits = nearest(conn, "failures", ("id",), model, dim, query.tolist(), K, ef_search=ef_search)
+        hits = memory.nearest(query.tolist(), K, language)
         latencies.append((time.perf_counter() - start) * 1000)
-        recalls.append(len({hit["id"] for hit in hits} & expected) / K)
+        recalls.append(len({hit.id for hit in hits} & expected) / K)
     return {
         "ef_search": ef_search,
         "p50_ms": round(statistics.median(latencies), 2),
@@ -339,6 +358,7 @@ def main() -> None:
     parser.add_argument("--noise", type=float, default=0.01, help="per-dimension noise of synthetic vectors")
     parser.add_argument("--cache", default="", help="file stem to keep the real embeddings in between runs")
     parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    parser.add_argument("--out", default="", help="also write the results as JSON to this file")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     efs = [int(e) for e in args.ef_search.split(",")]
@@ -365,6 +385,10 @@ def main() -> None:
     )
 
     results: dict[str, Any] = {
+        "store": "langchain-postgres PGVectorStore",
+        "cpus": os.cpu_count(),
+        "m": args.m,
+        "ef_construction": args.ef_construction,
         "model": embedder.name,
         "dim": embedder.dim,
         "real_texts": args.real,
@@ -377,17 +401,21 @@ def main() -> None:
     }
     with bench_database(os.environ.get("DATABASE_URL")) as url, connect(url) as conn:
         migrate(conn)
-        conn.execute("SET maintenance_work_mem = '1GB'")  # the whole graph in memory: a much faster build
+        stores = VectorStores(url, conn)
+        store = stores.store("failures", embedder)  # the collection, as the memory makes it
+        assert store is not None
+        table = store.get_table_name()
+        index = f"{table}_hnsw"
         loaded = 0
         for size in sizes:
-            conn.execute(f"DROP INDEX IF EXISTS {index_name('failures', embedder.name, embedder.dim)}")
-            load_rows(conn, vectors[:size], loaded, embedder.name)
+            store.drop_vector_index(index)
+            load_rows(conn, table, vectors[:size], loaded, embedder.name)
             loaded = size
             start = time.perf_counter()
-            ensure_index(conn, "failures", embedder.name, embedder.dim, args.m, args.ef_construction)
+            store.apply_vector_index(HNSWIndex(name=index, m=args.m, ef_construction=args.ef_construction))
             build = time.perf_counter() - start
-            conn.execute("ANALYZE failures")
-            truth, exact_ms = exact_top(conn, embedder.name, embedder.dim, queries)
+            conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+            truth, exact_ms = exact_top(conn, table, queries)
             log(
                 f"{size} failures: HNSW (m={args.m}, ef_construction={args.ef_construction}) built in {build:.1f}s; "
                 f"exact scan p50 {statistics.median(exact_ms):.1f} ms"
@@ -398,13 +426,21 @@ def main() -> None:
                 "by_ef_search": [],
             }
             for ef in efs:
-                row = measure(conn, embedder.name, embedder.dim, queries, truth, ef)
+                searching = VectorStores(url, conn, ef_search=ef)
+                row = measure(FailureMemory(searching, embedder), queries, truth, ef)
+                # The machine's load while measuring: other processes' CPU time shows up in the p95.
+                row["load_average_1min"] = round(os.getloadavg()[0], 2)
+                searching.close()
                 entry["by_ef_search"].append(row)
                 log(
                     f"  ef_search={ef}: top-{K} p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms, "
-                    f"recall@{K} {row['recall_at_5']:.3f}"
+                    f"recall@{K} {row['recall_at_5']:.3f} (load average {row['load_average_1min']})"
                 )
             results["sizes"][str(size)] = entry
+        stores.close()
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        log(f"results written to {args.out}")
     if args.json:
         print(json.dumps(results))
 

@@ -28,7 +28,7 @@ from typing import Any, Literal, get_args
 import psycopg
 from langchain_core.embeddings import Embeddings
 from langchain_postgres import Column, PGEngine, PGVectorStore
-from langchain_postgres.v2.indexes import HNSWIndex, HNSWQueryOptions
+from langchain_postgres.v2.indexes import HNSWIndex
 from sqlalchemy.engine import URL
 
 from agent_graph.checkpoints.database import Connection
@@ -98,13 +98,16 @@ def table_name(kind: StoreKind, model: str, dim: int) -> str:
     return f"memory_{kind}_{slug}_{dim}_{digest}"
 
 
-def sqlalchemy_url(url: str) -> URL:
-    """Our psycopg URL (or key=value string) as SQLAlchemy's `postgresql+psycopg` URL.
+def sqlalchemy_url(url: str, options: str = "") -> URL:
+    """Our psycopg URL (or key=value string) as SQLAlchemy's `postgresql+psycopg` URL, with server
+    `options` (e.g. `-c hnsw.ef_search=200`) added to any the URL has.
 
     The embedded server's URL names a unix socket folder (`?host=/path`), which stays a query
     parameter: psycopg reads it as the host.
     """
     info: dict[str, Any] = {k: v for k, v in psycopg.conninfo.conninfo_to_dict(url).items() if v is not None}
+    if options:
+        info["options"] = f"{info['options']} {options}" if info.get("options") else options
     host = str(info.pop("host", "")) or None
     port = info.pop("port", None)
     query: dict[str, str] = {k: str(v) for k, v in info.items() if k not in ("user", "password", "dbname")}
@@ -169,8 +172,14 @@ class VectorStores:
         self.url = url
         self.conn = conn
         self.ef_search = ef_search
-        # pool_pre_ping: a long-running agent outlives a restarted database server.
-        self.engine = PGEngine.from_connection_string(sqlalchemy_url(url), pool_pre_ping=True)
+        self.engine = PGEngine.from_connection_string(
+            sqlalchemy_url(url, options=f"-c hnsw.ef_search={ef_search}"),
+            # A search is then one round trip: the beam width is the sessions' own setting (not the
+            # store's `SET LOCAL` in a transaction: BEGIN, SET, SELECT, ROLLBACK), and every library call
+            # commits anyway. No pool_pre_ping, for the same reason: a connection the server dropped
+            # fails one call (a lost hint, see AgentMemory) and the pool replaces it.
+            isolation_level="AUTOCOMMIT",
+        )
         self._stores: dict[tuple[StoreKind, str, int], PGVectorStore] = {}
         self._lock = threading.Lock()
 
@@ -190,9 +199,7 @@ class VectorStores:
             self._stores[key] = store
             return store
 
-    def open(
-        self, info: CollectionInfo, embedder: Embedder | None = None, ef_search: int | None = None
-    ) -> PGVectorStore:
+    def open(self, info: CollectionInfo, embedder: Embedder | None = None) -> PGVectorStore:
         """A PGVectorStore on an existing collection; without an embedder it can read, write given
         vectors and delete, but not embed."""
         return PGVectorStore.create_sync(
@@ -201,7 +208,6 @@ class VectorStores:
             info.table,
             metadata_columns=metadata_columns(info.kind),
             id_column=ID_COLUMN,
-            index_query_options=HNSWQueryOptions(ef_search=ef_search or self.ef_search),
         )
 
     def collections(self, kind: StoreKind | None = None) -> list[CollectionInfo]:
