@@ -112,6 +112,11 @@ def test_circuit_breaker_stops_at_the_hard_limit(database_url: str, agent_home: 
     assert "The previous tests were judged wrong" in model.prompts_for("write_file")[-1]
     # The best attempt (all equal here: the first) is what stays in the workspace.
     assert Path(outcome.workspace, "stats.py").read_text() == scripts.BUGGY_CODE
+    # The router stopped it: the last test run went straight to finish, with no reflection.
+    with open_checkpointer(database_url) as saver:
+        graph = builder.compile(checkpointer=saver)
+        path = [s.next for s in graph.get_state_history({"configurable": {"thread_id": outcome.task_id}})][::-1]
+    assert path[-3:] == [("run_tests",), ("finish",), ()]
 
 
 def test_best_attempt_is_kept_when_stopped(database_url: str, agent_home: Path) -> None:
@@ -520,3 +525,42 @@ def test_a_hypothesis_copied_from_those_already_tried_is_asked_for_again_hotter(
     assert "repeats one already tried" in reflections[2]["messages"][-1]
     last_code_prompt = model.prompts_for("write_file")[3]
     assert "Diagnosis: The divisor is off by one." in last_code_prompt
+
+
+def test_the_coder_reads_one_file_and_edits_another_with_its_tools(database_url: str, agent_home: Path) -> None:
+    """A fix made through file tools: the coder lists the files, reads the helper module, edits the
+    main one, and says done; the edit is what the next test run sees."""
+    plan = {
+        **scripts.PLAN,
+        "files": [
+            {"path": "stats.py", "purpose": "The mean function."},
+            {"path": "helpers.py", "purpose": "A total helper."},
+        ],
+    }
+    helper = "def total(xs):\n    return sum(xs)\n"
+    buggy = "from helpers import total\n\ndef mean(xs):\n    return total(xs) / (len(xs) + 1)\n"
+    script = {
+        "Plan": [{"args": plan}],
+        "write_file": [
+            scripts.write("stats.py", buggy),
+            scripts.write("helpers.py", helper),
+            scripts.write("test_stats.py", scripts.TESTS),
+        ],
+        "Reflection": [{"args": scripts.REFLECTION}],
+        "file_action": [
+            {"args": {"action": "list"}},
+            {"args": {"action": "read", "path": "helpers.py"}},
+            {"args": {"action": "edit", "path": "stats.py", "old": "(len(xs) + 1)", "new": "len(xs)"}},
+            {"args": {"action": "edit", "path": "stats.py", "old": "def mean(xs):\n", "new": "def mean(xs):\n    if not xs:\n        raise ValueError('empty')\n"}},
+            {"args": {"action": "done"}},
+        ],
+    }
+    spec, model = scripts.scripted("tools", script)
+    context = Context(first_samples=1, samples_per_iteration=1, coder_tool_calls=6, model=spec)
+    outcome = run_task("Write mean(xs); raise ValueError on an empty list.", "python", "library", context)
+    assert outcome.status == "passed" and outcome.iterations == 2
+    assert Path(outcome.workspace, "helpers.py").read_text() == helper  # read, never written
+    assert "raise ValueError" in Path(outcome.workspace, "stats.py").read_text()
+    results = model.prompts_for("file_action")
+    assert "helpers.py" in results[1] and "stats.py" in results[1]  # the listing came back
+    assert "return sum(xs)" in results[2]  # then the helper's content
