@@ -278,13 +278,20 @@ def run(
 def resume(
     task_id: Annotated[str, typer.Argument(help="The task to continue.")],
     yes: Annotated[bool, typer.Option("--yes", help="As for run.")] = False,
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", help="The model server's new address, if it moved since the run started."),
+    ] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Continue an interrupted run from its last checkpoint (asking again for any pending approval)."""
     context = _context()
     with _progress(json_out, context, f"resuming {task_id}") as observer:
         outcome = resume_task(
-            task_id, observer=observer, approver=_approver(yes, context, json_out, observer)
+            task_id,
+            observer=observer,
+            approver=_approver(yes, context, json_out, observer),
+            base_url=_base_url(base_url),
         )
     _finish(outcome, json_out)
 

@@ -26,12 +26,14 @@ from agent_graph.errors import (
     UserInputError,
     model_service_error,
 )
+from agent_graph.goals import check_goal
 from agent_graph.llm import ModelOutputError
 from agent_graph.logs import EventLog, log_path, open_logger
 from agent_graph.memory import history
 from agent_graph.models import get_chat_model, resolve_spec
 from agent_graph.paths import workspaces_dir
 from agent_graph.pricing import total_cost, unpriced
+from agent_graph.profiles import profile_for
 from agent_graph.sandbox.base import SandboxUnavailableError
 from agent_graph.state import merge_counts
 from agent_graph.workflow import builder
@@ -112,6 +114,8 @@ def run_task(
     approver: Approver = deny_by_policy,
 ) -> RunOutcome:
     """Run a new task to its end; `approver` answers dependency requests."""
+    check_goal(goal)
+    profile_for(profile)  # an unknown profile is one sentence, before anything is recorded
     task_id = task_id or new_task_id()
     workspace = workspace or str(workspaces_dir(context.workspace_root) / task_id)
     # Resolve the models before anything is recorded: "no model" is exit 3 and a missing key exit 2,
@@ -142,9 +146,14 @@ def run_task(
 
 
 def resume_task(
-    task_id: str, *, observer: Observer | None = None, approver: Approver = deny_by_policy
+    task_id: str,
+    *,
+    observer: Observer | None = None,
+    approver: Approver = deny_by_policy,
+    base_url: str | None = None,
 ) -> RunOutcome:
-    """Continue an interrupted task from its last checkpoint, with the settings it started with."""
+    """Continue an interrupted task from its last checkpoint, with the settings it started with
+    (and `base_url` instead of its own, when its model server has moved)."""
     url = database_url()
     with connection(url) as conn:
         migrate(conn)
@@ -159,6 +168,8 @@ def resume_task(
         if k in Context.__dataclass_fields__
     }
     context = replace(Context(), **stored)
+    if base_url is not None:
+        context = replace(context, base_url=base_url)
     open_models(context)
     return _drive(url, task_id, None, context, observer or QuietObserver(), approver)
 
