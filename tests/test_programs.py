@@ -4,6 +4,8 @@ The chat model is scripted; the database, the safety gate and the sandbox are re
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, cast
 
@@ -11,6 +13,7 @@ import pytest
 
 from agent_graph.checkpoints.database import connection
 from agent_graph.context import Context
+from agent_graph.goals import check_goal
 from agent_graph.memory import history
 from agent_graph.nodes.reflector import next_strategy
 from agent_graph.runner import run_task
@@ -336,3 +339,42 @@ def test_the_same_failure_twice_changes_the_strategy_and_never_comes_a_third_tim
     assert next_strategy(cast(AgentState, {"attempts": same[:2]}), False) == "fresh_code"
     changed = [*same[:2], attempt(3, "test_greet: assert 'hello' == 'hello Ada'")]
     assert next_strategy(cast(AgentState, {"attempts": changed}), True) == "fix"  # a new failure starts over
+
+
+@pytest.mark.parametrize(
+    "goal",
+    [
+        "Write a script that downloads https://api.example.org/weather.json and prints the temperature.",
+        "Build a CLI tool that fetches today's exchange rates from the internet and converts an amount.",
+    ],
+)
+def test_a_goal_that_needs_network_at_run_time_is_one_sentence_and_exit_2(
+    goal: str, agent_home: Path
+) -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agent_graph.cli",
+            "run",
+            "-t",
+            goal,
+            "-l",
+            "python",
+            "-p",
+            "cli_tool",
+            "--model",
+            "scripted:/nonexistent.json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2, run.stderr
+    assert "no network" in run.stderr and "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_a_url_that_is_only_data_or_a_local_server_is_no_network_goal() -> None:
+    check_goal("Create a URL shortener: POST /shorten with {'url': 'https://example.com/a'} returns a code.")
+    check_goal("Write a client that fetches http://127.0.0.1:8000/health and prints the status.")
