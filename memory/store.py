@@ -44,15 +44,18 @@ STORE_KINDS: tuple[StoreKind, ...] = get_args(StoreKind)
 
 # Candidates the HNSW scan keeps (pgvector's default is 40). Filters such as `language` apply after the
 # scan, so a wide beam also keeps top-k full when languages mix. At 100k near-duplicate-heavy failures
-# (bench/bench_memory.py) 200 keeps recall@5 above 0.95; 100 fell to about 0.87.
+# (bench/bench_memory.py, bench/results/memory-retrieval.json) 200 keeps recall@5 near 0.98; 100 gave
+# about 0.95 and 40 about 0.79.
 EF_SEARCH = 200
 
 # HNSW build settings. m = 32 rather than pgvector's 16: failure memories come in clusters of near
 # duplicates (the same error in many tasks), and with 16 links a node's links all stay inside its own
-# cluster, which then becomes an island the search cannot leave (recall@5 0.55-0.73 at 100k with 16,
-# 0.95-1.0 with 32). ef_construction is pgvector's minimum for that m (2 * m).
+# cluster, which then becomes an island the search cannot leave (recall@5 0.55-0.73 at 100k with 16).
+# ef_construction = 128 rather than the 64 pgvector allows for that m: with 64, recall@5 at ef_search
+# 200 varied between builds from 0.935 to 0.962; with 128 it was 0.98. It doubles the build time of a
+# 100k index (about 2 minutes on two busy cores); the memory's own writes add a few rows per run.
 HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 64
+HNSW_EF_CONSTRUCTION = 128
 
 # Serialises collection creation across processes (the checkpointer's setup lock is ...554).
 _COLLECTION_LOCK_ID = 7_402_118_555
