@@ -34,7 +34,11 @@ def test_unknown_prices_stay_unknown_and_overrides_win() -> None:
 def test_a_runs_cost_follows_its_tokens(database_url: str, agent_home: Path) -> None:
     register_model("scripted:priced", ScriptedChatModel(script=scripts.fail_then_pass()))
     context = Context(
-        first_samples=1, model="scripted:priced", price_input_per_mtok=2.0, price_output_per_mtok=2.0
+        first_samples=1,
+        samples_per_iteration=1,  # the script has one fixed version
+        model="scripted:priced",
+        price_input_per_mtok=2.0,
+        price_output_per_mtok=2.0,
     )
     outcome = run_task("Write mean(xs); raise ValueError on an empty list.", "python", "library", context)
     assert outcome.status == "passed" and outcome.tokens > 0
