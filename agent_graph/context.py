@@ -82,6 +82,16 @@ class Context:
             "AGENT_GRAPH_REQUEST_RETRIES",
         ),
     )
+    request_concurrency: int = field(
+        default=0,
+        metadata=_meta(
+            "Most requests in flight to one model server at a time (0: no limit). 1 for a server that "
+            "answers one request at a time (llama-cpp-python's, a llama.cpp server without -np): the "
+            "others then wait here instead of timing out in its queue.",
+            "models",
+            "AGENT_GRAPH_REQUEST_CONCURRENCY",
+        ),
+    )
     temperature: float = field(default=0.2, metadata=_meta("Sampling temperature.", "models"))
     context_size: int = field(
         default=8192, metadata=_meta("Context window for local llama.cpp models (tokens).", "models")
@@ -356,10 +366,11 @@ class Context:
             raise UserInputError(f"max_tokens must be 0 (unlimited) or more, not {self.max_tokens}.")
         if not self.budget_usd >= 0:  # also refuses NaN
             raise UserInputError(f"budget_usd must be 0 (unlimited) or more, not {self.budget_usd}.")
-        if not self.request_timeout_seconds > 0 or self.request_retries < 0:
+        if not self.request_timeout_seconds > 0 or self.request_retries < 0 or self.request_concurrency < 0:
             raise UserInputError(
-                "models.request_timeout_seconds must be positive and models.request_retries 0 or more, not "
-                f"{self.request_timeout_seconds} and {self.request_retries}."
+                "models.request_timeout_seconds must be positive, and models.request_retries and "
+                "request_concurrency 0 or more, not "
+                f"{self.request_timeout_seconds}, {self.request_retries} and {self.request_concurrency}."
             )
         return self
 

@@ -103,6 +103,7 @@ def get_chat_model(spec: str, context: Context) -> BaseChatModel:
         context.threads,
         context.request_timeout_seconds,
         context.request_retries,
+        context.request_concurrency,
     )
     with _lock:
         if key not in _cache:
@@ -175,6 +176,7 @@ def _openai(name: str, context: Context) -> BaseChatModel:
         # Connecting is quick or fails; only the answer may take long (a CPU server writing a file).
         timeout=Timeout(context.request_timeout_seconds, connect=min(10.0, context.request_timeout_seconds)),
         max_retries=context.request_retries,
+        max_concurrent=context.request_concurrency,
         seed=context.seed if context.seed >= 0 else None,
     )
 

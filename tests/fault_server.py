@@ -11,6 +11,8 @@ answering it can misbehave, once per queued fault or on every request (`always`)
 - `"hang"`: nothing is sent for `hang_seconds` (past the client's timeout), then the connection closes;
 - `"malformed"`: a 200 answer whose tool call's arguments are not JSON.
 
+`delay` makes each scripted answer slow, and `most_in_flight` says how many it answered at once.
+
 Only the HTTP exchange is under the test's control: the client (openai, langchain-openai), its
 retries and timeouts, and everything behind them are the real ones.
 """
@@ -52,6 +54,9 @@ class FaultServer:
         self.faults: list[str] = []
         self.always: str | None = None
         self.fail_tools: dict[str, str] = {}  # a fault for every request forcing this tool
+        self.delay = 0.0  # seconds each scripted answer takes (a slow model)
+        self.in_flight = 0
+        self.most_in_flight = 0  # the most chat requests it was answering at once
         self.requests: list[dict[str, Any]] = []
         self.arrivals: list[float] = []  # monotonic time of each chat request
         self.served: list[str] = []  # what each chat request got: a fault's name or "ok"
@@ -194,6 +199,16 @@ def _handler(server: FaultServer) -> type[BaseHTTPRequestHandler]:
                 self._send(404, {"error": {"message": f"no route {self.path}"}})
                 return
             body = json.loads(raw or b"{}")
+            with server._lock:
+                server.in_flight += 1
+                server.most_in_flight = max(server.most_in_flight, server.in_flight)
+            try:
+                self._answer(body, raw)
+            finally:
+                with server._lock:
+                    server.in_flight -= 1
+
+        def _answer(self, body: dict[str, Any], raw: bytes) -> None:
             fault = server._take_fault(body)
             if fault == "429":
                 self._send(
@@ -213,6 +228,7 @@ def _handler(server: FaultServer) -> type[BaseHTTPRequestHandler]:
             elif server.upstream:
                 self._forward(raw)
             else:
+                time.sleep(server.delay)
                 try:
                     answer = server.completion(body, malformed=fault == "malformed")
                     with server._lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,18 @@ def test_when_the_retries_are_spent_the_error_names_the_server(server: FaultServ
     error = model_service_error(raised.value)
     assert isinstance(error, ServiceUnavailableError) and error.exit_code == 3
     assert server.url in str(error) and "HTTP 500" in str(error) and "the model crashed" in str(error)
+
+
+@pytest.mark.parametrize(("limit", "most"), [(1, 1), (0, 3)])
+def test_request_concurrency_keeps_requests_to_one_server_waiting_here(
+    server: FaultServer, limit: int, most: int
+) -> None:
+    """With a limit of 1, versions written side by side wait in the client, not in the server's queue."""
+    server.delay = 0.5
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(lambda _: ask(server, request_concurrency=limit)[0].text, range(3)))
+    assert answers == ["hello"] * 3
+    assert server.most_in_flight == most
 
 
 def test_nothing_listening_is_a_service_error_naming_the_url() -> None:
