@@ -1,1 +1,1 @@
-"""The graph's nodes: planner, coder, safety, tester, reflector, finish — one module each."""
+"""The graph's nodes, one module each: plan (planner), write_code (coder), safety, write_tests (tester), select, run_tests, reflect (reflector), finish."""
