@@ -77,7 +77,7 @@ def main() -> None:
     with connection(url) as conn:
         rows = {
             table: conn.execute(
-                f"SELECT coalesce(sum(pg_column_size(t.*)), 0) FROM {table} t WHERE thread_id = %s",  # noqa: S608
+                f"SELECT coalesce(sum(pg_column_size(t.*)), 0) FROM {table} t WHERE thread_id = %s",
                 (outcome.task_id,),
             ).fetchone()
             for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
