@@ -1,12 +1,14 @@
 """The agent as a LangGraph graph; each real step is a node, so Studio shows what the agent does.
 
 ```
-START -> plan -> write_code (xN, Send) -> safety -> write_tests -> select -> run_tests --pass--> finish -> END
-   ^        ^                               |           ^  |          |            |
-   |        |                            blocked        +--+ again    +-> write_tests (tests no version runs)
-   |        +---- reflect <-----------------+-----------------------------------fail / limits -> finish
-   +-- new plan (the same failure keeps coming back)
+START -> plan -> write_code (one branch per version, Send) -> safety -> write_tests -> select -> run_tests -> finish -> END
 ```
+- safety: every version blocked -> reflect (or finish at the limits); tests needed -> write_tests;
+  else -> select.
+- write_tests: the gate sent the file back -> write_tests again (bounded); no usable tests -> finish.
+- select: no version could run the new tests -> write_tests; else -> run_tests.
+- run_tests: passed, or the circuit breaker or a budget says stop -> finish; else -> reflect.
+- reflect: the same failure keeps coming back -> plan (a new plan); else -> write_code.
 
 Routers are pure functions of the state (and the run's settings), next to the edges they drive.
 The circuit breaker and the budgets are decided here, once (`limits.stop_reason`). Persistence is

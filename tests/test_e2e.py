@@ -70,3 +70,33 @@ def test_local_model_takes_a_small_goal_to_green(database_url: str, agent_home: 
         rows = history.get_iterations(conn, outcome["task_id"])
     assert rows and rows[-1]["status"] == "passed"
     assert len(rows) == outcome["iterations"]
+
+
+@pytest.mark.e2e
+def test_local_model_takes_a_node_command_line_program_to_green(database_url: str, agent_home: Path) -> None:
+    """A Node.js program through the whole loop with the real local model: the tests run it as a
+    user does, and the program the agent leaves behind really works."""
+    if not MODEL or not Path(MODEL).is_file():
+        pytest.fail("AGENT_GRAPH_E2E_MODEL must name the 0.5B GGUF file (scripts/test.sh sets it).")
+    goal = (
+        "Write greet.js, a Node.js command-line program: `node greet.js NAME` prints `Hello, NAME!` "
+        "followed by a newline and exits with status 0."
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "agent_graph.cli", "run", "-t", goal, "-l", "node", "-p", "cli_tool",
+         "--model", f"llamacpp:{MODEL}", "--max-iterations", "6", "--json"],  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        stdin=subprocess.DEVNULL,
+        env={k: v for k, v in os.environ.items() if k != "AGENT_GRAPH_FIRST_SAMPLES"},
+    )
+    assert run.returncode in (0, 1), run.stderr
+    outcome = json.loads(run.stdout.strip().splitlines()[-1])
+    workspace = Path(outcome["workspace"])
+    assert outcome["status"] == "passed", outcome
+    assert outcome["tests"]["passed"] >= 1 and outcome["tests"]["failed"] == 0
+    assert list(workspace.glob("*.test.js")), list(workspace.iterdir())  # node:test ran them
+    with open_sandbox(Context().sandbox_settings(), "e2e-node-probe") as sandbox:
+        result = sandbox.execute(["node", "greet.js", "Ada"], workspace, 60)
+    assert result.exit_code == 0 and result.stdout == "Hello, Ada!\n", (result.stdout, result.stderr)
