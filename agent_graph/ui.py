@@ -26,6 +26,7 @@ PHASE_LABELS = {
     "coding": "writing code",
     "safety": "safety scan",
     "writing_tests": "writing tests",
+    "choosing": "choosing a version",
     "testing": "running tests",
     "reflecting": "reflecting",
 }

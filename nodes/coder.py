@@ -47,7 +47,7 @@ def write_code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     context = context_of(runtime)
     iteration = request.get("iteration", 1)
     sample = request.get("sample", 1)
-    emit("phase", phase="writing code", iteration=iteration, sample=sample)
+    emit("phase", phase="coding", iteration=iteration, sample=sample)
     reading: Reading = request.get("reading", "planned")  # type: ignore[assignment]
     temperature = context.sample_temperature if request.get("hot") else None
     fresh = bool(request.get("fresh"))

@@ -20,7 +20,7 @@ from agent_graph.workspace import Workspace
 def run_tests(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     context = context_of(runtime)
     iteration = state.get("iteration", 1)
-    emit("phase", phase="running tests", iteration=iteration)
+    emit("phase", phase="testing", iteration=iteration)
     workspace = Workspace(Path(state["workspace"]))
     workspace.sync({**state.get("files", {}), **state.get("tests", {})})
     sandbox = context.services.sandbox(state["task_id"])

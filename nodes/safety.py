@@ -32,7 +32,7 @@ def safety(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     context = context_of(runtime)
     iteration = state.get("iteration", 1)
     language = state.get("language", "python")
-    emit("phase", phase="safety scan", iteration=iteration)
+    emit("phase", phase="safety", iteration=iteration)
     rules = context.safety_rules()
     candidates = current_candidates(state)
     scans = {v["sample"]: scan_files(v["files"], language, rules) for v in candidates}

@@ -23,7 +23,7 @@ def select(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     agreeing group fails; send a test file no version could run back to the tester."""
     context = context_of(runtime)
     iteration = state.get("iteration", 1)
-    emit("phase", phase="choosing a version", iteration=iteration)
+    emit("phase", phase="choosing", iteration=iteration)
     tests = dict(state.get("tests", {}))
     new_tests = state.get("tests_written_at") == iteration
     choice = choose_version(state, context, tests, new_tests)

@@ -18,7 +18,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 
 from agent_graph.checks import functions_apply
-from agent_graph.checks.examples import examples_test_file, goal_examples
+from agent_graph.checks.examples import EXAMPLES_FILE, examples_test_file, goal_examples
 from agent_graph.checks.signature_check import goal_signatures
 from agent_graph.context import Context
 from agent_graph.languages import adapter_for
@@ -46,7 +46,7 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     tester as `test_feedback`. A run left with no usable tests at all ends `failed`."""
     context = context_of(runtime)
     iteration = state.get("iteration", 1)
-    emit("phase", phase="writing tests", iteration=iteration)
+    emit("phase", phase="writing_tests", iteration=iteration)
     asks = state.get("test_asks", 0) + (1 if state.get("test_feedback") else 0)
     try:
         tests, usage = test_files(state, runtime, feedback=state.get("test_feedback", ""))
@@ -160,8 +160,9 @@ def test_files(
             ]
     if cut_tests is not None:
         return {path: cut_tests} | tests, spent
-    # No usable test file this time: keep the previous one, or test the goal's examples alone.
-    if previous is None and not tests:
+    # No usable test file this time: keep the previous one, or test the goal's examples alone (the
+    # return-type check alone tests nothing).
+    if previous is None and EXAMPLES_FILE not in tests:
         raise ModelOutputError(f"the tester wrote no usable tests for {path}{unusable}", spent, "test")
     return ({path: previous} if previous is not None else {}) | tests, spent
 

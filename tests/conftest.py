@@ -22,9 +22,10 @@ os.environ.setdefault("LANGSMITH_TRACING", "false")
 os.environ.setdefault("LANGGRAPH_CLI_NO_ANALYTICS", "1")
 os.environ.setdefault("LANGGRAPH_NO_VERSION_CHECK", "true")
 # A scripted model replays one coder answer per version: runs started through the CLI or the Studio
-# server write one first-iteration version, unless a test asks for more (the e2e test removes this,
+# server write one version per iteration, unless a test asks for more (the e2e tests remove these,
 # so the real model runs with the project's settings). In-process tests say `first_samples=1`.
 os.environ.setdefault("AGENT_GRAPH_FIRST_SAMPLES", "1")
+os.environ.setdefault("AGENT_GRAPH_SAMPLES_PER_ITERATION", "1")
 # A test run stopped from outside (`timeout`, a CI job cancelled) gets SIGTERM, which would end the
 # process without teardown and leave the session's Postgres running. As an interrupt, it unwinds
 # the fixtures like Ctrl-C does.

@@ -20,6 +20,8 @@ from agent_graph.memory import history
 from agent_graph.sandbox.registry import open_sandbox
 
 MODEL = os.environ.get("AGENT_GRAPH_E2E_MODEL", "")
+# What conftest.py sets for scripted runs; the real model runs with the project's own settings.
+SCRIPTED_SETTINGS = ("AGENT_GRAPH_FIRST_SAMPLES", "AGENT_GRAPH_SAMPLES_PER_ITERATION")
 
 
 @pytest.mark.e2e
@@ -51,7 +53,7 @@ def test_local_model_takes_a_small_goal_to_green(database_url: str, agent_home: 
         timeout=1500,
         stdin=subprocess.DEVNULL,
         # The project's own settings (config/settings.yaml), not the scripted tests' one version.
-        env={k: v for k, v in os.environ.items() if k != "AGENT_GRAPH_FIRST_SAMPLES"},
+        env={k: v for k, v in os.environ.items() if k not in SCRIPTED_SETTINGS},
     )
     assert run.returncode in (0, 1), run.stderr
     outcome = json.loads(run.stdout.strip().splitlines()[-1])
@@ -89,7 +91,7 @@ def test_local_model_takes_a_node_command_line_program_to_green(database_url: st
         text=True,
         timeout=1800,
         stdin=subprocess.DEVNULL,
-        env={k: v for k, v in os.environ.items() if k != "AGENT_GRAPH_FIRST_SAMPLES"},
+        env={k: v for k, v in os.environ.items() if k not in SCRIPTED_SETTINGS},
     )
     assert run.returncode in (0, 1), run.stderr
     outcome = json.loads(run.stdout.strip().splitlines()[-1])

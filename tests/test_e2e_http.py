@@ -32,6 +32,7 @@ MODEL = os.environ.get("AGENT_GRAPH_E2E_MODEL", "")
 # The project's own settings, not the scripted tests' one version; no key or endpoint of the developer's.
 PRIVATE = (
     "AGENT_GRAPH_FIRST_SAMPLES",
+    "AGENT_GRAPH_SAMPLES_PER_ITERATION",
     "OPENAI_API_KEY",
     "OPENAI_BASE_URL",
     "OPENAI_API_BASE",

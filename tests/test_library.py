@@ -18,7 +18,8 @@ from tests import scripts
 def test_exports_and_the_checkpointer_free_graph() -> None:
     assert set(agent_graph.__all__) == {"Context", "builder", "graph"}
     assert graph.checkpointer is None  # LangGraph's server brings its own
-    assert {"plan", "code", "safety", "test", "reflect", "finish"} <= set(graph.get_graph().nodes)
+    steps = {"plan", "write_code", "safety", "write_tests", "select", "run_tests", "reflect", "finish"}
+    assert steps == set(graph.get_graph().nodes) - {"__start__", "__end__"}
 
 
 class HostState(TypedDict, total=False):
