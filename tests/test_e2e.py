@@ -85,8 +85,23 @@ def test_local_model_takes_a_node_command_line_program_to_green(database_url: st
         "followed by a newline and exits with status 0."
     )
     run = subprocess.run(
-        [sys.executable, "-m", "agent_graph.cli", "run", "-t", goal, "-l", "node", "-p", "cli_tool",
-         "--model", f"llamacpp:{MODEL}", "--max-iterations", "6", "--json"],  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "agent_graph.cli",
+            "run",
+            "-t",
+            goal,
+            "-l",
+            "node",
+            "-p",
+            "cli_tool",
+            "--model",
+            f"llamacpp:{MODEL}",
+            "--max-iterations",
+            "6",
+            "--json",
+        ],
         capture_output=True,
         text=True,
         timeout=1800,

@@ -115,7 +115,9 @@ def test_circuit_breaker_stops_at_the_hard_limit(database_url: str, agent_home: 
     # The router stopped it: the last test run went straight to finish, with no reflection.
     with open_checkpointer(database_url) as saver:
         graph = builder.compile(checkpointer=saver)
-        path = [s.next for s in graph.get_state_history({"configurable": {"thread_id": outcome.task_id}})][::-1]
+        path = [s.next for s in graph.get_state_history({"configurable": {"thread_id": outcome.task_id}})][
+            ::-1
+        ]
     assert path[-3:] == [("run_tests",), ("finish",), ()]
 
 
@@ -527,7 +529,9 @@ def test_a_hypothesis_copied_from_those_already_tried_is_asked_for_again_hotter(
     assert "Diagnosis: The divisor is off by one." in last_code_prompt
 
 
-def test_the_coder_reads_one_file_and_edits_another_with_its_tools(database_url: str, agent_home: Path) -> None:
+def test_the_coder_reads_one_file_and_edits_another_with_its_tools(
+    database_url: str, agent_home: Path
+) -> None:
     """A fix made through file tools: the coder lists the files, reads the helper module, edits the
     main one, and says done; the edit is what the next test run sees."""
     plan = {
@@ -551,7 +555,14 @@ def test_the_coder_reads_one_file_and_edits_another_with_its_tools(database_url:
             {"args": {"action": "list"}},
             {"args": {"action": "read", "path": "helpers.py"}},
             {"args": {"action": "edit", "path": "stats.py", "old": "(len(xs) + 1)", "new": "len(xs)"}},
-            {"args": {"action": "edit", "path": "stats.py", "old": "def mean(xs):\n", "new": "def mean(xs):\n    if not xs:\n        raise ValueError('empty')\n"}},
+            {
+                "args": {
+                    "action": "edit",
+                    "path": "stats.py",
+                    "old": "def mean(xs):\n",
+                    "new": "def mean(xs):\n    if not xs:\n        raise ValueError('empty')\n",
+                }
+            },
             {"args": {"action": "done"}},
         ],
     }
