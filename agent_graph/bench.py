@@ -32,8 +32,8 @@ from agent_graph.llm import ModelOutputError, call_structured
 from agent_graph.models import get_chat_model
 from agent_graph.paths import dependencies_dir
 from agent_graph.profiles import PROFILES
-from agent_graph.nodes.common import strip_fences
 from agent_graph.prompts import PLAIN_SYSTEM
+from agent_graph.roles import strip_fences
 from agent_graph.runner import Observer, RunOutcome, run_task
 from agent_graph.sandbox.base import Sandbox
 from agent_graph.sandbox.dependencies import detect_dependencies, load_allowlist
