@@ -45,8 +45,9 @@ class LanguageAdapter(Protocol):
         """The test file without the tests named."""
         ...
 
-    def repair_tests(self, source: str, stem: str, names: set[str]) -> str:
-        """A generated test file with the slips a small model makes undone (imports of the code...)."""
+    def repair_tests(self, source: str, stem: str, names: set[str], *, runs_program: bool = False) -> str:
+        """A generated test file with the slips a small model makes undone (imports of the code...).
+        `runs_program`: the profile's tests run the program, so none of its imports is added."""
         ...
 
     def certainly_wrong_tests(

@@ -362,7 +362,7 @@ class NodeAdapter:
                 edits.append((start, end, ""))
         return _apply(source, edits) if edits else source
 
-    def repair_tests(self, source: str, stem: str, names: set[str]) -> str:
+    def repair_tests(self, source: str, stem: str, names: set[str], *, runs_program: bool = False) -> str:
         """The slips undone, in order: fences, ES imports, `require('test')`, the path and the
         names the code under test is required by, then missing node:test and assert lines."""
         repaired = _without_fences(source)
@@ -384,6 +384,7 @@ class NodeAdapter:
         """Tests wrong whatever the code does: no node:test tests at all, jest's `expect`, imports of
         undeclared names, and a program profile's file that never runs the program."""
         from agent_graph.checks.program_tests import ModuleImport, module_stems, program_test_checks
+        from agent_graph.prompts.test_checks import JEST_EXPECT, NO_NODE_TESTS
         from agent_graph.sandbox.scan_node import runs_program
 
         program = _parse_lenient(source)
@@ -391,17 +392,10 @@ class NodeAdapter:
             return []
         tests = [name for name, _, _ in _tests(program)]
         if not tests:
-            return [
-                TestCheck(
-                    "",
-                    "the file defines no node:test tests: require('node:test') and write "
-                    "test('what it checks', () => { ... }) blocks",
-                )
-            ]
+            return [TestCheck("", NO_NODE_TESTS)]
         found: list[TestCheck] = []
         if "expect" in _used_names(program) - _declared_names(program):
-            reason = "uses jest's expect(), which node:test does not have: use assert (require('node:assert/strict'))"
-            found += [TestCheck(test, reason) for test in tests]
+            found += [TestCheck(test, JEST_EXPECT) for test in tests]
         imports: list[ModuleImport] = []
         stems = module_stems(files)
         for call, declarator, specifier in _requires(program):

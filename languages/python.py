@@ -49,15 +49,18 @@ class PythonAdapter:
     def remove_tests(self, source: str, names: set[str]) -> str:
         return remove_tests(source, names)
 
-    def repair_tests(self, source: str, stem: str, names: set[str]) -> str:
+    def repair_tests(self, source: str, stem: str, names: set[str], *, runs_program: bool = False) -> str:
         """The Python repairs; a file that runs the program gets `sys.executable` for a `"python"` it
-        names, and no `from stem import *` (importing a program would run it at collection)."""
+        names, and no `from stem import *` (importing a program would run it at collection), as
+        does any test file of a profile whose tests run the program (`runs_program`)."""
         from agent_graph.sandbox.scan_python import python_test_runs_program
 
         source = interpreter_by_sys_executable(source)
-        if not python_test_runs_program(source):
+        if not runs_program and not python_test_runs_program(source):
             return repair_python_tests(source, stem, names)
-        repaired = add_missing_test_imports(salvage_python(source))
+        repaired = add_missing_test_imports(without_star_import(salvage_python(source), stem))
+        if runs_program:
+            repaired = program_beside_the_test(repaired, f"{stem}.py")
         return limit_tests(split_assert_only_tests(wrap_module_asserts(repaired)))
 
     def certainly_wrong_tests(
@@ -143,3 +146,51 @@ def program_checks(
         runs_program=python_test_runs_program(source),
         foreign_modules=foreign,
     )
+
+
+def without_star_import(source: str, stem: str) -> str:
+    """A test file that runs the program, without a `from <stem> import *` line: it declares nothing
+    the tests can use, and importing a program runs it when pytest collects the file."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    lines = source.splitlines(keepends=True)
+    star = {
+        node.lineno
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.module == stem and any(a.name == "*" for a in node.names)
+    }
+    return "".join(line for number, line in enumerate(lines, 1) if number not in star) if star else source
+
+
+_PROCESS_CALLS = {"run", "call", "check_call", "check_output", "Popen"}
+
+
+def program_beside_the_test(source: str, program: str) -> str:
+    """A test file whose subprocess calls name the program by a bare relative path (`"app.py"`, which
+    the process looks for in its own working folder, usually a tmp_path) with the path anchored at
+    the test file's folder, where the program is."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    anchored = ast.parse(
+        f"os.path.join(os.path.dirname(os.path.abspath(__file__)), {program!r})", mode="eval"
+    ).body
+    changed = False
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        if node.func.attr not in _PROCESS_CALLS or not node.args or not isinstance(node.args[0], ast.List):
+            continue
+        command = node.args[0]
+        for index, item in enumerate(command.elts):
+            if isinstance(item, ast.Constant) and item.value in (program, f"./{program}"):
+                command.elts[index] = anchored
+                changed = True
+    if not changed:
+        return source
+    if not any(isinstance(n, ast.Import) and any(a.name == "os" for a in n.names) for n in tree.body):
+        tree.body.insert(0, ast.Import(names=[ast.alias(name="os")]))
+    return ast.unparse(ast.fix_missing_locations(tree)) + "\n"

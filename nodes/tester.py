@@ -26,9 +26,10 @@ from agent_graph.languages.layout import RETURN_CHECK_FILE, module_stem, test_pa
 from agent_graph.llm import ModelOutputError
 from agent_graph.nodes.safety import scan_tests
 from agent_graph.pricing import Usage
+from agent_graph.profiles import profile_for
 from agent_graph.prompts import SIMPLE_TESTS_REQUEST, TESTER_SYSTEM
+from agent_graph.prompts.feedback import CUT_OFF_TESTS, cut_off_feedback
 from agent_graph.prompts.render import guidance, tester_request, tests_retry_request
-from agent_graph.repairs.python import cut_off_feedback
 from agent_graph.roles import api_names, ask_role, context_of, emit, strip_fences
 from agent_graph.sandbox.return_types_conftest import conftest_source
 from agent_graph.state import AgentState
@@ -95,6 +96,7 @@ def test_files(
     messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(request)]
     tests: dict[str, str] = {}
     planned = [f["path"] for f in state.get("plan", {}).get("files", [])]
+    profile = profile_for(state.get("profile", "library"))
     if functions:  # the goal's examples get a file no rewrite replaces; the return types a conftest
         examples = examples_test_file(goal_examples(state.get("task", ""), names), stem, adapter.name)
         tests = (dict([examples]) if examples else {}) | return_type_check(
@@ -135,7 +137,7 @@ def test_files(
         unusable = ""
         content = strip_fences(call.content)
         cut = None if final else adapter.cut_off_line(content)
-        content = adapter.repair_tests(content, stem, names)
+        content = adapter.repair_tests(content, stem, names, runs_program=profile.runs_program)
         wrong = adapter.certainly_wrong_tests(
             content,
             state.get("task", ""),
@@ -152,7 +154,7 @@ def test_files(
         if cut is not None:
             emit("cut_off", path=path, line=cut)
             cut_tests = content if adapter.test_names(content) else cut_tests
-            messages = [*messages, HumanMessage(cut_off_feedback(path, cut) + " Keep to a few short tests.")]
+            messages = [*messages, HumanMessage(cut_off_feedback(path, cut) + CUT_OFF_TESTS)]
         else:
             messages = [
                 *messages,

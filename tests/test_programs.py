@@ -14,6 +14,7 @@ import pytest
 from agent_graph.checkpoints.database import connection
 from agent_graph.context import Context
 from agent_graph.goals import check_goal
+from agent_graph.languages import adapter_for
 from agent_graph.memory import history
 from agent_graph.nodes.reflector import next_strategy
 from agent_graph.runner import run_task
@@ -378,3 +379,23 @@ def test_a_goal_that_needs_network_at_run_time_is_one_sentence_and_exit_2(
 def test_a_url_that_is_only_data_or_a_local_server_is_no_network_goal() -> None:
     check_goal("Create a URL shortener: POST /shorten with {'url': 'https://example.com/a'} returns a code.")
     check_goal("Write a client that fetches http://127.0.0.1:8000/health and prints the status.")
+
+
+def test_a_program_test_files_import_and_relative_path_slips_are_repaired_then_accepted() -> None:
+    """Two slips a small model makes in a command-line program's tests: `from program import *`, and
+    the program named by a bare path while the process runs in tmp_path. Both are repaired, and the
+    repaired file runs the program as the profile says."""
+    slips = (
+        "import subprocess, sys\nfrom greet import *\n\n"
+        "def test_greets(tmp_path):\n"
+        "    r = subprocess.run([sys.executable, 'greet.py', 'Ada'], capture_output=True, text=True, cwd=tmp_path)\n"
+        "    assert r.stdout == 'hello Ada\\n'\n"
+    )
+    adapter = adapter_for("python")
+    repaired = adapter.repair_tests(slips, "greet", set(), runs_program=True)
+    assert "import *" not in repaired and "os.path.dirname(os.path.abspath(__file__))" in repaired
+    assert (
+        adapter.certainly_wrong_tests(repaired, "", set(), False, profile="cli_tool", files=["greet.py"])
+        == []
+    )
+    assert adapter.repair_tests(slips, "greet", set()).count("import *") == 1  # a library's tests keep it
