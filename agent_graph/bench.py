@@ -32,7 +32,7 @@ from agent_graph.llm import ModelOutputError, call_structured
 from agent_graph.models import get_chat_model
 from agent_graph.paths import dependencies_dir
 from agent_graph.profiles import PROFILES
-from agent_graph.prompts import PLAIN_SYSTEM
+from agent_graph.prompts import PLAIN_REQUEST, PLAIN_SYSTEM
 from agent_graph.roles import strip_fences
 from agent_graph.runner import Observer, RunOutcome, run_task
 from agent_graph.sandbox.base import Sandbox
@@ -324,7 +324,7 @@ def baseline(problem: Problem, context: Context, workspace: Path) -> tuple[int, 
     started = time.monotonic()
     messages = [
         SystemMessage(PLAIN_SYSTEM),
-        HumanMessage(f"{goal_for(problem)}\nCall write_file with path `{path}` and the complete file."),
+        HumanMessage(PLAIN_REQUEST.format(goal=goal_for(problem), path=path)),
     ]
     try:
         call, usage = call_structured(model, write_file, messages, prices=context.prices())

@@ -21,6 +21,7 @@ from langchain_core.utils.json import parse_partial_json
 from pydantic import BaseModel, ValidationError
 
 from agent_graph.pricing import Usage, cost
+from agent_graph.prompts import UNUSABLE_ANSWER
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -156,8 +157,6 @@ def call_structured(
                 problem = f"the {name} arguments were invalid: {exc.errors()[0].get('msg', exc)}"
         conversation = [
             *messages,
-            HumanMessage(
-                f"Your previous answer was unusable ({problem}). Call {name} again with valid arguments."
-            ),
+            HumanMessage(UNUSABLE_ANSWER.format(problem=problem, name=name)),
         ]
     raise ModelOutputError(f"the model gave no usable {name} after {retries + 1} tries: {problem}.", spent)

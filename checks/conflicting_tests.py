@@ -27,6 +27,14 @@ from collections.abc import Iterator
 from typing import TypeGuard
 
 from agent_graph.checks.signature_check import Contradiction, decorator_names, parsed_tests, raises_blocks
+from agent_graph.prompts.test_checks import (
+    against_goal_example,
+    random_expectation,
+    returns_and_raises,
+    returns_two_values,
+    shadowed_function,
+    unasked_error,
+)
 from agent_graph.roles import literal_value
 
 _ASKS_FOR_ERRORS = re.compile(r"\b(raises?|raised|error|exception|invalid|reject\w*)\b", re.IGNORECASE)
@@ -113,20 +121,18 @@ def conflicting_tests(
             for outcome, tests in by_outcome.items():
                 if outcome != trusted[call]:
                     for test in tests:
-                        doomed.setdefault(
-                            test, f"`{call}` is {trusted[call]} by the goal's own example, not {outcome}"
-                        )
+                        doomed.setdefault(test, against_goal_example(call, trusted[call], outcome))
             continue
         values = [outcome for outcome in by_outcome if outcome != _RAISES]
         if _RAISES in by_outcome and values:
             side = values if goal_asks_for_errors else [_RAISES]
             for outcome in side:
                 for test in by_outcome[outcome]:
-                    doomed.setdefault(test, f"`{call}` is expected both to return {values[0]} and to raise")
+                    doomed.setdefault(test, returns_and_raises(call, values[0]))
         if len(values) > 1:
             for outcome in values:
                 for test in by_outcome[outcome]:
-                    doomed.setdefault(test, f"`{call}` is expected to return both {' and '.join(values[:2])}")
+                    doomed.setdefault(test, returns_two_values(call, values))
     return [Contradiction(test, reason) for test, reason in doomed.items()]
 
 
@@ -135,11 +141,7 @@ def unasked_error_tests(source: str, names: set[str]) -> list[Contradiction]:
     found: list[Contradiction] = []
     for test, function in parsed_tests(source):
         if (call := next(_raised_calls(function, names), None)) is not None:
-            found.append(
-                Contradiction(
-                    test, f"`{ast.unparse(call)}` is expected to raise, but the goal asks for no error"
-                )
-            )
+            found.append(Contradiction(test, unasked_error(ast.unparse(call))))
     return found
 
 
@@ -155,13 +157,7 @@ def random_expectation_tests(source: str, names: set[str]) -> list[Contradiction
         uses = Counter(n.id for n in ast.walk(function) if isinstance(n, ast.Name))
         for call, other in _equalities(function, names):
             if isinstance(other, ast.Name) and other.id in drawn and uses[other.id] == 1:
-                found.append(
-                    Contradiction(
-                        test,
-                        f"`{ast.unparse(call)}` is expected to equal `{other.id}`, a value hypothesis "
-                        "draws at random and the call never sees",
-                    )
-                )
+                found.append(Contradiction(test, random_expectation(ast.unparse(call), other.id)))
     return found
 
 
@@ -173,11 +169,5 @@ def shadowing_tests(source: str, names: set[str]) -> list[Contradiction]:
         called = {ast.unparse(n.func) for n in nodes if _calls_goal(n, names)}  # a plain name: `f`
         assigned = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
         for name in sorted(called & assigned):
-            found.append(
-                Contradiction(
-                    test,
-                    f"the test assigns to `{name}`, the function it calls, so the call fails "
-                    "(UnboundLocalError) whatever the code does; name the result differently",
-                )
-            )
+            found.append(Contradiction(test, shadowed_function(name)))
     return found

@@ -16,11 +16,14 @@ import ast
 import re
 from dataclasses import dataclass
 
+from agent_graph.prompts.feedback import literal_cases_feedback
+
 # More literal cases (beyond base cases) than this in one function count as enumerating answers.
 MAX_LITERAL_CASES = 2
-# So many `if name == literal` tests in one answer are a table running to the output limit
-# (is_woodall in the 9e68a60 MBPP run: 143 cases, every answer 2,048 tokens, 52 minutes); the
-# answer is ended there (`runaway_table`) rather than generated to the end and then refused.
+# So many `if name == literal` tests in one answer are a table running to the output limit (a
+# small model can write well over a hundred such cases, every answer at the token limit, for
+# minutes per call); the answer is ended there (`runaway_table`) rather than generated to the end
+# and then refused.
 RUNAWAY_CASES = 24
 # As the model writes it, inside a tool call's JSON string: a double quote comes escaped.
 _CASE_AS_WRITTEN = re.compile(r"\b(?:el)?if \w+ == (?:-?\d|'|\\\")")
@@ -37,11 +40,8 @@ class LiteralCases:
     example: str
 
     def feedback(self, path: str) -> str:
-        return (
-            f"`{self.function}` in `{path}` returns fixed answers for {self.count} particular inputs "
-            f"(lines {self.first_line}-{self.last_line}, e.g. `{self.example}`). That only matches "
-            "particular test values and is wrong for every other input. Write the general computation "
-            "the goal describes, with no special case for a particular input value."
+        return literal_cases_feedback(
+            self.function, path, self.count, self.first_line, self.last_line, self.example
         )
 
 

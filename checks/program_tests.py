@@ -4,7 +4,8 @@ the command line (`cli_tool`, `data_pipeline`), when its file never runs the pro
 
 Each language adapter reads its own test file into `ModuleImport`s and says whether the file runs
 the program (`languages.python` with the AST, `languages.node` with esprima); `program_test_checks`
-turns those facts into one reason per test, written for the tester to act on.
+turns those facts into one reason per test, for the tester to act on (worded in
+`prompts.test_checks`).
 """
 
 from __future__ import annotations
@@ -15,14 +16,16 @@ from pathlib import PurePosixPath
 
 from agent_graph.languages.base import TestCheck
 from agent_graph.profiles import profile_for
+from agent_graph.prompts.test_checks import (
+    RUN_PROGRAM,
+    foreign_module,
+    imports_from_program,
+    program_never_run,
+    undeclared_import,
+)
 
 # Node modules a small model imports in a Python test by mistake (none is a Python module a test needs).
 NODE_ONLY_MODULES = frozenset({"fs", "child_process", "path"})
-
-_RUN_HOW = {
-    "python": "subprocess.run([sys.executable, PROGRAM, *args], capture_output=True, text=True, cwd=tmp_path)",
-    "node": "spawnSync(process.execPath, [PROGRAM, ...args], { cwd, encoding: 'utf8' })",
-}
 
 
 @dataclass(frozen=True)
@@ -76,35 +79,24 @@ def program_test_checks(
     """
     kind = profile_for(profile)
     declared_set = set(declared)
-    how = _RUN_HOW.get(language, _RUN_HOW["python"])
+    how = RUN_PROGRAM.get(language, RUN_PROGRAM["python"])
     found: list[TestCheck] = []
     for test, module in foreign_modules:
-        reason = (
-            f"imports `{module}`, a Node.js module, in a Python test; use os, pathlib, tempfile or subprocess"
-        )
+        reason = foreign_module(module)
         found += [TestCheck(name, reason) for name in _each(tests, test)]
     for item in imports:
         if item.module not in program_modules:
             continue
         undeclared = [n for n in item.names if n not in declared_set]
         if kind.runs_program and not declared_set:
-            reason = (
-                f"imports `{', '.join(item.names) or item.module}` from the program, whose contract is its "
-                f"command line: run it as a user does, {how}"
-            )
+            reason = imports_from_program(", ".join(item.names) or item.module, how)
         elif undeclared and declared_set:
-            reason = (
-                f"imports `{', '.join(undeclared)}`, which the plan never declares (it declares "
-                f"{', '.join(sorted(declared_set))}); test only the declared API"
-            )
+            reason = undeclared_import(", ".join(undeclared), ", ".join(sorted(declared_set)))
         else:
             continue
         found += [TestCheck(name, reason) for name in _each(tests, item.test)]
     if kind.runs_program and not runs_program:
-        reason = (
-            f"the test file never runs the program, but a {kind.name} is tested as a user runs it: {how}, "
-            "then check stdout, stderr, the exit status and the files it writes"
-        )
+        reason = program_never_run(kind.name, how)
         found += [TestCheck(name, reason) for name in _each(tests, None)]
     first: dict[str, TestCheck] = {}
     for check in found:

@@ -17,6 +17,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from agent_graph.checks.strategy_samples import Drawn, drawn_samples
+from agent_graph.prompts.test_checks import (
+    argument_type,
+    drawn_argument_type,
+    expected_type,
+    too_many_arguments,
+)
 from agent_graph.roles import literal_value
 from agent_graph.sandbox.return_types_conftest import conforms, type_name
 
@@ -141,7 +147,9 @@ def _call_contradiction(call: ast.Call, signature: Signature, drawn: dict[str, D
     if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
         return ""
     if len(call.args) > len(signature.parameters) and not signature.variadic:
-        return f"`{ast.unparse(call)}` passes {len(call.args)} arguments; `{signature.name}` takes {len(signature.parameters)}"
+        return too_many_arguments(
+            ast.unparse(call), len(call.args), signature.name, len(signature.parameters)
+        )
     pairs = [(name, arg) for (name, _), arg in zip(signature.parameters, call.args, strict=False)]
     pairs += [(k.arg, k.value) for k in call.keywords if k.arg in declared]
     for name, argument in pairs:
@@ -149,14 +157,11 @@ def _call_contradiction(call: ast.Call, signature: Signature, drawn: dict[str, D
         annotation = declared[name]
         if is_literal and not conforms(value, annotation):
             assert annotation is not None
-            return f"`{ast.unparse(call)}` passes {ast.unparse(argument)[:60]} as `{name}`, declared `{ast.unparse(annotation)}`"
+            return argument_type(ast.unparse(call), ast.unparse(argument)[:60], name, ast.unparse(annotation))
         draw = drawn.get(argument.id) if isinstance(argument, ast.Name) else None
         if draw is not None and not conforms(draw.sample, annotation):
             assert annotation is not None
-            return (
-                f"`{ast.unparse(call)}` passes values drawn from `{draw.strategy[:80]}` as `{name}`, "
-                f"declared `{ast.unparse(annotation)}`"
-            )
+            return drawn_argument_type(ast.unparse(call), draw.strategy[:80], name, ast.unparse(annotation))
     return ""
 
 
@@ -170,9 +175,11 @@ def _expected_contradiction(compare: ast.Compare, signatures: dict[str, Signatur
             is_literal, value = _literal(other)
             if signature and is_literal and not conforms(value, signature.returns):
                 assert signature.returns is not None
-                return (
-                    f"`{ast.unparse(compare)[:120]}` expects {ast.unparse(other)[:60]}; "
-                    f"`{signature.name}` returns `{ast.unparse(signature.returns)}`"
+                return expected_type(
+                    ast.unparse(compare)[:120],
+                    ast.unparse(other)[:60],
+                    signature.name,
+                    ast.unparse(signature.returns),
                 )
     return ""
 

@@ -1,9 +1,9 @@
 """A sample value of the type each Hypothesis strategy of a property test draws, by parameter.
 
 `@given(st.lists(st.integers()))` feeding `sort_matrix(M: List[List[int]])` passes flat lists of
-ints to a function declared to take rows: no correct version passes it. In one MBPP run
-(sort_matrix, 22218cc) four versions agreed with each other, all failed that one test, and the
-loop spent four iterations bending the code towards it. A literal sample of what a strategy draws
+ints to a function declared to take rows: no correct version passes it, and versions that agree
+with each other all fail it, so the loop would spend its iterations bending the code towards it. A
+literal sample of what a strategy draws
 lets `signature_check` judge such a test as it judges literal arguments. Only strategies whose type
 is certain give a sample; `map`, `one_of`, `builds`, composites and the like give none.
 """

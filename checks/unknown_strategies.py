@@ -2,10 +2,9 @@
 
 A small model invents strategies by analogy with the standard library: `st.ascii_uppercase` (from
 `string.ascii_uppercase`), `st.float_`. A `@given(...)` decorator runs at import, so one such test
-stops pytest from collecting the whole file, against every version of the code. In the MBPP run at
-9402235, the test files of 2 of the first 14 problems did so. Each cost a rewrite, and
-max_run_uppercase's tests still could not run for three iterations. So such a test is certainly
-wrong, and it is dropped, with the reason, before it runs.
+stops pytest from collecting the whole file, against every version of the code: each costs a
+rewrite, and a rewritten file may invent another. So such a test is certainly wrong, and it is
+dropped, with the reason, before it runs.
 
 Only the strategy's name is judged. Hypothesis has kept these names across versions (the host's
 6.170 and the sandbox image's 6.67 have the same 48), while keyword arguments have changed between
@@ -18,6 +17,7 @@ import ast
 from functools import cache
 
 from agent_graph.checks.signature_check import Contradiction, collected_tests
+from agent_graph.prompts.test_checks import unknown_strategy
 
 
 def unknown_strategy_tests(source: str) -> list[Contradiction]:
@@ -40,14 +40,7 @@ def unknown_strategy_tests(source: str) -> list[Contradiction]:
             and node.attr not in known
         ]
         if unknown:
-            found.append(
-                Contradiction(
-                    test,
-                    f"`{ast.unparse(unknown[0])}` is not a Hypothesis strategy, so the test file fails "
-                    "with AttributeError whatever the code does; use strategies that exist, such as "
-                    "st.integers(), st.text(alphabet=...), st.lists(...), st.sampled_from(...)",
-                )
-            )
+            found.append(Contradiction(test, unknown_strategy(ast.unparse(unknown[0]))))
     return found
 
 

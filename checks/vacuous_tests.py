@@ -2,16 +2,15 @@
 
 A small model often wraps a property test in a plain test and never calls it:
 
-    def test_centered_hexagonal_number():
+    def test_square():
         @given(n=st.integers(min_value=1, max_value=100))
         def test_edge_cases(n):
-            assert centered_hexagonal_number(n) == n * (2 * n - 1) + 1
+            assert square(n) == n * n
 
 pytest collects only the outer test, which defines the inner one and returns: it passes against any
-version. In the MBPP run at 3b967d3, centered_hexagonal_number's rewritten test file held only such
-a test, so the run "passed" with a wrong version and stopped looking. The final test files of five
-other problem-runs in earlier data dirs held one too. Such a test is dropped, with the reason, before
-it runs, like a test that cannot pass (tester.certainly_wrong_tests).
+version. A test file holding only such tests makes a wrong version "pass", and the run stops
+looking. Such a test is dropped, with the reason, before it runs, like a test that cannot pass
+(checks.certainly_wrong_tests).
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ import ast
 from collections.abc import Iterator
 
 from agent_graph.checks.signature_check import Contradiction, decorator_names, parsed_tests
+from agent_graph.prompts.test_checks import NO_CALL, never_called, vacuous_test
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
@@ -34,14 +34,8 @@ def vacuous_tests(source: str) -> list[Contradiction]:
         if any(isinstance(node, ast.Call | ast.Assert | ast.Raise) for node in _own_nodes(function)):
             continue
         nested = [s.name for s in function.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)]
-        why = f"defines `{nested[0]}` and never calls it" if nested else "makes no call and no assert"
-        found.append(
-            Contradiction(
-                test,
-                f"the test {why}, so it passes whatever the code does; write each test, "
-                "@given ones included, as a top-level test_... function",
-            )
-        )
+        why = never_called(nested[0]) if nested else NO_CALL
+        found.append(Contradiction(test, vacuous_test(why)))
     return found
 
 

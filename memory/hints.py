@@ -2,7 +2,7 @@
 
 `failure_query` turns the last test run (or the safety gate's feedback) into the text a failure is
 stored and searched by; `code_excerpt` picks the lines around it; `distinct_lessons` drops repeats;
-the `render_*` functions word the hints. No I/O: `AgentMemory` does the storing and searching.
+the `render_*` functions assemble the hints, worded in `prompts.memory`. No I/O: `AgentMemory` does the storing and searching.
 """
 
 from __future__ import annotations
@@ -12,15 +12,16 @@ import re
 from agent_graph.memory.failures import FailureHit
 from agent_graph.memory.patterns import PatternHit
 from agent_graph.memory.signatures import extract_signature, failure_text, make_signature
+from agent_graph.prompts.memory import FAILURE_HINTS_HEAD, PATTERN_HINTS_HEAD, failure_hint, pattern_hint
 from agent_graph.state import AgentState
 
 FAILURE_HINTS = 3
 PATTERN_HINTS = 2
 
 # The planner sees a solved task only when its goal is close to this one (the same task asked
-# again, or reworded). On MBPP 41-59 with the 1.5B model, patterns of merely related tasks
-# (similarity 0.54-0.74: "cube sum of even numbers" for "sum of even numbers at even positions")
-# went with worse first versions: 6 of 19 solved with memory against 9 of 19 with an empty one.
+# again, or reworded). Patterns of merely related tasks (similarity 0.54-0.74: "cube sum of even
+# numbers" for "sum of even numbers at even positions") lead a small model's plan astray: measured
+# on 19 problems, 6 were solved with such hints against 9 with an empty memory.
 PLANNER_PATTERN_THRESHOLD = 0.8
 
 # A test's frame in a faulthandler dump: `File "/workspace/test_spin.py", line 5 in test_spin_ends`.
@@ -86,16 +87,12 @@ def render_pattern_hints(hits: list[PatternHit]) -> str:
     """The planner's hint: similar solved tasks, their files and approach ("" for none)."""
     if not hits:
         return ""
-    lines = ["Hints from similar solved tasks (they may not fit this goal):"]
+    lines = [PATTERN_HINTS_HEAD]
     for hit in hits:
-        files = ", ".join(hit.file_layout)
-        approach = str(hit.plan.get("summary", ""))
         # The plan's summary, not the stored decisions: those are the reflector's diagnoses of the
         # other task's bugs, which name its functions and misled planners of unrelated goals.
-        lines.append(
-            f"- goal: {hit.goal[:200]} | files: {files} | took {hit.iterations} iteration(s)"
-            + (f" | approach: {approach[:200]}" if approach else "")
-        )
+        approach = str(hit.plan.get("summary", ""))
+        lines.append(pattern_hint(hit.goal, ", ".join(hit.file_layout), hit.iterations, approach))
     return "\n".join(lines)
 
 
@@ -103,13 +100,7 @@ def render_failure_hints(hits: list[FailureHit]) -> str:
     """The reflector's hint: similar past failures, how they were diagnosed and fixed ("" for none)."""
     if not hits:
         return ""
-    lines = ["Hints from similar past failures (hints, not facts — use them only if they fit):"]
+    lines = [FAILURE_HINTS_HEAD]
     for hit in hits:
-        lines.append(f"- similarity {hit.similarity:.2f}: {hit.signature}")
-        if hit.hypothesis:
-            lines.append(f"  diagnosed as: {hit.hypothesis}")
-        if hit.fix_diff:
-            lines.append(
-                "  fixed by:\n" + "\n".join(f"    {line}" for line in hit.fix_diff.splitlines()[:20])
-            )
+        lines += failure_hint(hit.similarity, hit.signature, hit.hypothesis, hit.fix_diff)
     return "\n".join(lines)

@@ -163,8 +163,8 @@ def is_value_mismatch(signature: str) -> bool:
     """True for a failure that says *what* was wrong (a value the test did not expect), not *why*.
 
     Such a failure is about one task's behaviour: another task's `assert <n> == <n>` is no evidence
-    about this one, however alike the masked texts are. On the first MBPP runs such hints came from
-    unrelated tasks, and reflectors copied their diagnoses as their own.
+    about this one, however alike the masked texts are. Such hints come from unrelated tasks, and
+    a small model's reflector copies their diagnoses as its own.
     """
     return _VALUE_MISMATCH.match(signature.strip()) is not None
 

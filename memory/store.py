@@ -43,9 +43,8 @@ StoreKind = Literal["failures", "patterns"]
 STORE_KINDS: tuple[StoreKind, ...] = get_args(StoreKind)
 
 # Candidates the HNSW scan keeps (pgvector's default is 40). Filters such as `language` apply after the
-# scan, so a wide beam also keeps top-k full when languages mix. At 100k near-duplicate-heavy failures
-# (bench/bench_memory.py, bench/results/memory-retrieval.json) 200 keeps recall@5 near 0.98; 100 gave
-# about 0.95 and 40 about 0.79.
+# scan, so a wide beam also keeps top-k full when languages mix. Measured at 100k near-duplicate-heavy
+# failures, 200 keeps recall@5 near 0.98; 100 gave about 0.95 and 40 about 0.79.
 EF_SEARCH = 200
 
 # HNSW build settings. m = 32 rather than pgvector's 16: failure memories come in clusters of near

@@ -20,9 +20,16 @@ from agent_graph.context import Context
 from agent_graph.languages import adapter_for
 from agent_graph.llm import ModelOutputError
 from agent_graph.pricing import Usage
-from agent_graph.prompts import CODER_SYSTEM, CODER_TOOL_RESULT, CODER_TOOLS, PLAIN_SYSTEM, REASON_FIRST
+from agent_graph.prompts import (
+    CODER_SYSTEM,
+    CODER_TOOL_CALL,
+    CODER_TOOL_RESULT,
+    CODER_TOOLS,
+    PLAIN_SYSTEM,
+    REASON_FIRST,
+)
+from agent_graph.prompts.feedback import cut_off_feedback
 from agent_graph.prompts.render import coder_request, coder_system
-from agent_graph.repairs.python import cut_off_feedback
 from agent_graph.roles import api_names, ask_role, context_of, emit, strip_fences
 from agent_graph.state import AgentState, Version, VersionRequest
 from agent_graph.tools import apply_file_action, file_action, write_file
@@ -201,7 +208,7 @@ def fix_with_tools(
         )
         messages = [
             *messages,
-            AIMessage(f"file_action {call.action} {call.path}".strip()),
+            AIMessage(CODER_TOOL_CALL.format(action=call.action, path=call.path).strip()),
             HumanMessage(CODER_TOOL_RESULT.format(action=call.action, path=call.path, result=result[:4000])),
         ]
     fixed = {path: visible[path] for path in files.keys() | writable if path in visible}

@@ -20,7 +20,7 @@ from agent_graph.checks.signature_check import goal_signatures
 from agent_graph.context import Context
 from agent_graph.paths import workspaces_dir
 from agent_graph.prompts import PLANNER_SYSTEM, REPLAN
-from agent_graph.prompts.render import guidance, render_plan
+from agent_graph.prompts.render import guidance, planner_request, render_plan
 from agent_graph.roles import NAME_CALL, ask_role, context_of, emit
 from agent_graph.state import AgentState, FileSpec, Plan, ProgramPlan
 
@@ -40,14 +40,13 @@ def plan(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     replanning = bool(state.get("plan"))
     emit("phase", phase="planning", iteration=state.get("iteration", 0) if replanning else 0)
     hints = context.services.memory.pattern_hints(goal, language, task_id)
-    prompt = f"Goal:\n{goal}"
-    if hints:
-        prompt += f"\n\n{hints}"
+    replan = ""
     if replanning:
-        prompt += "\n\n" + REPLAN.format(
+        replan = REPLAN.format(
             plan=render_plan(state.get("plan", {})),
             failure=next((a["error_summary"] for a in reversed(state.get("attempts") or [])), ""),
         )
+    prompt = planner_request(goal, hints, replan)
     messages = [
         SystemMessage(f"{PLANNER_SYSTEM}\n{guidance({'language': language, 'profile': profile}, 'planner')}"),
         HumanMessage(prompt),
@@ -107,8 +106,8 @@ def normalise_plan(plan: Plan, language: str, goal: str) -> Plan:
 def with_declared_api(api: list[str], goal: str) -> list[str]:
     """The plan's API lines, those naming a function the goal declares replaced by its declaration.
     The tester and the coder read the plan's copy: a small model copying a long typed signature can
-    drop a bracket (`Tuple[int, int, Tuple[int, int]], int, int)` in an MBPP run, read as three
-    parameters), and every test file then called the function with three arguments."""
+    drop a bracket (`Tuple[int, int, Tuple[int, int]], int, int)`, read as three parameters), and
+    every test file then calls the function with three arguments."""
     declared = {name: signature.declaration for name, signature in goal_signatures(goal).items()}
     others = [line for line in api if not set(NAME_CALL.findall(line)) & declared.keys()]
     return [*declared.values(), *others]

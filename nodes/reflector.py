@@ -20,7 +20,7 @@ from agent_graph.context import Context
 from agent_graph.languages.layout import RETURN_CHECK_FILE
 from agent_graph.limits import warned as warning_due
 from agent_graph.prompts import CIRCUIT_BREAKER_WARNING, REFLECTOR_SYSTEM, REPEATED_HYPOTHESIS
-from agent_graph.prompts.render import guidance, render_files, render_report
+from agent_graph.prompts.render import guidance, reflector_request, render_report
 from agent_graph.records import iteration_record, recorded
 from agent_graph.repairs.python import without_doubted
 from agent_graph.roles import ask_role, context_of, emit
@@ -109,7 +109,7 @@ def suspect_tests(state: AgentState) -> set[str]:
 
 def _without_addresses(message: str) -> str:
     """A failure message without object addresses (`<... object at 0x7f...>`), which differ from
-    one run of the same test to the next (a row expecting `pytest.raises(...)` in one MBPP run)."""
+    one run of the same test to the next (a row expecting `pytest.raises(...)` prints one)."""
     return OBJECT_ADDRESS.sub(" at 0x", message)
 
 
@@ -134,32 +134,30 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     memory.remember_outcome(state, False)
     state = cast(AgentState, {**state, "attempts": [*state.get("attempts", []), *record.get("attempts", [])]})
     report_text = state.get("safety_feedback") or render_report(state.get("report", {}))
-    parts = [
-        f"Goal:\n{state.get('task', '')}",
-        render_files(state.get("files", {}), "Source files"),
-        render_files(_written_tests(state), "Test files"),
-        f"Failures:\n{report_text}",
-    ]
     tried = [r.get("hypothesis", "") for r in state.get("reflections", [])]
-    if tried:
-        parts.append(
-            "Hypotheses already tried (they did not fix it):\n" + "\n".join(f"- {h}" for h in tried[-3:])
-        )
     hints, hint_ids = memory.failure_hints(state)
-    if hints:
-        parts.append(hints)
     warned = warning_due(state, context)
+    warning = ""
     if warned:
-        parts.append(CIRCUIT_BREAKER_WARNING.format(iteration=iteration, limit=context.max_iterations))
+        warning = CIRCUIT_BREAKER_WARNING.format(iteration=iteration, limit=context.max_iterations)
         emit("circuit_breaker_warning", iteration=iteration, limit=context.max_iterations)
+    request = reflector_request(
+        state.get("task", ""),
+        state.get("files", {}),
+        _written_tests(state),
+        report_text,
+        tried,
+        hints,
+        warning,
+    )
     messages = [
         SystemMessage(f"{REFLECTOR_SYSTEM}\n{guidance(state, 'reflector')}"),
-        HumanMessage("\n\n".join(p for p in parts if p)),
+        HumanMessage(request),
     ]
     result, usage = ask_role(runtime, "reflector", Reflection, messages, max_tokens=500)
     if _normal(result.hypothesis) in {_normal(h) for h in tried}:
         # A small model copies a hypothesis from the list above, even after the failure changed
-        # (10 of 20 later reflections in one MBPP run): ask once more, hotter, for a fresh look.
+        # (as often as one later reflection in two): ask once more, hotter, for a fresh look.
         emit("hypothesis_repeated", iteration=iteration, hypothesis=result.hypothesis)
         messages = [*messages, HumanMessage(REPEATED_HYPOTHESIS.format(hypothesis=result.hypothesis))]
         result, more = ask_role(

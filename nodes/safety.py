@@ -19,6 +19,13 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from agent_graph.context import Context
+from agent_graph.prompts.feedback import (
+    NOTHING_WRITTEN,
+    TEST_GATE_HEAD,
+    package_not_approved,
+    package_not_installable,
+    test_package_refused,
+)
 from agent_graph.roles import context_of, emit
 from agent_graph.sandbox.approved_packages import UNINSTALLABLE, approval_key, install_approved
 from agent_graph.sandbox.findings import Dependency
@@ -67,7 +74,7 @@ def safety(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         if feedback:
             emit("versions_blocked", iteration=iteration, samples=sorted(feedback))
         return update
-    first = feedback[min(feedback)] if feedback else "no version of the code was written"
+    first = feedback[min(feedback)] if feedback else NOTHING_WRITTEN
     emit(
         "safety_blocked", iteration=iteration, findings=sum(len(s.blocking_findings) for s in scans.values())
     )
@@ -103,13 +110,8 @@ def scan_tests(state: AgentState, context: Context, tests: dict[str, str]) -> Te
     ]
     if in_tests or unapproved:
         lines = [f"- {f.render()}" for f in in_tests]
-        lines += [
-            f"- {', '.join(d.declared_in)}: package {d.name!r} may not be used in tests; use the standard "
-            "library, the test framework and the packages the code itself uses."
-            for d in unapproved
-        ]
-        head = "The safety gate blocked the test file before it ran; fix every line below and write it again:"
-        return TestGate("\n".join([head, *lines]), approvals, None)
+        lines += [test_package_refused(", ".join(d.declared_in), d.name) for d in unapproved]
+        return TestGate("\n".join([TEST_GATE_HEAD, *lines]), approvals, None)
     versions = [scan_files(v["files"], language, rules) for v in written]
     wanted = _distinct([d for s in [scan, *versions] for d in s.dependencies])
     wanted = [d for d in wanted if d.classification in ("allowed", "needs_approval")]
@@ -149,14 +151,8 @@ def refusal(dependency: Dependency, approvals: dict[str, str], reasons: dict[str
     if approvals.get(key) == UNINSTALLABLE:
         reason = f" ({reasons[key].rstrip('.')})" if key in reasons else ""
         how = "is allowlisted" if dependency.classification == "allowed" else "was approved"
-        return (
-            f"- {where}: package {dependency.name!r} {how} but could not be installed{reason}; "
-            "write the code without it (standard library only)."
-        )
-    return (
-        f"- {where}: package {dependency.name!r} was not approved; "
-        "write the code without it (standard library only)."
-    )
+        return package_not_installable(where, dependency.name, how, reason)
+    return package_not_approved(where, dependency.name)
 
 
 def ask_for_dependencies(state: AgentState, needed: list[Dependency]) -> dict[str, str]:

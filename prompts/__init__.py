@@ -1,5 +1,16 @@
 """Every prompt the agent sends, in one place.
 
+The rule: every text sent to a model is worded in this package, and nowhere else. The one
+exception is each profile's own texts (its contract and its guidance per role), which stay with
+the profile in `agent_graph/profiles.py`. Code elsewhere finds the facts (a path, a failing call,
+a refused package) and passes them to a constant or a small template function here:
+- this module: the system prompts of the roles and the fixed requests;
+- `render`: the state rendered as the coder's, the tester's and the reflector's requests;
+- `feedback`: why an answer came back (cut off, answers enumerated, tests the versions showed
+  wrong, packages the safety gate refused);
+- `test_checks`: why a generated test was dropped before it ran;
+- `memory`: the wording of the memory's hints.
+
 System prompts are constants and come first in every call, so a local llama.cpp model can
 reuse its cached prefix from one iteration to the next; what changes (code, test results,
 reflections) always comes last.
@@ -77,6 +88,9 @@ CIRCUIT_BREAKER_WARNING = (
 PLAIN_SYSTEM = """You are a programmer. Write the complete file that implements the requested function.
 Call write_file with the full file content: imports, the function with its exact signature, nothing else."""
 
+# The bench's baseline request: the goal, then where the one file goes.
+PLAIN_REQUEST = "{goal}\nCall write_file with path `{path}` and the complete file."
+
 # The coder's "reasoned" reading of the goal (nodes/coder.py): the algorithm is worked out before
 # the code, in the file itself, so the reasoning costs no extra call and cannot be lost.
 REASON_FIRST = """Think before you code, in comments at the top of the file:
@@ -91,6 +105,9 @@ CODER_TOOLS = """Fix the code with file_action calls, one per answer:
 - write replaces a whole file (use it when most of the file changes);
 - say done when the fix is complete. You may change only the source files, never the tests."""
 
+# The coder's last tool call, as the conversation shows it back to the model.
+CODER_TOOL_CALL = "file_action {action} {path}"
+
 CODER_TOOL_RESULT = (
     "Result of {action} {path}:\n{result}\n\nNext file_action (done when the fix is complete)."
 )
@@ -102,6 +119,9 @@ SIMPLE_TESTS_REQUEST = (
     "once with small literal inputs and asserting the exact result the goal implies. "
     "No hypothesis, no random data, no long inputs."
 )
+
+# Any role whose answer had no usable tool call (agent_graph/llm.py): asked once more.
+UNUSABLE_ANSWER = "Your previous answer was unusable ({problem}). Call {name} again with valid arguments."
 
 # The planner asked again when the same failure keeps coming back (nodes/planner.py).
 REPLAN = """The plan below was tried and the same failure kept coming back, whatever the code and the tests did:

@@ -203,3 +203,32 @@ def tests_retry_request(path: str, wrong: list[tuple[str, str]]) -> str:
         "Write tests again: use only what the plan declares, expect what the goal states, and never "
         "expect two outcomes for the same call."
     )
+
+
+def planner_request(goal: str, hints: str = "", replan: str = "") -> str:
+    """The planner's request: the goal, then the memory's hints and why it plans again, if any."""
+    return "\n\n".join(part for part in (f"Goal:\n{goal}", hints, replan) if part)
+
+
+def reflector_request(
+    goal: str,
+    files: dict[str, str],
+    tests: dict[str, str],
+    failures: str,
+    tried: list[str],
+    *more: str,
+) -> str:
+    """The reflector's request: the goal, the code, the tests, the failures, the hypotheses
+    already tried (the last three), then `more` (the memory's hints, the circuit breaker's warning)."""
+    parts = [
+        f"Goal:\n{goal}",
+        render_files(files, "Source files"),
+        render_files(tests, "Test files"),
+        f"Failures:\n{failures}",
+    ]
+    if tried:
+        parts.append(
+            "Hypotheses already tried (they did not fix it):\n" + "\n".join(f"- {h}" for h in tried[-3:])
+        )
+    parts += more
+    return "\n\n".join(p for p in parts if p)

@@ -2,7 +2,7 @@
 
 A test id such as `test_f::test_f[0-0]` names one row of a parametrized test. Setting aside the
 whole function for one doubted row would take its passing rows with it; when those were the only
-tests left, the next run collected none (one MBPP problem in each of three runs). So a doubted row
+tests left, the next run would collect none. So a doubted row
 goes alone, found by the id pytest would give it: `-`-joined values for numbers, strings, booleans
 and None, the name of a builtin class (`ValueError`), `<argname><index>` for containers and for
 `pytest.raises(...)` / `pytest.approx(...)`, a `pytest.param`'s `id=` where given. Where the ids
@@ -115,8 +115,8 @@ def _param(row: ast.expr) -> tuple[str | None, ast.expr]:
 
 
 # Calls whose value pytest cannot name (no `__name__`), so it names the row's value by position. A
-# small model writes `(-1, pytest.raises(ValueError))` as an expected value: in one MBPP run
-# (volume_cube) that row, failed by every version, could not be set aside and the loop chased it.
+# small model writes `(-1, pytest.raises(ValueError))` as an expected value; without its id, such a
+# row, failed by every version, could not be set aside and the loop would chase it.
 _UNNAMED_OBJECTS = {"raises", "approx"}
 
 

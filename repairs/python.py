@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 from typing import TypeGuard
 
+from agent_graph.prompts.feedback import cut_off_feedback as cut_off_feedback  # worded in prompts/
 from agent_graph.repairs.parametrize_rows import without_rows
 
 # How many trailing lines may be dropped to make a file parse: more would change its meaning.
@@ -93,20 +94,6 @@ def cut_off_line(source: str) -> str | None:
 _UNFINISHED = ("was never closed", "unexpected EOF", "expected an indented block", "unterminated")
 _CONTINUES = ("(", "[", "{", ",", "=", ":", "+", "-", "*", "/", "%", "<", ">", "\\", " and", " or",
               " not", " in", " if", " else", "return", "raise")  # fmt: skip
-
-
-def cut_off_feedback(path: str, line: str) -> str:
-    """Why an answer cut off mid-statement is asked for again, and how to avoid it."""
-    if line.startswith("#"):  # a body that is only a comment: a stub, not a cut
-        return (
-            f"`{path}` ends with `{line}` where the code should be. Write the complete file again, "
-            "with the whole implementation."
-        )
-    return (
-        f"`{path}` stops in the middle of a statement, at `{line}`: a double quote inside write_file's "
-        'content ends the content there unless it is escaped as \\". Write the complete file again, '
-        "with single quotes for every string in the code."
-    )
 
 
 def salvage_python(source: str) -> str:

@@ -12,9 +12,9 @@ other readings of the goal). With no usable inputs (Node.js, or tests with no li
 goal with no typed signature), versions that fail exactly the same tests form a cluster.
 
 Why size first and not CodeT's size times tests passed: a small model's tests are often wrong, so
-the tests passed say less than the agreement. Replayed on five MBPP runs' first iterations
-(bench/bench_selection.py, 179 problem-runs with several versions), the largest cluster chose a
-version passing the hidden test 124 times, size times tests passed 119 times.
+the tests passed say less than the agreement. Replayed on the first iterations of 179 problem-runs
+with several versions, the largest cluster chose a version passing the hidden test 124 times, size
+times tests passed 119 times (the history is in docs/design.md).
 """
 
 from __future__ import annotations
@@ -29,6 +29,13 @@ from agent_graph.checks.examples import EXAMPLES_FILE
 from agent_graph.checks.signature_calls import signature_calls
 from agent_graph.checks.signature_check import goal_signatures, parsed_tests
 from agent_graph.context import Context
+from agent_graph.prompts.feedback import (
+    TIMED_OUT_TESTS,
+    against_tests_request,
+    broken_tests_request,
+    no_version_passes_finding,
+    strong_group_finding,
+)
 from agent_graph.repairs.parametrize_rows import argnames, is_parametrize, row_nodes
 from agent_graph.roles import api_names, emit, literal_value
 from agent_graph.sandbox.base import TestFailure
@@ -90,8 +97,8 @@ def broken_tests(candidates: Sequence[Candidate]) -> str:
     """What to tell the tester when every version met an error before any test ran.
 
     Distinct versions all failing to run a test file is the file's fault, not theirs: a name it
-    never defined, a hypothesis strategy that does not exist (`st.int`). In the beaf223 MBPP run,
-    the loop then rewrote the code instead of the tests (extract_string, remove_kth_element)."""
+    never defined, a hypothesis strategy that does not exist (`st.int`). Left alone, the loop
+    would rewrite the code instead of the tests."""
     reports = [c.report for c in candidates]
     if len(reports) < 2 or any(r is None or r.status != "error" for r in reports):
         return ""
@@ -100,26 +107,19 @@ def broken_tests(candidates: Sequence[Candidate]) -> str:
     first = report.failures[0] if report.failures else None
     reason = f"{first.test}: {first.message}" if first else report.output
     error = "\n".join(reason.strip().splitlines()[-3:])[:300]
-    return (
-        f"Your last test file could not run against any version of the code:\n{error}\n"
-        "Write it again so that it runs: use only names it defines or imports."
-    )
+    return broken_tests_request(error)
 
 
 def timed_out_tests(candidates: Sequence[Candidate]) -> str:
     """What to tell the tester when its tests ran out of time against every version.
 
-    Versions written independently do not all loop forever: the tests ask too much. In the eb7d79c
-    MBPP run, amicable_numbers_sum's tests drew limits up to 1,000,000 with hypothesis; every
-    version of every iteration timed out, nothing was learned, and the run took 30 minutes."""
+    Versions written independently do not all loop forever: the tests ask too much (hypothesis
+    drawing limits up to a million, say). Left alone, every version of every iteration times out,
+    nothing is learned, and the run spends its whole time limit."""
     reports = [c.report for c in candidates if c.report is not None]
     if len(reports) < 2 or any(r.status != "timeout" for r in reports):
         return ""
-    return (
-        "Your last test file ran out of time against every version of the code: the tests ask too "
-        "much. Write it again with small inputs only: hypothesis strategies bounded to values of "
-        "100 or less and lists of at most 10 items, and a few calls with small literal arguments."
-    )
+    return TIMED_OUT_TESTS
 
 
 def strong_group_against_tests(candidates: Sequence[Candidate], copies: Sequence[int] | None = None) -> str:
@@ -128,12 +128,10 @@ def strong_group_against_tests(candidates: Sequence[Candidate], copies: Sequence
 
     Readings of the goal written independently that agree on every probed input are rarely all
     wrong, while a small model's tests often share one wrong expectation; the group passes nothing,
-    so there is nothing to set aside by (`failed_by_every_version`). In four MBPP runs (748bc02 to
-    9e68a60) all versions agreed so in 18 problems; the loop then chased the tests for 3-4
-    iterations (about 20k tokens each) and solved 11. A lone dissenting version does not make the
-    tests right: in the d414ce5 run, 3 of 4 votes agreed and failed every test in difference,
-    extract_nth_element and extract_string, the one other version failed them too (or all but one),
-    the group passed the hidden test each time, and the loop, chasing the tests, lost all three.
+    so there is nothing to set aside by (`failed_by_every_version`). Left alone, the loop chases
+    such tests for several iterations and often bends right code towards them. A lone dissenting
+    version does not make the tests right: when 3 of 4 votes agree and fail every test, the other
+    version usually fails them too, and the group is the one that reads the goal right.
     Not when a failure is the goal's own example or its declared return type: those are the code's
     fault."""
     sizes = cluster_sizes(candidates, copies)
@@ -147,11 +145,7 @@ def strong_group_against_tests(candidates: Sequence[Candidate], copies: Sequence
     if failures is None:
         return ""
     total = sum(copies) if copies is not None else len(candidates)
-    return _against_tests(
-        f"{votes} of {total} versions of the code, written independently from the goal, all "
-        "return the same values and fail every test you wrote",
-        failures,
-    )
+    return _against_tests(strong_group_finding(votes, total), failures)
 
 
 def no_version_passes_tests(candidates: Sequence[Candidate], copies: Sequence[int] | None = None) -> str:
@@ -159,11 +153,8 @@ def no_version_passes_tests(candidates: Sequence[Candidate], copies: Sequence[in
     the end and not one of them passes a single test, whether they agree or not.
 
     Readings written independently are each wrong in their own way; all of them missing every
-    expected value says more about the values. In the 9402235 MBPP run, 7 problems began so without
-    a group of three (difference, max_length, extract_string, remove_kth_element, max_occurrences,
-    sum_series, trim_tuple); the loop chased those tests for 4 iterations in six of them, and lost
-    difference, max_length and extract_string, which the model asked once solved. difference's
-    tests expected the sum of cubes alone, worked out wrong at that (`difference(2) == 10`).
+    expected value says more about the values: typically the tests worked an expected value out
+    wrong by mental arithmetic, and chasing them loses problems the model asked once would solve.
     Not when a failure is the goal's own example or its declared return type (the code's fault)."""
     ran = [
         (c, votes)
@@ -175,11 +166,7 @@ def no_version_passes_tests(candidates: Sequence[Candidate], copies: Sequence[in
     failures = _failures_of_all([c for c, _ in ran])
     if failures is None:
         return ""
-    return _against_tests(
-        f"None of {len(ran)} different versions of the code, written independently from the goal, "
-        "passes any test you wrote",
-        failures,
-    )
+    return _against_tests(no_version_passes_finding(len(ran)), failures)
 
 
 def _failures_of_all(versions: Sequence[Candidate]) -> list[TestFailure] | None:
@@ -201,14 +188,7 @@ def _code_fault(test: str, message: str) -> bool:
 
 def _against_tests(finding: str, failures: Sequence[TestFailure]) -> str:
     """The request to write the tests again: what the versions showed, and a few of the failures."""
-    shown = "\n".join(
-        f"- {f.test}: " + " / ".join(f.message.strip().splitlines()[:2])[:160] for f in failures[:3]
-    )
-    return (
-        f"{finding}:\n{shown}\n"
-        "Your expected values are likely worked out wrong. Work each one out again from the goal, "
-        "step by step, and write the test file again."
-    )
+    return against_tests_request(finding, [(f.test, f.message) for f in failures])
 
 
 def failed_by_every_version(
@@ -218,13 +198,12 @@ def failed_by_every_version(
     the group holds at least `MIN_AGREEING_VOTES` votes (with `copies`), else those every version failed.
 
     Versions written independently are rarely all wrong in the same place, while a small model's
-    test often expects a value it got wrong by mental arithmetic. In one MBPP run (d4865ad, replayed
-    by bench/bench_selection.py), 14 of 37 problems had tests every version failed; in 10 of them,
-    a version that passes the hidden test failed those tests too. So such a test counts for nothing,
-    as in CodeT. Versions that agree on every probed input are that evidence too, even when a lone
-    other reading passes the test (or cannot be imported): in the beaf223 run, the chosen groups of
-    cube_Sum and difference were right and failed such tests as a whole; the loop then rewrote the
-    code to fit the tests, and both runs failed.
+    test often expects a value it got wrong by mental arithmetic: replayed on 37 problems, 14 had
+    tests every version failed, and in 10 of them a version that passes the hidden test failed
+    those tests too. So such a test counts for nothing, as in CodeT. Versions that agree on every
+    probed input are that evidence too, even when a lone other reading passes the test (or cannot
+    be imported): a right group failing such tests as a whole would otherwise see the loop rewrite
+    the code to fit the tests.
 
     Only when the versions judged by (the group, or at least two versions) ran the tests to the end
     and the chosen one passes some other test (otherwise nothing would be left to judge by). The
@@ -270,9 +249,9 @@ def agreement_probe(state: AgentState, tests: dict[str, str], module: str) -> Pr
 
 def goal_calls(goal: str) -> list[str]:
     """Calls made from the goal's typed signatures: inputs the tests may not use, on which versions
-    that agree on every test input can still differ. In the 22218cc MBPP run, the tests' inputs
-    alone left all four versions of `last` agreeing, though only the planned one returned the first
-    position instead of the last, and the tie went to it as the earliest."""
+    that agree on every test input can still differ. Weak tests may use only inputs on which two
+    readings of the goal agree (the first position of a value or its last, on a list holding it
+    once), and the tie then goes to the earliest version, right or not."""
     return [call for signature in goal_signatures(goal).values() for call in signature_calls(signature)]
 
 

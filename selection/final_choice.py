@@ -9,20 +9,17 @@ largest group of versions returning the same outputs wins (copies count as votes
 iteration), then the most tests passed, then the latest. Versions with no outputs to compare
 (Node.js, or no literal inputs) group by the tests they fail (the CodeT idea).
 
-Most tests passed used to come first. Replayed by bench/bench_final_choice.py on the stopped runs
-of three MBPP runs' data (9402235, eb7d79c, 18399b8; 18 runs with several versions), the runs'
-own answers were right in 7, most tests first in 8, the largest group first in 9, and never
-worse: in extract_string a version bent towards wrong tests passed more of them than the group
-that read the goal right.
+Most tests passed used to come first. Replayed on the stopped runs with several versions (18 of
+them), the runs' own answers were right in 7, most tests first in 8, the largest group first in 9,
+and never worse: a version bent towards wrong tests can pass more of them than the group that read
+the goal right.
 
 One group goes before the largest: when no version passes every final test and the first
 iteration's versions agreed strongly (`agreed`: at least `STRONG_GROUP_VOTES` of them returning the
-same values on every probed input), their version is the answer, whatever later versions say. In
-three MBPP runs replayed by bench/bench_selection.py (beaf223, 9e68a60, d414ce5), such a group's
-version passed the hidden test in 66 of 77 problem-runs, the run's final answer in 61; the group was
-right in every one of the 5 where they differed, each a run that bent the code to tests the group
-failed. Four of them stopped (difference twice, extract_nth_element, check_monthnumb_number): this
-rule answers those with the group's version; the fifth passed its bent tests and stays as it is.
+same values on every probed input), their version is the answer, whatever later versions say.
+Replayed on 77 problem-runs, such a group's version passed the hidden test in 66, the run's final
+answer in 61; the group was right in every one of the 5 where they differed, each a run that bent
+the code to tests the group failed. The history of both choices is in docs/design.md.
 """
 
 from __future__ import annotations

@@ -1,0 +1,128 @@
+"""Why a generated test was dropped before it ran, in words the tester can act on.
+
+The checks in `checks/` and the language adapters find the tests that cannot be right (or pass
+whatever the code does); each
+reason they give the tester is worded here, from the facts the check found (calls and values as
+source text). `tests_retry_request` (prompts.render) lists them when the tester is asked again.
+"""
+
+from __future__ import annotations
+
+# --- the goal's examples and the tests against each other (checks.conflicting_tests) ---------
+
+
+def against_goal_example(call: str, expected: str, outcome: str) -> str:
+    return f"`{call}` is {expected} by the goal's own example, not {outcome}"
+
+
+def returns_and_raises(call: str, value: str) -> str:
+    return f"`{call}` is expected both to return {value} and to raise"
+
+
+def returns_two_values(call: str, values: list[str]) -> str:
+    return f"`{call}` is expected to return both {' and '.join(values[:2])}"
+
+
+def unasked_error(call: str) -> str:
+    return f"`{call}` is expected to raise, but the goal asks for no error"
+
+
+def random_expectation(call: str, drawn: str) -> str:
+    return (
+        f"`{call}` is expected to equal `{drawn}`, a value hypothesis draws at random and the call never sees"
+    )
+
+
+def shadowed_function(name: str) -> str:
+    return (
+        f"the test assigns to `{name}`, the function it calls, so the call fails "
+        "(UnboundLocalError) whatever the code does; name the result differently"
+    )
+
+
+# --- the goal's typed signature (checks.signature_check) --------------------------------------
+
+
+def too_many_arguments(call: str, given: int, function: str, takes: int) -> str:
+    return f"`{call}` passes {given} arguments; `{function}` takes {takes}"
+
+
+def argument_type(call: str, argument: str, parameter: str, declared: str) -> str:
+    return f"`{call}` passes {argument} as `{parameter}`, declared `{declared}`"
+
+
+def drawn_argument_type(call: str, strategy: str, parameter: str, declared: str) -> str:
+    return f"`{call}` passes values drawn from `{strategy}` as `{parameter}`, declared `{declared}`"
+
+
+def expected_type(comparison: str, expected: str, function: str, returns: str) -> str:
+    return f"`{comparison}` expects {expected}; `{function}` returns `{returns}`"
+
+
+# --- tests that fail or pass whatever the code does (checks.unknown_strategies, vacuous_tests) --
+
+
+def unknown_strategy(strategy: str) -> str:
+    return (
+        f"`{strategy}` is not a Hypothesis strategy, so the test file fails "
+        "with AttributeError whatever the code does; use strategies that exist, such as "
+        "st.integers(), st.text(alphabet=...), st.lists(...), st.sampled_from(...)"
+    )
+
+
+def never_called(nested: str) -> str:
+    """What a test that checks nothing does instead (`vacuous_test`)."""
+    return f"defines `{nested}` and never calls it"
+
+
+NO_CALL = "makes no call and no assert"
+
+
+def vacuous_test(why: str) -> str:
+    return (
+        f"the test {why}, so it passes whatever the code does; write each test, "
+        "@given ones included, as a top-level test_... function"
+    )
+
+
+# --- a Node.js test file (languages.node) -----------------------------------------------------
+
+NO_NODE_TESTS = (
+    "the file defines no node:test tests: require('node:test') and write "
+    "test('what it checks', () => { ... }) blocks"
+)
+
+JEST_EXPECT = (
+    "uses jest's expect(), which node:test does not have: use assert (require('node:assert/strict'))"
+)
+
+
+# --- tests of a program (checks.program_tests) -------------------------------------------------
+
+# How a test runs the program under test, by language.
+RUN_PROGRAM = {
+    "python": "subprocess.run([sys.executable, PROGRAM, *args], capture_output=True, text=True, cwd=tmp_path)",
+    "node": "spawnSync(process.execPath, [PROGRAM, ...args], { cwd, encoding: 'utf8' })",
+}
+
+
+def foreign_module(module: str) -> str:
+    return f"imports `{module}`, a Node.js module, in a Python test; use os, pathlib, tempfile or subprocess"
+
+
+def imports_from_program(names: str, how: str) -> str:
+    return (
+        f"imports `{names}` from the program, whose contract is its "
+        f"command line: run it as a user does, {how}"
+    )
+
+
+def undeclared_import(names: str, declared: str) -> str:
+    return f"imports `{names}`, which the plan never declares (it declares {declared}); test only the declared API"
+
+
+def program_never_run(profile: str, how: str) -> str:
+    return (
+        f"the test file never runs the program, but a {profile} is tested as a user runs it: {how}, "
+        "then check stdout, stderr, the exit status and the files it writes"
+    )
