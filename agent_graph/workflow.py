@@ -42,17 +42,14 @@ MAX_TEST_ASKS = 2
 
 
 def _transient(exc: BaseException) -> bool:
-    """Retry network hiccups and rate limits from model providers, nothing else."""
-    name = type(exc).__name__
-    return isinstance(exc, (ConnectionError, TimeoutError)) or name in {
-        "APIConnectionError",
-        "APITimeoutError",
-        "RateLimitError",
-        "InternalServerError",
-    }
+    """Retry a node once on a network hiccup of the host, nothing else: the model client already
+    retries the provider's own faults (rate limits with their `Retry-After`, 5xx, dropped
+    connections) with backoff, and a fault that outlasts those retries ends the run as interrupted,
+    to be resumed, rather than re-running the node's model calls again."""
+    return type(exc) in (ConnectionError, TimeoutError, ConnectionResetError)
 
 
-MODEL_RETRY = RetryPolicy(max_attempts=3, initial_interval=2.0, retry_on=_transient)
+MODEL_RETRY = RetryPolicy(max_attempts=2, initial_interval=2.0, retry_on=_transient)
 
 
 def versions_to_write(state: AgentState, runtime: Runtime[Context]) -> list[Send]:

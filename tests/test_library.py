@@ -53,7 +53,9 @@ def test_agent_as_a_subgraph_with_the_hosts_checkpointer(database_url: str, agen
     config: Any = {"configurable": {"thread_id": "host-1"}}
 
     result = app.invoke(
-        {"request": "the arithmetic mean"}, config, context=Context(first_samples=1, model="scripted:library")
+        {"request": "the arithmetic mean"},
+        config,
+        context=Context(first_samples=1, samples_per_iteration=1, model="scripted:library"),
     )
 
     assert result["status"] == "passed"

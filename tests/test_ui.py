@@ -24,7 +24,7 @@ def test_live_view_follows_the_run(database_url: str, agent_home: Path) -> None:
             "Write mean(xs) for a list; raise ValueError on an empty list.",
             "python",
             "library",
-            Context(first_samples=1, model="scripted:ui"),
+            Context(first_samples=1, samples_per_iteration=1, model="scripted:ui"),
             observer=live,
         )
     view = live.view
