@@ -102,12 +102,13 @@ def after_safety(
 
 
 def after_write_tests(state: AgentState) -> Literal["write_tests", "select", "finish"]:
-    """No usable tests at all: the run ends. A test file the gate sent back: ask again, within bounds."""
+    """A test file the gate sent back: ask again, within bounds. No usable tests at all (none
+    written, or none the gate lets run): the run ends."""
     if state.get("status") == "failed":
         return "finish"
     if state.get("test_feedback") and state.get("test_asks", 0) < MAX_TEST_ASKS:
         return "write_tests"
-    return "select"
+    return "select" if state.get("tests") else "finish"
 
 
 def after_select(state: AgentState) -> Literal["write_tests", "run_tests"]:

@@ -24,13 +24,17 @@ from agent_graph.selection.untested_choice import choose_without_tests
 from agent_graph.state import AgentState
 from agent_graph.workspace import Workspace
 
+NO_RUNNABLE_TESTS = "the tester wrote no test file the safety gate lets run"
+
 
 def finish(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     context = context_of(runtime)
     task_id = state.get("task_id", "")
     try:
-        if state.get("status") == "failed":  # no usable tests: nothing to choose by
+        if state.get("status") == "failed" or not state.get("tests"):  # no usable tests: nothing to choose by
             update = _without_tests(state, context)
+            update["status"] = "failed"
+            update["stop_reason"] = state.get("stop_reason") or NO_RUNNABLE_TESTS
             emit("finished", status="failed", iteration=state.get("iteration", 0))
             return update
         update = {} if recorded(state) or not state.get("report") else iteration_record(state)

@@ -43,8 +43,9 @@ TEST_FILE_ATTEMPTS = 3
 
 
 def write_tests(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Write the test files and pass them through the safety gate; what blocks goes back to the
-    tester as `test_feedback`. A run left with no usable tests at all ends `failed`."""
+    """Write the test files and pass them through the safety gate. A file the gate blocks never
+    replaces the tests in force: why it was blocked goes back to the tester as `test_feedback`. A
+    run left with no usable tests at all ends `failed`."""
     context = context_of(runtime)
     iteration = state.get("iteration", 1)
     emit("phase", phase="writing_tests", iteration=iteration)
@@ -58,24 +59,23 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
             "tokens": {"test": error.usage.total},
             "cost_usd": {"test": error.usage.cost_usd},
         }
-    workspace = Workspace(Path(state["workspace"]))
-    for stale in set(state.get("tests", {})) - set(tests):  # a file the new tests no longer have
-        workspace.path(stale).unlink(missing_ok=True)
     gate = scan_tests(state, context, tests)
     update: dict[str, Any] = {
-        "tests": tests,
-        "tests_written_at": iteration,
         "test_asks": asks,
         "test_feedback": gate.feedback,
-        "regenerate_tests": False,
         "approvals": gate.approvals,
         "tokens": {"test": usage.total},
         "cost_usd": {"test": usage.cost_usd},
     }
+    if gate.feedback:  # never run: the tests in force stay (the router asks again, within bounds)
+        emit("tests_blocked", iteration=iteration, reason=gate.feedback.splitlines()[-1][:200])
+        return update
+    workspace = Workspace(Path(state["workspace"]))
+    for stale in set(state.get("tests", {})) - set(tests):  # a file the new tests no longer have
+        workspace.path(stale).unlink(missing_ok=True)
+    update |= {"tests": tests, "tests_written_at": iteration, "regenerate_tests": False}
     if gate.installed is not None:
         update["installed_dependencies"] = gate.installed
-    if gate.feedback:
-        emit("tests_blocked", iteration=iteration, reason=gate.feedback.splitlines()[0][:200])
     return update
 
 

@@ -399,3 +399,21 @@ def test_a_program_test_files_import_and_relative_path_slips_are_repaired_then_a
         == []
     )
     assert adapter.repair_tests(slips, "greet", set()).count("import *") == 1  # a library's tests keep it
+
+
+def test_test_files_the_gate_keeps_blocking_never_run_and_the_run_ends_failed(
+    database_url: str, agent_home: Path
+) -> None:
+    blocked = PY_CLI_TESTS.replace(
+        '    result = run(tmp_path, "Ada")', '    os.system("ls /")\n    result = run(tmp_path, "Ada")'
+    )
+    script = {
+        "ProgramPlan": [{"args": program_plan("greet.py", ["greet.py NAME prints hello NAME"])}],
+        "write_file": [scripts.write("greet.py", PY_CLI)] + [scripts.write("test_greet.py", blocked)] * 3,
+    }
+    outcome, model = _run("python", "cli_tool", script, "program-always-blocked-tests")
+    assert outcome.status == "failed" and "safety gate" in outcome.stop_reason
+    assert len(model.prompts_for("write_file")) == 4  # the code once, the tests three times
+    assert not Path(outcome.workspace, "test_greet.py").exists()  # never written where it could run
+    with connection(database_url) as conn:
+        assert history.get_iterations(conn, outcome.task_id) == []  # no test run was recorded
