@@ -288,6 +288,24 @@ def cut_off_line(source: str) -> str | None:
     return last if opened > 0 else None
 
 
+# Most trailing lines an answer may lose to salvage: prose or an echoed prompt after the code.
+MAX_TRAILING_JUNK = 40
+
+
+def salvage(source: str) -> str:
+    """`source` without junk after the code (prose, an echoed prompt): when the whole answer does not
+    parse but it does without some of its last lines, the longest such prefix. A file cut off in
+    the middle of a statement is left as it is (`cut_off_line` tells it)."""
+    if _parse_exact(source) is not None or _esprima() is None or cut_off_line(source) is not None:
+        return source
+    lines = source.rstrip("\n").split("\n")
+    for cut in range(1, min(MAX_TRAILING_JUNK, len(lines) - 1) + 1):
+        prefix = "\n".join(lines[:-cut]).rstrip() + "\n"
+        if _parse_exact(prefix) is not None:
+            return prefix
+    return source
+
+
 # --- the adapter --------------------------------------------------------------------------------
 
 
@@ -311,7 +329,7 @@ class NodeAdapter:
     def clean_source(self, source: str, api: set[str]) -> str:
         """Code fences dropped; node:test tests pasted into a source file removed (with their
         `require('node:test')`/`assert` lines) when that leaves a file that still parses."""
-        source = _without_fences(source)
+        source = salvage(_without_fences(source))
         program = _parse_exact(source)
         if program is None:
             return source.rstrip() + "\n"
@@ -365,7 +383,7 @@ class NodeAdapter:
     def repair_tests(self, source: str, stem: str, names: set[str], *, runs_program: bool = False) -> str:
         """The slips undone, in order: fences, ES imports, `require('test')`, the path and the
         names the code under test is required by, then missing node:test and assert lines."""
-        repaired = _without_fences(source)
+        repaired = salvage(_without_fences(source))
         repaired = _imports_to_requires(repaired)
         repaired = _fix_requires(repaired, stem, names)
         repaired = _add_missing_requires(repaired)

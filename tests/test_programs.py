@@ -417,3 +417,18 @@ def test_test_files_the_gate_keeps_blocking_never_run_and_the_run_ends_failed(
     assert not Path(outcome.workspace, "test_greet.py").exists()  # never written where it could run
     with connection(database_url) as conn:
         assert history.get_iterations(conn, outcome.task_id) == []  # no test run was recorded
+
+
+def test_junk_after_a_javascript_answer_is_dropped_but_a_cut_off_one_is_left_to_be_asked_again() -> None:
+    adapter = adapter_for("node")
+    echoed = (
+        JS_CLI
+        + "\n# Tools\n\nYou may call one or more functions to assist with the user query.\n<tools>\n{\n"
+    )
+    assert adapter.clean_source(echoed, set()) == JS_CLI
+    assert (
+        adapter.repair_tests(JS_CLI_TESTS + "\nThese tests cover the program.\n", "greet", set())
+        == JS_CLI_TESTS
+    )
+    cut = JS_CLI[: JS_CLI.index("console.log(`hello") + len("console.log(`hello")]
+    assert adapter.cut_off_line(cut) is not None and adapter.clean_source(cut, set()).rstrip() == cut.rstrip()
