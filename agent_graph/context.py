@@ -180,8 +180,8 @@ class Context:
         default=-1,
         metadata=_meta(
             "File tool calls (list, read, write, edit) the coder may make when it fixes code, per "
-            "iteration; 0: always rewrite whole files; -1 (auto): 6 for hosted models, 0 for local "
-            "and scripted ones (a small local model rewrites whole files more reliably).",
+            "iteration; 0: always rewrite whole files; -1 (auto): 6 for hosted models, 0 for local, "
+            "self-hosted (base_url) and scripted ones (a small model rewrites whole files more reliably).",
             "loop",
         ),
     )
@@ -328,7 +328,8 @@ class Context:
         if self.coder_tool_calls >= 0:
             return self.coder_tool_calls
         provider = self.model_for("coder").split(":", 1)[0]
-        return 0 if provider in ("llamacpp", "scripted", "") else 6
+        self_hosted = provider == "openai" and bool(self.base_url)
+        return 0 if provider in ("llamacpp", "scripted", "") or self_hosted else 6
 
     def allowed_deps_path(self) -> Path | None:
         """The allowlist in force: the `safety.allowed_deps_file` setting, else
