@@ -87,7 +87,8 @@ def program_test_checks(
     for item in imports:
         if item.module not in program_modules:
             continue
-        undeclared = [n for n in item.names if n not in declared_set]
+        # a star import brings the declared names with it: not a name the plan never declares
+        undeclared = [n for n in item.names if n not in declared_set and n != "*"]
         if kind.runs_program and not declared_set:
             reason = imports_from_program(", ".join(item.names) or item.module, how)
         elif undeclared and declared_set:
