@@ -140,7 +140,7 @@ CLI_TOOL = Profile(
             "def test_command_prints_result(tmp_path):\n"
             '    result = run(tmp_path, "command", "arg")\n'
             "    assert result.returncode == 0, result.stderr\n"
-            '    assert result.stdout == "expected output\\n"\n\n'
+            '    assert result.stdout.strip() == "expected output"\n\n'
             "def test_bad_input_fails(tmp_path):\n"
             '    result = run(tmp_path, "no-such-command")\n'
             "    assert result.returncode != 0\n"
@@ -162,7 +162,7 @@ CLI_TOOL = Profile(
             "test('command prints the result', () => {\n"
             "  const r = run(['command', 'arg']);\n"
             "  assert.equal(r.status, 0, r.stderr);\n"
-            "  assert.equal(r.stdout, 'expected output\\n');\n"
+            "  assert.equal(r.stdout.trim(), 'expected output');\n"
             "});\n\n"
             "test('bad input fails', () => {\n"
             "  const r = run(['no-such-command']);\n"

@@ -1,11 +1,13 @@
-"""End to end through an OpenAI-compatible HTTP server: llama-cpp-python's own server with the 0.5B model.
+"""End to end through an OpenAI-compatible HTTP server: llama-cpp-python's own server with a local model.
 
 The agent runs as a user runs it against vLLM, LM Studio or Ollama: `--model openai:NAME --base-url
 http://127.0.0.1:PORT/v1`, through langchain-openai and the openai client. A recording proxy
 (`tests.fault_server.FaultServer` with `upstream=`) passes every request to the real server and
 keeps each answer's `usage`, so the run's token count can be checked against what the API said.
 
-Selected with `-m e2e`, like tests/test_e2e.py (same goal, same model file in AGENT_GRAPH_E2E_MODEL).
+Selected with `-m e2e`, like tests/test_e2e.py (same goal). The model file is AGENT_GRAPH_E2E_HTTP_MODEL
+(scripts/test.sh sets the 1.5B model: through the server's grammar-constrained function calling the
+0.5B one writes unusable file contents), else AGENT_GRAPH_E2E_MODEL.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from agent_graph.memory import history
 from agent_graph.sandbox.registry import open_sandbox
 from tests.fault_server import FaultServer
 
-MODEL = os.environ.get("AGENT_GRAPH_E2E_MODEL", "")
+MODEL = os.environ.get("AGENT_GRAPH_E2E_HTTP_MODEL") or os.environ.get("AGENT_GRAPH_E2E_MODEL", "")
 # No key or endpoint of the developer's. One version per iteration (conftest's setting, kept): this
 # test is about the HTTP path, tool calls and `usage`; the sampling is the in-process e2e test's.
 PRIVATE = (
@@ -53,7 +55,7 @@ def _free_port() -> int:
 def llama_server() -> Iterator[str]:
     """llama-cpp-python's OpenAI-compatible server on the loopback interface; its base URL."""
     if not MODEL or not Path(MODEL).is_file():
-        pytest.fail("AGENT_GRAPH_E2E_MODEL must name the 0.5B GGUF file (scripts/test.sh sets it).")
+        pytest.fail("AGENT_GRAPH_E2E_HTTP_MODEL must name a GGUF file (scripts/test.sh sets it).")
     port = _free_port()
     command = [
         sys.executable,
@@ -62,7 +64,7 @@ def llama_server() -> Iterator[str]:
         "--model",
         MODEL,
         "--model_alias",
-        "qwen2.5-coder-0.5b",
+        "local-coder",
         "--host",
         "127.0.0.1",
         "--port",
@@ -119,7 +121,7 @@ def test_a_small_goal_goes_green_through_an_openai_compatible_server(
                 "-t",
                 GOAL,
                 "--model",
-                "openai:qwen2.5-coder-0.5b",
+                "openai:local-coder",
                 "--base-url",
                 proxy.url,
                 "--max-iterations",
@@ -149,7 +151,7 @@ def test_a_small_goal_goes_green_through_an_openai_compatible_server(
     assert outcome["tests"]["passed"] >= 1 and outcome["tests"]["failed"] == 0
     # Every call went over HTTP, forced a tool, and was answered with a tool call.
     assert proxy.requests and all(body.get("tool_choice") for body in proxy.requests)
-    assert all(body["model"] == "qwen2.5-coder-0.5b" for body in proxy.requests)
+    assert all(body["model"] == "local-coder" for body in proxy.requests)
     assert any(
         choice["message"].get("tool_calls") for answer in proxy.answers for choice in answer["choices"]
     )
