@@ -9,8 +9,6 @@ bash scripts/setup.sh 0.5b
 export HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 LANGGRAPH_CLI_NO_ANALYTICS=1 LANGSMITH_TRACING=false \
        LANGGRAPH_NO_VERSION_CHECK=true
 export AGENT_GRAPH_E2E_MODEL="${AGENT_GRAPH_E2E_MODEL:-$(bash scripts/fetch-model.sh 0.5b)}"
-# Through an OpenAI-compatible server the 1.5B model (the server's function calling is harder on a small one).
-export AGENT_GRAPH_E2E_HTTP_MODEL="${AGENT_GRAPH_E2E_HTTP_MODEL:-$(bash scripts/fetch-model.sh 1.5b)}"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 bash scripts/typecheck.sh

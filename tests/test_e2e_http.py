@@ -5,9 +5,10 @@ http://127.0.0.1:PORT/v1`, through langchain-openai and the openai client. A rec
 (`tests.fault_server.FaultServer` with `upstream=`) passes every request to the real server and
 keeps each answer's `usage`, so the run's token count can be checked against what the API said.
 
-Selected with `-m e2e`, like tests/test_e2e.py (same goal). The model file is AGENT_GRAPH_E2E_HTTP_MODEL
-(scripts/test.sh sets the 1.5B model: through the server's grammar-constrained function calling the
-0.5B one writes unusable file contents), else AGENT_GRAPH_E2E_MODEL.
+Marked `e2e_extra` (deselected by default; `pytest -m e2e_extra`): through the server's
+grammar-constrained function calling the 0.5B model writes unusable file contents, so the run does
+not go green with CI's model. The model file is AGENT_GRAPH_E2E_HTTP_MODEL (e.g. the 1.5B model from
+`scripts/fetch-model.sh 1.5b`), else AGENT_GRAPH_E2E_MODEL; the goal is tests/test_e2e.py's.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def llama_server() -> Iterator[str]:
 
 
 @pytest.mark.e2e
+@pytest.mark.e2e_extra
 def test_a_small_goal_goes_green_through_an_openai_compatible_server(
     llama_server: str, database_url: str, agent_home: Path
 ) -> None:
