@@ -43,7 +43,7 @@ def safety(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     rules = context.safety_rules()
     candidates = current_candidates(state)
     scans = {v["sample"]: scan_files(v["files"], language, rules) for v in candidates}
-    needed = [d for sample, scan in scans.items() if not scan.blocked for d in scan.needs_approval]
+    needed = [d for scan in scans.values() if not scan.blocked for d in scan.needs_approval]
     approvals = ask_for_dependencies(state, _distinct(needed))
     tests_scan = scan_files(state.get("tests", {}), language, rules) if state.get("tests") else None
     wanted = _distinct(
