@@ -48,17 +48,6 @@ class Candidate:
         return self.report.status, frozenset(f.test for f in self.report.failures)
 
 
-def wanted_samples(state: AgentState, context: Context) -> int:
-    """How many versions to write this iteration. In the first, `first_samples`: the tests written
-    next choose among them (agreement.py). Later, after a failure, several only when there are
-    trusted tests to choose by (not when the tests are about to be rewritten)."""
-    if state.get("iteration", 0) < 1:
-        return max(1, context.first_samples)
-    if not state.get("tests") or state.get("regenerate_tests"):
-        return 1
-    return max(1, context.samples_per_iteration)
-
-
 def try_candidate(
     files: dict[str, str],
     state: AgentState,

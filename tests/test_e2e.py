@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,31 +33,7 @@ def test_local_model_takes_a_small_goal_to_green(database_url: str, agent_home: 
         "Write a Python function `count_vowels(text)` that returns how many vowels (a, e, i, o, u, "
         "upper or lower case) the string `text` contains. Example: count_vowels('Hello World') == 3."
     )
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "agent_graph.cli",
-            "run",
-            "-t",
-            goal,
-            "-l",
-            "python",
-            "--model",
-            f"llamacpp:{MODEL}",
-            "--max-iterations",
-            "6",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=1500,
-        stdin=subprocess.DEVNULL,
-        # The project's own settings (config/settings.yaml), not the scripted tests' one version.
-        env={k: v for k, v in os.environ.items() if k not in SCRIPTED_SETTINGS},
-    )
-    assert run.returncode in (0, 1), run.stderr
-    outcome = json.loads(run.stdout.strip().splitlines()[-1])
+    outcome = run_agent(goal, "-l", "python", timeout=1500)
     workspace = Path(outcome["workspace"])
     assert outcome["status"] == "passed", outcome
     assert outcome["tests"]["passed"] >= 1 and outcome["tests"]["failed"] == 0
@@ -85,32 +62,7 @@ def test_local_model_takes_a_node_command_line_program_to_green(database_url: st
         "Write greet.js, a Node.js command-line program: `node greet.js NAME` prints `Hello, NAME!` "
         "followed by a newline and exits with status 0."
     )
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "agent_graph.cli",
-            "run",
-            "-t",
-            goal,
-            "-l",
-            "node",
-            "-p",
-            "cli_tool",
-            "--model",
-            f"llamacpp:{MODEL}",
-            "--max-iterations",
-            "6",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        stdin=subprocess.DEVNULL,
-        env={k: v for k, v in os.environ.items() if k not in SCRIPTED_SETTINGS},
-    )
-    assert run.returncode in (0, 1), run.stderr
-    outcome = json.loads(run.stdout.strip().splitlines()[-1])
+    outcome = run_agent(goal, "-l", "node", "-p", "cli_tool", timeout=1800)
     workspace = Path(outcome["workspace"])
     assert outcome["status"] == "passed", outcome
     assert outcome["tests"]["passed"] >= 1 and outcome["tests"]["failed"] == 0
@@ -118,3 +70,20 @@ def test_local_model_takes_a_node_command_line_program_to_green(database_url: st
     with open_sandbox(Context().sandbox_settings(), "e2e-node-probe") as sandbox:
         result = sandbox.execute(["node", "greet.js", "Ada"], workspace, 60)
     assert result.exit_code == 0 and result.stdout == "Hello, Ada!\n", (result.stdout, result.stderr)
+
+
+def run_agent(goal: str, *options: str, timeout: float) -> dict[str, Any]:
+    """`agent-graph run` on `goal` with the real local model and the project's own settings (not the
+    scripted tests' one version per iteration); its `--json` result."""
+    model = ["--model", f"llamacpp:{MODEL}", "--max-iterations", "6", "--json"]
+    run = subprocess.run(
+        [sys.executable, "-m", "agent_graph.cli", "run", "-t", goal, *options, *model],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        env={k: v for k, v in os.environ.items() if k not in SCRIPTED_SETTINGS},
+    )
+    assert run.returncode in (0, 1), run.stderr
+    result: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+    return result
