@@ -27,6 +27,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
@@ -204,18 +205,25 @@ class PolicyApprover:
 
 class _Relay:
     """An observer on the node that forwards progress to the driver's queue (best effort: a lost
-    event must never stop a run)."""
+    event must never stop a run). A put that fails is tried again, since a retried task's first
+    calls can meet a cluster still settling after a lost node; only a queue that keeps failing is
+    given up."""
+
+    ATTEMPTS = 3
 
     def __init__(self, queue: Any, task_id: str) -> None:
         self.queue, self.task_id = queue, task_id
 
     def _put(self, item: tuple[str, Any, Any]) -> None:
-        if self.queue is None:
-            return
-        try:
-            self.queue.put(item, timeout=10)
-        except Exception:  # the queue's actor is gone or full: the run goes on unseen
-            self.queue = None
+        for attempt in range(self.ATTEMPTS):
+            if self.queue is None:
+                return
+            try:
+                self.queue.put(item, timeout=10)
+                return
+            except Exception:  # the queue's actor is unreachable or full
+                time.sleep(1 + attempt)
+        self.queue = None  # gone for good: the run goes on unseen
 
     def on_update(self, node: str, update: dict[str, Any]) -> None:
         self._put(("update", node, update))

@@ -11,6 +11,9 @@ import math
 from agent_graph.context import Context
 from agent_graph.state import AgentState
 
+# How often the tester is asked again within one iteration (a blocked, unrunnable or unusable test file).
+MAX_TEST_ASKS = 2
+
 
 def stop_reason(state: AgentState, context: Context) -> str:
     """Why the loop must end after the current (failed) iteration, or '' to go on."""

@@ -5,7 +5,8 @@ START -> plan -> write_code (one branch per version, Send) -> safety -> write_te
 ```
 - safety: every version blocked -> reflect (or finish at the limits); tests needed -> write_tests;
   else -> select.
-- write_tests: the gate sent the file back -> write_tests again (bounded); no usable tests -> finish.
+- write_tests: the gate sent the file back, or no usable file came -> write_tests again (bounded);
+  still no tests -> finish.
 - select: no version could run the new tests -> write_tests; else -> run_tests.
 - run_tests: passed, or the circuit breaker or a budget says stop -> finish; else -> reflect.
 - reflect: the same failure keeps coming back -> plan (a new plan); else -> write_code.
@@ -25,7 +26,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import RetryPolicy, Send
 
 from agent_graph.context import Context
-from agent_graph.limits import stop_reason
+from agent_graph.limits import MAX_TEST_ASKS, stop_reason
 from agent_graph.nodes.coder import first_iteration_version, write_code
 from agent_graph.nodes.finish import finish
 from agent_graph.nodes.planner import plan
@@ -36,9 +37,6 @@ from agent_graph.nodes.select import select
 from agent_graph.nodes.tester import write_tests
 from agent_graph.roles import context_of
 from agent_graph.state import AgentState, InputState, OutputState, VersionRequest
-
-# How often the tester is asked again within one iteration (a blocked or unrunnable test file).
-MAX_TEST_ASKS = 2
 
 
 def _transient(exc: BaseException) -> bool:
@@ -102,10 +100,8 @@ def after_safety(
 
 
 def after_write_tests(state: AgentState) -> Literal["write_tests", "select", "finish"]:
-    """A test file the gate sent back: ask again, within bounds. No usable tests at all (none
-    written, or none the gate lets run): the run ends."""
-    if state.get("status") == "failed":
-        return "finish"
+    """A test file the gate sent back, or no usable test file at all: ask again, within bounds.
+    Still no tests to run: the run ends."""
     if state.get("test_feedback") and state.get("test_asks", 0) < MAX_TEST_ASKS:
         return "write_tests"
     return "select" if state.get("tests") else "finish"

@@ -31,7 +31,7 @@ def finish(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     context = context_of(runtime)
     task_id = state.get("task_id", "")
     try:
-        if state.get("status") == "failed" or not state.get("tests"):  # no usable tests: nothing to choose by
+        if not state.get("tests"):  # no usable tests: nothing to choose by
             update = _without_tests(state, context)
             update["status"] = "failed"
             update["stop_reason"] = state.get("stop_reason") or NO_RUNNABLE_TESTS

@@ -23,12 +23,13 @@ from agent_graph.checks.signature_check import goal_signatures
 from agent_graph.context import Context
 from agent_graph.languages import adapter_for
 from agent_graph.languages.layout import RETURN_CHECK_FILE, module_stem, test_path
+from agent_graph.limits import MAX_TEST_ASKS
 from agent_graph.llm import ModelOutputError
 from agent_graph.nodes.safety import scan_tests
 from agent_graph.pricing import Usage
 from agent_graph.profiles import profile_for
 from agent_graph.prompts import SIMPLE_TESTS_REQUEST, TESTER_SYSTEM
-from agent_graph.prompts.feedback import CUT_OFF_TESTS, cut_off_feedback
+from agent_graph.prompts.feedback import CUT_OFF_TESTS, cut_off_feedback, unusable_tests_feedback
 from agent_graph.prompts.render import guidance, tester_request, tests_retry_request
 from agent_graph.roles import api_names, ask_role, context_of, emit, strip_fences
 from agent_graph.sandbox.return_types_conftest import conftest_source
@@ -42,24 +43,42 @@ RUNAWAY_STOPS = [digit * 24 for digit in "0123456789"]
 TEST_FILE_ATTEMPTS = 3
 
 
+class UnusableTestsError(ModelOutputError):
+    """None of the tester's answers in one call of the node was a test file it could use."""
+
+    def __init__(self, path: str, problem: str, usage: Usage) -> None:
+        super().__init__(f"the tester wrote no usable tests for {path} ({problem})", usage, "test")
+        self.path, self.problem = path, problem
+
+
 def write_tests(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Write the test files and pass them through the safety gate. A file the gate blocks never
     replaces the tests in force: why it was blocked goes back to the tester as `test_feedback`. A
-    run left with no usable tests at all ends `failed`."""
+    answer with no usable test file goes back to the tester the same way; a run the tester leaves
+    with no usable tests at all, asked again as often as the router allows, ends `failed`."""
     context = context_of(runtime)
     iteration = state.get("iteration", 1)
     emit("phase", phase="writing_tests", iteration=iteration)
     asks = state.get("test_asks", 0) + (1 if state.get("test_feedback") else 0)
     try:
         tests, usage = test_files(state, runtime, feedback=state.get("test_feedback", ""))
-    except ModelOutputError as error:
+    except UnusableTestsError as error:  # the router asks again, within bounds, then the run ends
         return {
-            "status": "failed",
+            "test_asks": asks,
+            "test_feedback": unusable_tests_feedback(error.path, error.problem),
             "stop_reason": str(error),
             "tokens": {"test": error.usage.total},
             "cost_usd": {"test": error.usage.cost_usd},
         }
     gate = scan_tests(state, context, tests)
+    fallback = _goal_examples_alone(state, tests)
+    if gate.feedback and fallback and asks >= MAX_TEST_ASKS:
+        # The tester's file was sent back as often as the router allows: the goal's own examples
+        # still make a test a version must pass, better than ending the run untested.
+        fallback_gate = scan_tests(state, context, fallback)
+        if not fallback_gate.feedback:
+            emit("tests_from_goal_examples", iteration=iteration, reason=gate.feedback.splitlines()[-1][:200])
+            tests, gate = fallback, fallback_gate
     update: dict[str, Any] = {
         "test_asks": asks,
         "test_feedback": gate.feedback,
@@ -77,6 +96,14 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     if gate.installed is not None:
         update["installed_dependencies"] = gate.installed
     return update
+
+
+def _goal_examples_alone(state: AgentState, tests: dict[str, str]) -> dict[str, str]:
+    """The test files without the tester's, when the goal's examples are among them and no tests
+    are in force yet ({} otherwise)."""
+    if state.get("tests") or EXAMPLES_FILE not in tests:
+        return {}
+    return {path: content for path, content in tests.items() if path != test_path(state)}
 
 
 def test_files(
@@ -105,7 +132,7 @@ def test_files(
     previous = state.get("tests", {}).get(path)
     spent = Usage()
     cut_tests: str | None = None  # the usable part of a file cut off mid-statement
-    unusable = ""  # why the model's last answer was no tool call at all
+    problem = "no answer"  # what was wrong with the last answer
     # The last try starts afresh and asks for the simplest kind of test file: a conversation that
     # went wrong twice tends to go wrong the same way again.
     simple: list[BaseMessage] = [messages[0], HumanMessage(f"{request}\n\n{SIMPLE_TESTS_REQUEST}")]
@@ -128,13 +155,12 @@ def test_files(
             )
         except ModelOutputError as error:
             spent += error.usage
-            unusable = f" ({error})"
+            problem = str(error)
             if final:
                 break
             messages = simple  # no tool call even at a hotter retry: this conversation is stuck
             continue
         spent += used
-        unusable = ""
         content = strip_fences(call.content)
         cut = None if final else adapter.cut_off_line(content)
         content = adapter.repair_tests(content, stem, names, runs_program=profile.runs_program)
@@ -154,8 +180,12 @@ def test_files(
         if cut is not None:
             emit("cut_off", path=path, line=cut)
             cut_tests = content if adapter.test_names(content) else cut_tests
+            problem = "it was cut off"
             messages = [*messages, HumanMessage(cut_off_feedback(path, cut) + CUT_OFF_TESTS)]
         else:
+            problem = (
+                "; ".join(sorted({c.reason for c in wrong}))[:300] if wrong else "it had no test functions"
+            )
             messages = [
                 *messages,
                 HumanMessage(tests_retry_request(path, [(c.test, c.reason) for c in wrong])),
@@ -165,7 +195,7 @@ def test_files(
     # No usable test file this time: keep the previous one, or test the goal's examples alone (the
     # return-type check alone tests nothing).
     if previous is None and EXAMPLES_FILE not in tests:
-        raise ModelOutputError(f"the tester wrote no usable tests for {path}{unusable}", spent, "test")
+        raise UnusableTestsError(path, problem, spent)
     return ({path: previous} if previous is not None else {}) | tests, spent
 
 

@@ -34,6 +34,14 @@ CUT_OFF_TESTS = " Keep to a few short tests."
 # --- literal answers instead of a computation (checks.literal_cases) ---------------------------
 
 
+def unusable_tests_feedback(path: str, problem: str) -> str:
+    """Why the tester is asked again after none of its last answers was a test file it could use."""
+    return (
+        f"None of your last answers was a usable `{path}`: {problem}. Write it again from the start: "
+        "a few short test functions, each checking one behaviour the goal states, and nothing else."
+    )
+
+
 def literal_cases_feedback(
     function: str, path: str, count: int, first_line: int, last_line: int, example: str
 ) -> str:

@@ -519,7 +519,7 @@ def test_without_usable_tests_the_version_most_others_agree_with_is_kept(
         "untested-choice",
         'Implement in stats.py:\n\ndef mean(xs: list[float]) -> float:\n    """The mean of xs."""\n',
         [WRONG_BUT_PASSING, scripts.FIXED_CODE, RIGHT_WITHOUT_CHECK],
-        [unusable] * 6,  # three tries, each asked once more
+        [unusable] * 18,  # three tries, each asked once more, in each of three asks
     )
 
     assert outcome.status == "failed" and "no usable tests" in outcome.stop_reason

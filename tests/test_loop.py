@@ -475,13 +475,16 @@ def test_a_tester_that_never_calls_the_tool_ends_the_run_saying_why(
     unusable = {"content": "Here are the tests you asked for."}  # no tool call
     script = {
         "Plan": [{"args": scripts.PLAN}],
-        # Each of the three tries is asked once more, hotter, before it counts as unusable.
-        "write_file": [scripts.write("stats.py", scripts.FIXED_CODE), *[unusable] * 6],
+        # Each of the three tries is asked once more, hotter, before it counts as unusable; the
+        # router asks the tester twice more, saying why.
+        "write_file": [scripts.write("stats.py", scripts.FIXED_CODE), *[unusable] * 18],
     }
-    spec, _ = scripts.scripted("tester-unusable", script)
+    spec, model = scripts.scripted("tester-unusable", script)
     outcome = run_task("Write mean(xs).", "python", "library", Context(first_samples=1, model=spec))
     assert outcome.status == "failed"
     assert "no usable tests for test_stats.py" in outcome.stop_reason
+    asked_again = [str(c["messages"][-1]) for c in model.calls if c["tool"] == "write_file"][7:]
+    assert asked_again and "None of your last answers was a usable `test_stats.py`" in asked_again[0]
     assert "no write_file tool call in the answer" in outcome.stop_reason
     # The six unusable answers were generated all the same: they count, as the test phase's.
     tokens = final_values(database_url, outcome.task_id)["tokens"]

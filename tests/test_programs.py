@@ -432,3 +432,28 @@ def test_junk_after_a_javascript_answer_is_dropped_but_a_cut_off_one_is_left_to_
     )
     cut = JS_CLI[: JS_CLI.index("console.log(`hello") + len("console.log(`hello")]
     assert adapter.cut_off_line(cut) is not None and adapter.clean_source(cut, set()).rstrip() == cut.rstrip()
+
+
+def test_when_the_gate_keeps_blocking_the_tests_the_goal_s_own_examples_still_test_the_code(
+    database_url: str, agent_home: Path
+) -> None:
+    """The tester's file is sent back as often as the router allows; a goal with examples is then
+    tested by them alone rather than ending untested, and a version that gets them wrong fails."""
+    blocked = scripts.TESTS.replace("import pytest\n", "import pytest\nimport os\nos.system('ls /')\n")
+    goal = "Write mean(xs) in stats.py. Example: mean([1, 2, 3]) == 2."
+    script = {
+        "Plan": [{"args": scripts.PLAN}],
+        "write_file": [scripts.write("stats.py", "def mean(xs):\n    return sum(xs)\n")]
+        + [scripts.write("test_stats.py", blocked)] * 3
+        + [scripts.write("stats.py", scripts.FIXED_CODE)],
+        "Reflection": [{"args": scripts.REFLECTION}],
+    }
+    spec, model = scripts.scripted("gate-blocks-examples-test", script)
+    context = Context(model=spec, first_samples=1, samples_per_iteration=1, memory_enabled=False)
+    outcome = run_task(goal, "python", "library", context)
+    assert outcome.status == "passed" and outcome.iterations == 2, outcome
+    assert not Path(outcome.workspace, "test_stats.py").exists()  # the blocked file never ran
+    assert Path(outcome.workspace, "test_goal_examples.py").exists()
+    with connection(database_url) as conn:
+        rows = history.get_iterations(conn, outcome.task_id)
+    assert [r["status"] for r in rows] == ["failed", "passed"]
