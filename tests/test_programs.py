@@ -452,6 +452,7 @@ def test_when_the_gate_keeps_blocking_the_tests_the_goal_s_own_examples_still_te
     context = Context(model=spec, first_samples=1, samples_per_iteration=1, memory_enabled=False)
     outcome = run_task(goal, "python", "library", context)
     assert outcome.status == "passed" and outcome.iterations == 2, outcome
+    assert len(model.prompts_for("write_file")) == 5  # code, the tests three times, code again
     assert not Path(outcome.workspace, "test_stats.py").exists()  # the blocked file never ran
     assert Path(outcome.workspace, "test_goal_examples.py").exists()
     with connection(database_url) as conn:
