@@ -6,7 +6,8 @@ A profile is data. `contract` tells the planner what the plan's contract must st
 short test skeleton because a small local model copies a pattern far more reliably than it follows
 a rule; `dependencies` are the packages a program of this kind is expected to use (all on the default
 allowlist, so an unattended `--yes` run installs them). `runs_program` says the tests must run the
-program as a user does (a subprocess of the interpreter) rather than import it.
+program as a user does (a subprocess of the interpreter) rather than import it; `placeholders` are
+the skeleton's stand-in values, which a test written from the contract never keeps.
 
 The texts are written for the kind of program, never for the wording of particular goals. They
 hold two placeholders, filled by `Profile.guidance` from the plan: `{program}` (the main file, e.g.
@@ -36,6 +37,9 @@ class Profile:
     tester: dict[str, str]
     dependencies: dict[str, tuple[str, ...]]
     runs_program: bool = False
+    # String literals only the tester's skeleton uses as stand-ins (arguments, expected output): a
+    # test still holding one was copied from the skeleton, not written from the contract.
+    placeholders: frozenset[str] = frozenset()
 
     def guidance(self, role: Role, language: str, program: str = "", module: str = "") -> str:
         """The `role`'s text for `language` with the plan's main file filled in.
@@ -173,6 +177,7 @@ CLI_TOOL = Profile(
     },
     dependencies={"python": ("click", "typer"), "node": ("commander",)},
     runs_program=True,
+    placeholders=frozenset({"command", "arg", "expected output"}),
 )
 
 WEB_APP = Profile(
@@ -314,6 +319,7 @@ DATA_PIPELINE = Profile(
     },
     dependencies={"python": (), "node": ()},
     runs_program=True,
+    placeholders=frozenset({"expected"}),
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (LIBRARY, CLI_TOOL, WEB_APP, DATA_PIPELINE)}

@@ -1,6 +1,7 @@
 """Checks on generated tests of a program, the same for every language: a test is the test's fault
 (not the code's) when it imports a name the plan never declared, or, for a profile whose contract is
-the command line (`cli_tool`, `data_pipeline`), when its file never runs the program at all.
+the command line (`cli_tool`, `data_pipeline`), when its file never runs the program at all or a
+test keeps the profile skeleton's stand-in values.
 
 Each language adapter reads its own test file into `ModuleImport`s and says whether the file runs
 the program (`languages.python` with the AST, `languages.node` with esprima); `program_test_checks`
@@ -21,6 +22,7 @@ from agent_graph.prompts.test_checks import (
     foreign_module,
     imports_from_program,
     program_never_run,
+    skeleton_placeholder,
     undeclared_import,
 )
 
@@ -65,6 +67,7 @@ def program_test_checks(
     program_modules: Collection[str],
     runs_program: bool,
     foreign_modules: Collection[tuple[str | None, str]] = (),
+    literals: Collection[tuple[str, str]] = (),
 ) -> list[TestCheck]:
     """Tests that are wrong whatever the program does, one reason each (first reason per test).
 
@@ -72,7 +75,9 @@ def program_test_checks(
       no declared names, any import of the program): the import fails, or the test calls something
       the contract does not promise;
     - every test of a `cli_tool`/`data_pipeline` file that never runs the program as the profile says;
-    - a test importing a module of another language (`foreign_modules`: (test, module) pairs).
+    - a test importing a module of another language (`foreign_modules`: (test, module) pairs);
+    - a test holding one of the profile's skeleton placeholders (`literals`: (test, string literal)
+      pairs): copied from the skeleton, it checks a command or an output no contract states.
 
     `program_modules` are the stems of the plan's files; an import of any other module is not judged
     here (a package, or the standard library).
@@ -96,6 +101,9 @@ def program_test_checks(
         else:
             continue
         found += [TestCheck(name, reason) for name in _each(tests, item.test)]
+    for test, value in literals:
+        if value in kind.placeholders:
+            found.append(TestCheck(test, skeleton_placeholder(value)))
     if kind.runs_program and not runs_program:
         reason = program_never_run(kind.name, how)
         found += [TestCheck(name, reason) for name in _each(tests, None)]

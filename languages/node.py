@@ -436,6 +436,13 @@ class NodeAdapter:
             declared=names,
             program_modules=stems,
             runs_program=runs_program(program),
+            literals=[
+                (name, value)
+                for name, call, _ in _tests(program)
+                for argument in call.arguments[1:]  # the body, not the test's name
+                for node in _walk(argument)
+                if (value := _string(node)) is not None
+            ],
         )
         first: dict[str, TestCheck] = {}
         for check in found:

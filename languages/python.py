@@ -136,6 +136,11 @@ def program_checks(
         else:
             continue
         foreign += [(test, m) for m in modules if m in NODE_ONLY_MODULES and m not in stems]
+    literals = [
+        (test, place.value)
+        for test, place in places
+        if test is not None and isinstance(place, ast.Constant) and isinstance(place.value, str)
+    ]
     return program_test_checks(
         language="python",
         profile=profile,
@@ -145,6 +150,7 @@ def program_checks(
         program_modules=stems,
         runs_program=python_test_runs_program(source),
         foreign_modules=foreign,
+        literals=literals,
     )
 
 

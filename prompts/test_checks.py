@@ -121,6 +121,13 @@ def undeclared_import(names: str, declared: str) -> str:
     return f"imports `{names}`, which the plan never declares (it declares {declared}); test only the declared API"
 
 
+def skeleton_placeholder(value: str) -> str:
+    return (
+        f"keeps the skeleton's stand-in {value!r}: write the arguments and the expected output of a "
+        "behaviour the plan's contract states"
+    )
+
+
 def program_never_run(profile: str, how: str) -> str:
     return (
         f"the test file never runs the program, but a {profile} is tested as a user runs it: {how}, "

@@ -55,6 +55,25 @@ def test_a_library_test_may_import_only_the_declared_api() -> None:
     assert set(checks(inside, {"Inventory"}, "library", ("inventory.py",))) == {"test_one"}
 
 
+def test_a_test_copied_from_the_profile_skeleton_is_the_test_s_fault_in_either_language() -> None:
+    from agent_graph.languages.node import NodeAdapter
+    from agent_graph.profiles import profile_for
+
+    skeleton = profile_for("cli_tool").tester["python"].split("Skeleton:\n", 1)[1]
+    found = checks(skeleton.replace("{program}", "todo.py"), set(), "cli_tool")
+    assert set(found) == {"test_command_prints_result"}  # the generic bad-input test is fine
+    assert "stand-in 'command'" in found["test_command_prints_result"]
+    assert checks(RUNS.replace('"milk"', '"arg"'), set(), "cli_tool") != {}
+    assert (
+        checks(RUNS.replace('"milk"', '"arg"'), set(), "library") == {}
+    )  # a library has no skeleton stand-ins
+    node = profile_for("cli_tool").tester["node"].split("Skeleton:\n", 1)[1].replace("{program}", "todo.js")
+    wrong = NodeAdapter().certainly_wrong_tests(
+        node, "goal", set(), False, profile="cli_tool", files=["todo.js"]
+    )
+    assert [c.test for c in wrong] == ["command prints the result"]
+
+
 def test_a_node_module_in_a_python_test_is_named() -> None:
     source = RUNS.replace("import os\n", "import os\nimport fs\n")
     assert "`fs`, a Node.js module" in checks(source, set(), "cli_tool")["test_add"]
