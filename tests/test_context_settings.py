@@ -58,7 +58,7 @@ def test_local_model_threads_come_from_the_environment_and_must_not_be_negative(
 def test_a_local_model_runs_on_the_configured_number_of_threads() -> None:
     model_file = os.environ.get("AGENT_GRAPH_E2E_MODEL", "")
     if not model_file or not Path(model_file).is_file():
-        pytest.fail("AGENT_GRAPH_E2E_MODEL must name the 0.5B GGUF file (scripts/test.sh sets it).")
+        pytest.fail("AGENT_GRAPH_E2E_MODEL must name a GGUF file (scripts/test.sh sets it).")
     spec = f"llamacpp:{model_file}"
     one = get_chat_model(spec, Context(threads=1, max_output_tokens=8))
     every = get_chat_model(spec, Context(max_output_tokens=8))
@@ -73,7 +73,7 @@ def test_a_local_model_runs_on_the_configured_number_of_threads() -> None:
 def test_seed_minus_one_samples_differently_in_each_process_and_a_set_seed_repeats() -> None:
     model_file = os.environ.get("AGENT_GRAPH_E2E_MODEL", "")
     if not model_file or not Path(model_file).is_file():
-        pytest.fail("AGENT_GRAPH_E2E_MODEL must name the 0.5B GGUF file (scripts/test.sh sets it).")
+        pytest.fail("AGENT_GRAPH_E2E_MODEL must name a GGUF file (scripts/test.sh sets it).")
     spec = f"llamacpp:{model_file}"
     seeds = []
     for seed in (-1, -1, 7, 7):

@@ -1,4 +1,4 @@
-"""`stop_when` with the real 0.5B model: llama.cpp ends the answer while it generates it.
+"""`stop_when` with the real local model: llama.cpp ends the answer while it generates it.
 
 A table of literal cases that a small model writes until its output limit cannot be caught by a
 fixed stop string; `LocalChatModel` checks a predicate on the answer so far instead.
@@ -27,7 +27,7 @@ TABLE_REQUEST = (
 @pytest.mark.e2e
 def test_an_answer_ends_once_the_check_is_true_of_what_was_generated() -> None:
     if not MODEL or not Path(MODEL).is_file():
-        pytest.fail("AGENT_GRAPH_E2E_MODEL must name the 0.5B GGUF file (scripts/test.sh sets it).")
+        pytest.fail("AGENT_GRAPH_E2E_MODEL must name a GGUF file (scripts/test.sh sets it).")
     model = get_chat_model(f"llamacpp:{MODEL}", Context(temperature=0.0, seed=7, threads=2))
     messages = [SystemMessage("You write Python files."), HumanMessage(TABLE_REQUEST)]
     try:

@@ -1,4 +1,4 @@
-"""llama.cpp's saved prompt states (`models.prompt_cache_mb`) with the real 0.5B model.
+"""llama.cpp's saved prompt states (`models.prompt_cache_mb`) with the real local model.
 
 The roles take turns (coder, tester, reflector, coder...), and llama.cpp by itself reuses only
 the prefix shared with the call just before. With saved states a role's next call resumes from
@@ -50,7 +50,7 @@ def _evaluated_tokens(cache_mb: int) -> tuple[int, list[str]]:
 @pytest.mark.e2e
 def test_a_role_resumes_from_its_own_last_prompt_and_answers_the_same() -> None:
     if not MODEL or not Path(MODEL).is_file():
-        pytest.fail("AGENT_GRAPH_E2E_MODEL must name the 0.5B GGUF file (scripts/test.sh sets it).")
+        pytest.fail("AGENT_GRAPH_E2E_MODEL must name a GGUF file (scripts/test.sh sets it).")
     try:
         without, plain_answers = _evaluated_tokens(0)
         with_cache, cached_answers = _evaluated_tokens(64)
