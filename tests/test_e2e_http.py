@@ -6,9 +6,9 @@ http://127.0.0.1:PORT/v1`, through langchain-openai and the openai client. A rec
 keeps each answer's `usage`, so the run's token count can be checked against what the API said.
 
 Marked `e2e_extra` (deselected by default; `pytest -m e2e_extra`): through the server's
-grammar-constrained function calling the 0.5B model writes unusable file contents, so the run does
-not go green with CI's model. The model file is AGENT_GRAPH_E2E_HTTP_MODEL (e.g. the 1.5B model from
-`scripts/fetch-model.sh 1.5b`), else AGENT_GRAPH_E2E_MODEL; the goal is tests/test_e2e.py's.
+grammar-constrained function calling the 0.5B model writes unusable file contents, so the run is
+not yet reliably green. The model file is
+AGENT_GRAPH_E2E_HTTP_MODEL, else AGENT_GRAPH_E2E_MODEL (CI's 1.5B); the goal is tests/test_e2e.py's.
 """
 
 from __future__ import annotations
