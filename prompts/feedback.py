@@ -31,15 +31,15 @@ def cut_off_feedback(path: str, line: str) -> str:
 CUT_OFF_TESTS = " Keep to a few short tests."
 
 
-# --- literal answers instead of a computation (checks.literal_cases) ---------------------------
-
-
 def unusable_tests_feedback(path: str, problem: str) -> str:
     """Why the tester is asked again after none of its last answers was a test file it could use."""
     return (
         f"None of your last answers was a usable `{path}`: {problem}. Write it again from the start: "
         "a few short test functions, each checking one behaviour the goal states, and nothing else."
     )
+
+
+# --- literal answers instead of a computation (checks.literal_cases) ---------------------------
 
 
 def literal_cases_feedback(
