@@ -215,9 +215,9 @@ class _Relay:
         self.queue, self.task_id = queue, task_id
 
     def _put(self, item: tuple[str, Any, Any]) -> None:
+        if self.queue is None:
+            return
         for attempt in range(self.ATTEMPTS):
-            if self.queue is None:
-                return
             try:
                 self.queue.put(item, timeout=10)
                 return

@@ -71,8 +71,7 @@ def write_tests(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
             "cost_usd": {"test": error.usage.cost_usd},
         }
     gate = scan_tests(state, context, tests)
-    fallback = _goal_examples_alone(state, tests)
-    if gate.feedback and fallback and asks >= MAX_TEST_ASKS:
+    if gate.feedback and asks >= MAX_TEST_ASKS and (fallback := _goal_examples_alone(state, tests)):
         # The tester's file was sent back as often as the router allows: the goal's own examples
         # still make a test a version must pass, better than ending the run untested.
         fallback_gate = scan_tests(state, context, fallback)

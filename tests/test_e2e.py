@@ -35,7 +35,7 @@ def test_local_model_takes_a_small_goal_to_green(database_url: str, agent_home: 
     )
     outcome = run_agent(goal, "-l", "python", timeout=1500)
     workspace = Path(outcome["workspace"])
-    assert outcome["status"] == "passed", _why(outcome)
+    assert outcome["status"] == "passed", why_it_stopped(outcome)
     assert outcome["tests"]["passed"] >= 1 and outcome["tests"]["failed"] == 0
     assert outcome["tokens"] > 0
     # The code really works: the goal's example, checked in the sandbox (generated code never runs on the host).
@@ -64,7 +64,7 @@ def test_local_model_takes_a_node_command_line_program_to_green(database_url: st
     )
     outcome = run_agent(goal, "-l", "node", "-p", "cli_tool", timeout=1800)
     workspace = Path(outcome["workspace"])
-    assert outcome["status"] == "passed", _why(outcome)
+    assert outcome["status"] == "passed", why_it_stopped(outcome)
     assert outcome["tests"]["passed"] >= 1 and outcome["tests"]["failed"] == 0
     assert list(workspace.glob("*.test.js")), list(workspace.iterdir())  # node:test ran them
     with open_sandbox(Context().sandbox_settings(), "e2e-node-probe") as sandbox:
@@ -90,7 +90,7 @@ def run_agent(goal: str, *options: str, timeout: float) -> dict[str, Any]:
     return result
 
 
-def _why(outcome: dict[str, Any]) -> str:
+def why_it_stopped(outcome: dict[str, Any]) -> str:
     """What a failed run says about itself: its status, why it stopped, and the end of its log."""
     fields = ("status", "stop_reason", "iterations", "tokens")
     return f"{ {k: outcome.get(k) for k in fields} }\n{outcome.get('stderr_tail', '')}"

@@ -30,6 +30,7 @@ from agent_graph.context import Context
 from agent_graph.memory import history
 from agent_graph.sandbox.registry import open_sandbox
 from tests.fault_server import FaultServer
+from tests.test_e2e import why_it_stopped
 
 MODEL = os.environ.get("AGENT_GRAPH_E2E_HTTP_MODEL") or os.environ.get("AGENT_GRAPH_E2E_MODEL", "")
 # No key or endpoint of the developer's. One version per iteration (conftest's setting, kept): this
@@ -143,13 +144,14 @@ def test_a_small_goal_goes_green_through_an_openai_compatible_server(
             },
         )
     wall = time.monotonic() - started
-    assert run.returncode in (0, 1), run.stderr
+    assert run.returncode in (0, 1) and run.stdout.strip(), (run.returncode, run.stderr[-3000:])
     outcome = json.loads(run.stdout.strip().splitlines()[-1])
+    outcome["stderr_tail"] = run.stderr[-3000:]
     print(
         f"\nHTTP e2e: {outcome['status']} after {outcome['iterations']} iteration(s), "
         f"{outcome['tokens']} tokens ({len(proxy.usage)} calls), {wall:.0f} s"
     )
-    assert outcome["status"] == "passed", outcome
+    assert outcome["status"] == "passed", why_it_stopped(outcome)
     assert outcome["tests"]["passed"] >= 1 and outcome["tests"]["failed"] == 0
     # Every call went over HTTP, forced a tool, and was answered with a tool call.
     assert proxy.requests and all(body.get("tool_choice") for body in proxy.requests)
