@@ -27,6 +27,9 @@ class list_files(BaseModel):  # noqa: N801
 
 
 FILE_TOOLS: list[type[BaseModel]] = [write_file, read_file, list_files]
+# The names a model sees as tools: echoed into a file (a call, an import from `tools`), they are never
+# part of the program (repairs/python.py, languages/node.py drop them).
+TOOL_NAMES = frozenset(tool.__name__ for tool in FILE_TOOLS)
 
 
 def run_file_tool(workspace: Workspace, name: str, args: dict[str, object]) -> str:

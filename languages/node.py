@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_graph.languages.base import TestCheck
+from agent_graph.tools import TOOL_NAMES
 
 # `test('name', ...)` / `it('name', ...)` at any depth: the fallback when esprima is missing.
 _TEST_CALL = re.compile(r"""\b(?:test|it)\s*\(\s*(['"`])(.+?)\1""")
@@ -212,6 +213,51 @@ def _requires(program: Any) -> Iterator[tuple[Any, Any, str]]:
                 yield node, declarators.get(id(node)), specifier
 
 
+def drop_tool_echoes(source: str) -> str:
+    """`source` without what a model echoed of the tool interface: a top-level call like
+    `write_file('x.js', ...)`, and a require of the tool names themselves
+    (`const { write_file } = require('./tools')`, a module no program has) when the file never
+    calls those names or declares its own."""
+    program = _parse_exact(source)
+    if program is None:
+        return source
+    own = {  # functions and variables of the file's own by these names
+        node.id.name
+        for node in _walk(program)
+        if node.type in ("FunctionDeclaration", "VariableDeclarator")
+        and getattr(node.id, "type", "") == "Identifier"
+    }
+    edits = []
+    for statement in program.body:
+        if statement.type == "ExpressionStatement":
+            call = statement.expression
+            if (
+                call.type == "CallExpression"
+                and call.callee.type == "Identifier"
+                and call.callee.name in TOOL_NAMES - own
+            ):
+                edits.append((statement.range[0], statement.range[1], ""))
+    used = _used_names(program)
+    for _call, declarator, _specifier in _requires(program):
+        pattern = getattr(declarator, "id", None)
+        if pattern is None or pattern.type != "ObjectPattern" or not pattern.properties:
+            continue
+        keys = [getattr(getattr(p, "key", None), "name", None) for p in pattern.properties]
+        bound = {getattr(getattr(p, "value", None), "name", None) for p in pattern.properties}
+        if not all(key in TOOL_NAMES for key in keys) or (bound & used) - own:
+            continue
+        declaration = next(
+            (s for s in program.body if s.type == "VariableDeclaration" and declarator in s.declarations),
+            None,
+        )
+        if declaration is not None and len(declaration.declarations) == 1:
+            edits.append((declaration.range[0], declaration.range[1], ""))
+    if not edits:
+        return source
+    cleaned = re.sub(r"\n{3,}", "\n\n", _apply(source, edits)).lstrip("\n")
+    return cleaned if _parse_exact(cleaned) is not None else source
+
+
 def _stem(specifier: str) -> str:
     base = specifier.replace("\\", "/").rsplit("/", 1)[-1]
     return re.sub(r"\.(c|m)?js$", "", base)
@@ -329,7 +375,7 @@ class NodeAdapter:
     def clean_source(self, source: str, api: set[str]) -> str:
         """Code fences dropped; node:test tests pasted into a source file removed (with their
         `require('node:test')`/`assert` lines) when that leaves a file that still parses."""
-        source = salvage(_without_fences(source))
+        source = drop_tool_echoes(salvage(_without_fences(source)))
         program = _parse_exact(source)
         if program is None:
             return source.rstrip() + "\n"
@@ -381,10 +427,11 @@ class NodeAdapter:
         return _apply(source, edits) if edits else source
 
     def repair_tests(self, source: str, stem: str, names: set[str], *, runs_program: bool = False) -> str:
-        """The slips undone, in order: fences, ES imports, `require('test')`, the path and the
-        names the code under test is required by, then missing node:test and assert lines."""
+        """The slips undone, in order: fences, ES imports, echoes of the tool interface,
+        `require('test')`, the path and the names the code under test is required by, then missing
+        node:test and assert lines."""
         repaired = salvage(_without_fences(source))
-        repaired = _imports_to_requires(repaired)
+        repaired = drop_tool_echoes(_imports_to_requires(repaired))
         repaired = _fix_requires(repaired, stem, names)
         repaired = _add_missing_requires(repaired)
         return repaired if repaired.endswith("\n") else repaired + "\n"

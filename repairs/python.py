@@ -1,8 +1,8 @@
 """Deterministic repairs of what small models often get almost right.
 
 They never invent behaviour; they undo slips that would waste a whole iteration:
-- junk after the end of an otherwise valid Python file, or the tool call echoed into the file
-  (a stray `write_file('x.py')` line); a file cut off mid-statement is not repaired but asked
+- junk after the end of an otherwise valid Python file, or the tool interface echoed into the
+  file (a stray `write_file('x.py')` line, an unused `from tools import write_file`); a file cut off mid-statement is not repaired but asked
   for again (`cut_off_line`);
 - a test file that imports the code under test from the wrong module, or not at all;
 - a test file that defines its own copy of the function it should test (and so tests nothing);
@@ -17,6 +17,7 @@ from typing import TypeGuard
 
 from agent_graph.prompts.feedback import cut_off_feedback as cut_off_feedback  # worded in prompts/
 from agent_graph.repairs.parametrize_rows import without_rows
+from agent_graph.tools import TOOL_NAMES
 
 # How many trailing lines may be dropped to make a file parse: more would change its meaning.
 _MAX_TRAILING_JUNK = 6
@@ -42,23 +43,49 @@ def _parses(source: str) -> bool:
     return True
 
 
-# The agent's own tool names: a module-level call to one of them is the model echoing the tool call
-# into the file, never code the task wants.
-_TOOL_NAMES = {"write_file", "read_file", "list_files"}
-
-
 def drop_tool_echoes(source: str) -> str:
-    """Remove module-level statements like `write_file('x.py')` that a model appended to a file."""
+    """Remove what a model echoed of the tool interface into a file: module-level calls like
+    `write_file('x.py')`, and imports of the tool names themselves (`from tools import write_file`,
+    a module no program has) when the file never uses those names or defines its own."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return source
+    own = _defined_names(tree)
     drop: set[int] = set()
     for node in tree.body:
         call = node.value if isinstance(node, ast.Expr) else None
-        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in _TOOL_NAMES:
+        echoed_call = (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and call.func.id in TOOL_NAMES - own
+        )
+        echoed_import = _imports_only_tool_names(node) and not _relies_on_import(tree, node, own)
+        if echoed_call or echoed_import:
             drop.update(_span(node))
     return _without(source, drop) if drop else source
+
+
+def _imports_only_tool_names(node: ast.stmt) -> bool:
+    return (
+        isinstance(node, ast.ImportFrom)
+        and bool(node.names)
+        and all(alias.name in TOOL_NAMES for alias in node.names)
+    )
+
+
+def _defined_names(tree: ast.Module) -> set[str]:
+    """The functions, classes and variables the file defines itself."""
+    return {
+        n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    } | {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def _relies_on_import(tree: ast.Module, node: ast.stmt, own: set[str]) -> bool:
+    """Whether the file uses a name `node` imports without defining it itself."""
+    imported = {alias.asname or alias.name for alias in getattr(node, "names", [])}
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return bool(imported & used - own)
 
 
 def _unescaped(source: str) -> str:

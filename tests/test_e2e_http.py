@@ -71,8 +71,10 @@ def llama_server() -> Iterator[str]:
         "127.0.0.1",
         "--port",
         str(port),
-        "--chat_format",
-        "chatml-function-calling",
+        # No --chat_format: the server formats with the GGUF's own chat template (Qwen's, tools
+        # included), as the in-process model does, and turns a forced `tool_choice` into a grammar
+        # for the tool's arguments. Its "chatml-function-calling" format wraps tools in a prompt of
+        # its own that small models answer with empty or echoed arguments.
         "--n_ctx",
         "8192",
         "--n_batch",

@@ -306,6 +306,46 @@ def test_a_test_file_the_gate_blocks_is_written_again_by_the_tester(
     assert [r["status"] for r in rows] == ["passed"]
 
 
+@pytest.mark.parametrize(
+    ("language", "echo"),
+    [
+        ("python", "from tools import write_file, read_file\n"),
+        ("node", "const { write_file } = require('./tools');\n"),
+    ],
+)
+def test_the_tool_interface_echoed_as_an_import_is_dropped_from_code_and_tests_in_either_language(
+    database_url: str, agent_home: Path, language: str, echo: str
+) -> None:
+    """A model shown `write_file` as a tool often imports it from a module `tools` that no program
+    has; unused, the import is dropped from both files and the run goes green at the first try,
+    instead of the gate refusing a package `tools` until the run fails."""
+    path, code, test_path, tests = CASES[(language, "cli_tool")]
+    script = {
+        "ProgramPlan": [{"args": program_plan(path, ["it greets by name"])}],
+        "write_file": [scripts.write(path, echo + code), scripts.write(test_path, echo + tests)],
+    }
+    outcome, model = _run(language, "cli_tool", script, f"program-tool-echo-{language}")
+    assert outcome.status == "passed" and outcome.iterations == 1, outcome
+    assert len(model.prompts_for("write_file")) == 2  # nothing was asked again
+    for written in (path, test_path):
+        assert "tools" not in Path(outcome.workspace, written).read_text()
+
+
+def test_an_echoed_tool_import_the_file_relies_on_is_left_for_the_gate_in_either_language() -> None:
+    python, node = adapter_for("python"), adapter_for("node")
+    relied = "from tools import write_file\n\n\ndef test_x():\n    write_file('a', 'b')\n"
+    assert "from tools import write_file" in python.repair_tests(relied, "greet", set())
+    own = "from tools import write_file\n\n\ndef write_file(a, b):\n    pass\n\n\nwrite_file('a', 'b')\n"
+    cleaned = python.clean_source(own, set())
+    assert "tools" not in cleaned and cleaned.endswith(
+        "\nwrite_file('a', 'b')\n"
+    )  # its own function's call stays
+    js_relied = (
+        "const { write_file } = require('tools');\nfunction main() { write_file('a', 'b'); }\nmain();\n"
+    )
+    assert node.clean_source(js_relied, set()) == js_relied
+
+
 def test_a_cut_off_answer_is_asked_for_again_and_never_run(database_url: str, agent_home: Path) -> None:
     cut = PY_CLI[: PY_CLI.index('print(f"hello') + len('print(f"hello')]  # stops inside a call
     script = {
