@@ -7,7 +7,8 @@ short test skeleton because a small local model copies a pattern far more reliab
 a rule; `dependencies` are the packages a program of this kind is expected to use (all on the default
 allowlist, so an unattended `--yes` run installs them). `runs_program` says the tests must run the
 program as a user does (a subprocess of the interpreter) rather than import it; `placeholders` are
-the skeleton's stand-in values, which a test written from the contract never keeps.
+the skeleton's stand-in values, which a test written from the contract never keeps, and
+`skeleton_error_tests` its tests of an error path, which alone test none of the contract.
 
 The texts are written for the kind of program, never for the wording of particular goals. They
 hold two placeholders, filled by `Profile.guidance` from the plan: `{program}` (the main file, e.g.
@@ -40,6 +41,9 @@ class Profile:
     # String literals only the tester's skeleton uses as stand-ins (arguments, expected output): a
     # test still holding one was copied from the skeleton, not written from the contract.
     placeholders: frozenset[str] = frozenset()
+    # The skeleton's tests of an error path (bad input exits non-zero): kept beside tests of the
+    # contract, but alone they test nothing the goal asks for.
+    skeleton_error_tests: frozenset[str] = frozenset()
 
     def guidance(self, role: Role, language: str, program: str = "", module: str = "") -> str:
         """The `role`'s text for `language` with the plan's main file filled in.
@@ -178,6 +182,7 @@ CLI_TOOL = Profile(
     dependencies={"python": ("click", "typer"), "node": ("commander",)},
     runs_program=True,
     placeholders=frozenset({"command", "arg", "expected output"}),
+    skeleton_error_tests=frozenset({"test_bad_input_fails", "bad input fails"}),
 )
 
 WEB_APP = Profile(
@@ -320,6 +325,7 @@ DATA_PIPELINE = Profile(
     dependencies={"python": (), "node": ()},
     runs_program=True,
     placeholders=frozenset({"expected"}),
+    skeleton_error_tests=frozenset({"test_missing_input_fails"}),
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (LIBRARY, CLI_TOOL, WEB_APP, DATA_PIPELINE)}

@@ -11,6 +11,7 @@ turns those facts into one reason per test, for the tester to act on (worded in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -21,6 +22,7 @@ from agent_graph.prompts.test_checks import (
     RUN_PROGRAM,
     foreign_module,
     imports_from_program,
+    only_the_skeleton_error_test,
     program_never_run,
     skeleton_placeholder,
     undeclared_import,
@@ -77,7 +79,9 @@ def program_test_checks(
     - every test of a `cli_tool`/`data_pipeline` file that never runs the program as the profile says;
     - a test importing a module of another language (`foreign_modules`: (test, module) pairs);
     - a test holding one of the profile's skeleton placeholders (`literals`: (test, string literal)
-      pairs): copied from the skeleton, it checks a command or an output no contract states.
+      pairs): copied from the skeleton, it checks a command or an output no contract states;
+    - the skeleton's example of an error (`Profile.skeleton_error_tests`) when it is the only test
+      left: a file of it alone would call any program that fails on bad input green.
 
     `program_modules` are the stems of the plan's files; an import of any other module is not judged
     here (a package, or the standard library).
@@ -110,7 +114,15 @@ def program_test_checks(
     first: dict[str, TestCheck] = {}
     for check in found:
         first.setdefault(check.test, check)
+    left = [name for name in tests if name not in first]
+    if left and all(_own_name(name) in kind.skeleton_error_tests for name in left):
+        first |= {name: TestCheck(name, only_the_skeleton_error_test(_own_name(name))) for name in left}
     return list(first.values())
+
+
+def _own_name(test: str) -> str:
+    """A test's own name, without its suite or class (`suite > name`, `Class::name`)."""
+    return re.split(r" > |::", test)[-1]
 
 
 __all__ = ["NODE_ONLY_MODULES", "ModuleImport", "module_stems", "program_test_checks"]

@@ -128,6 +128,13 @@ def skeleton_placeholder(value: str) -> str:
     )
 
 
+def only_the_skeleton_error_test(value: str) -> str:
+    return (
+        f"is the skeleton's example of an error ({value!r}) and the only test left, which tests none of the "
+        "contract: add tests of the behaviours the plan's contract states, with their exact output"
+    )
+
+
 def program_never_run(profile: str, how: str) -> str:
     return (
         f"the test file never runs the program, but a {profile} is tested as a user runs it: {how}, "

@@ -59,10 +59,17 @@ def test_a_test_copied_from_the_profile_skeleton_is_the_test_s_fault_in_either_l
     from agent_graph.languages.node import NodeAdapter
     from agent_graph.profiles import profile_for
 
-    skeleton = profile_for("cli_tool").tester["python"].split("Skeleton:\n", 1)[1]
-    found = checks(skeleton.replace("{program}", "todo.py"), set(), "cli_tool")
-    assert set(found) == {"test_command_prints_result"}  # the generic bad-input test is fine
+    skeleton = (
+        profile_for("cli_tool").tester["python"].split("Skeleton:\n", 1)[1].replace("{program}", "todo.py")
+    )
+    found = checks(skeleton, set(), "cli_tool")
     assert "stand-in 'command'" in found["test_command_prints_result"]
+    # the skeleton's bad-input test left alone tests none of the contract; beside a real test it stays
+    assert "tests none of the contract" in found["test_bad_input_fails"]
+    bad_input = (
+        "\n\ndef test_bad_input_fails(tmp_path):" + skeleton.split("def test_bad_input_fails(tmp_path):")[1]
+    )
+    assert checks(RUNS + bad_input, set(), "cli_tool") == {}
     assert checks(RUNS.replace('"milk"', '"arg"'), set(), "cli_tool") != {}
     assert (
         checks(RUNS.replace('"milk"', '"arg"'), set(), "library") == {}
@@ -71,7 +78,7 @@ def test_a_test_copied_from_the_profile_skeleton_is_the_test_s_fault_in_either_l
     wrong = NodeAdapter().certainly_wrong_tests(
         node, "goal", set(), False, profile="cli_tool", files=["todo.js"]
     )
-    assert [c.test for c in wrong] == ["command prints the result"]
+    assert [c.test for c in wrong] == ["command prints the result", "bad input fails"]
 
 
 def test_a_node_module_in_a_python_test_is_named() -> None:
