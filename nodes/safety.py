@@ -72,13 +72,20 @@ def safety(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     }
     if len(feedback) < len(scans):
         if feedback:
-            emit("versions_blocked", iteration=iteration, samples=sorted(feedback))
+            # why, the first finding or refusal of each (the versions kept are tested; these are not)
+            why = [_first_reason(feedback[s]) for s in sorted(feedback)]
+            emit("versions_blocked", iteration=iteration, samples=sorted(feedback), reasons=why)
         return update
     first = feedback[min(feedback)] if feedback else NOTHING_WRITTEN
     emit(
         "safety_blocked", iteration=iteration, findings=sum(len(s.blocking_findings) for s in scans.values())
     )
     return {**update, "safety_feedback": first, "attempts": [blocked_attempt(state, first)]}
+
+
+def _first_reason(feedback: str) -> str:
+    lines = feedback.strip().splitlines()
+    return next((line[2:] for line in lines if line.startswith("- ")), lines[-1] if lines else "")[:200]
 
 
 @dataclass(frozen=True)
