@@ -65,6 +65,10 @@ class Profile:
 _NODE_TEST_HEAD = """const test = require('node:test');
 const assert = require('node:assert/strict');"""
 
+# A program's file is long and full of strings; a double quote written unescaped inside write_file's
+# content ends the content there, so the Python texts and skeletons of programs use single quotes.
+_SINGLE_QUOTES = "Write every Python string with single quotes ('text', f'{x}'). "
+
 LIBRARY = Profile(
     name="library",
     summary="A module other code imports: tests import the public API and call it.",
@@ -119,11 +123,12 @@ CLI_TOOL = Profile(
     ),
     coder={
         "python": (
-            "Profile cli_tool: write {program} as a program. A main() reads sys.argv (argparse or by hand), prints "
+            _SINGLE_QUOTES
+            + "Profile cli_tool: write {program} as a program. A main() reads sys.argv (argparse or by hand), prints "
             "results with print(), and on an error prints a message to sys.stderr and calls sys.exit(1) (or the "
             "status the goal gives; argparse itself exits 2). Data files go in the current working directory unless "
             "the goal says otherwise. No input(). The file ends with:\n"
-            'if __name__ == "__main__":\n'
+            "if __name__ == '__main__':\n"
             "    main()"
         ),
         "node": (
@@ -138,19 +143,20 @@ CLI_TOOL = Profile(
     },
     tester={
         "python": (
-            "Profile cli_tool: run the program as a user does, never import it. Each test runs it in a fresh "
+            _SINGLE_QUOTES
+            + "Profile cli_tool: run the program as a user does, never import it. Each test runs it in a fresh "
             "tmp_path and checks stdout, stderr, the exit status, and files it writes (read them back).\n"
             "Skeleton:\n"
             "import os\nimport subprocess\nimport sys\n\n"
-            'PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "{program}")\n\n'
+            "PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), '{program}')\n\n"
             "def run(cwd, *args):\n"
             "    return subprocess.run([sys.executable, PROGRAM, *args], capture_output=True, text=True, cwd=cwd)\n\n"
             "def test_command_prints_result(tmp_path):\n"
-            '    result = run(tmp_path, "command", "arg")\n'
+            "    result = run(tmp_path, 'command', 'arg')\n"
             "    assert result.returncode == 0, result.stderr\n"
-            '    assert result.stdout.strip() == "expected output"\n\n'
+            "    assert result.stdout.strip() == 'expected output'\n\n"
             "def test_bad_input_fails(tmp_path):\n"
-            '    result = run(tmp_path, "no-such-command")\n'
+            "    result = run(tmp_path, 'no-such-command')\n"
             "    assert result.returncode != 0\n"
             "    assert result.stderr"
         ),
@@ -196,11 +202,12 @@ WEB_APP = Profile(
     ),
     coder={
         "python": (
-            "Profile web_app: use Flask, or FastAPI when the goal names it (the standard library only if the goal "
+            _SINGLE_QUOTES
+            + "Profile web_app: use Flask, or FastAPI when the goal names it (the standard library only if the goal "
             "says so). {module} defines `app` at import time. Open files or the SQLite database by a path relative "
             "to the current working directory, inside the request handlers (or a helper they call), creating "
             "tables if missing, so a test in a fresh folder works. Answer JSON with the status codes of the "
-            'contract. Start a server only under `if __name__ == "__main__":`.'
+            "contract. Start a server only under `if __name__ == '__main__':`."
         ),
         "node": (
             "Profile web_app: use Node's http module (express only if the goal names it). {program} exports a "
@@ -212,7 +219,8 @@ WEB_APP = Profile(
     },
     tester={
         "python": (
-            "Profile web_app: call the routes through the framework's test client; never start a real server.\n"
+            _SINGLE_QUOTES
+            + "Profile web_app: call the routes through the framework's test client; never start a real server.\n"
             "Flask skeleton:\n"
             "import pytest\n"
             "from {module} import app\n\n"
@@ -221,12 +229,12 @@ WEB_APP = Profile(
             "    monkeypatch.chdir(tmp_path)  # files the app writes go to a fresh folder\n"
             "    return app.test_client()\n\n"
             "def test_create_then_read(client):\n"
-            '    r = client.post("/items", json={"name": "pen"})\n'
+            "    r = client.post('/items', json={'name': 'pen'})\n"
             "    assert r.status_code == 201\n"
-            '    item_id = r.get_json()["id"]\n'
-            '    assert client.get(f"/items/{item_id}").status_code == 200\n\n'
+            "    item_id = r.get_json()['id']\n"
+            "    assert client.get(f'/items/{item_id}').status_code == 200\n\n"
             "def test_unknown_item_is_404(client):\n"
-            '    assert client.get("/items/999").status_code == 404\n'
+            "    assert client.get('/items/999').status_code == 404\n"
             "FastAPI: the same, with `from fastapi.testclient import TestClient` and `return TestClient(app)` in "
             "the fixture, and `r.json()` instead of `r.get_json()`."
         ),
@@ -268,11 +276,12 @@ DATA_PIPELINE = Profile(
     ),
     coder={
         "python": (
-            "Profile data_pipeline: write {program} as a script. A main() takes the input and output paths from "
+            _SINGLE_QUOTES
+            + "Profile data_pipeline: write {program} as a script. A main() takes the input and output paths from "
             "sys.argv, reads with the standard library (csv, json, re), writes the output (json.dump, "
             "csv.writer) and prints what the goal says. A missing input: message to sys.stderr, sys.exit(1). "
             "The file ends with:\n"
-            'if __name__ == "__main__":\n'
+            "if __name__ == '__main__':\n"
             "    main()"
         ),
         "node": (
@@ -287,20 +296,21 @@ DATA_PIPELINE = Profile(
     },
     tester={
         "python": (
-            "Profile data_pipeline: write small sample inputs into tmp_path, run the script on them as a user "
+            _SINGLE_QUOTES
+            + "Profile data_pipeline: write small sample inputs into tmp_path, run the script on them as a user "
             "does, then check what it wrote and printed.\n"
             "Skeleton:\n"
             "import json\nimport os\nimport subprocess\nimport sys\n\n"
-            'PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "{program}")\n\n'
+            "PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), '{program}')\n\n"
             "def run(cwd, *args):\n"
             "    return subprocess.run([sys.executable, PROGRAM, *args], capture_output=True, text=True, cwd=cwd)\n\n"
             "def test_writes_output(tmp_path):\n"
-            '    (tmp_path / "input.csv").write_text("name,qty\\na,1\\nb,2\\n")\n'
-            '    result = run(tmp_path, "input.csv", "out.json")\n'
+            "    (tmp_path / 'input.csv').write_text('name,qty\\na,1\\nb,2\\n')\n"
+            "    result = run(tmp_path, 'input.csv', 'out.json')\n"
             "    assert result.returncode == 0, result.stderr\n"
-            '    assert json.loads((tmp_path / "out.json").read_text()) == {"expected": "value"}\n\n'
+            "    assert json.loads((tmp_path / 'out.json').read_text()) == {'expected': 'value'}\n\n"
             "def test_missing_input_fails(tmp_path):\n"
-            '    result = run(tmp_path, "missing.csv", "out.json")\n'
+            "    result = run(tmp_path, 'missing.csv', 'out.json')\n"
             "    assert result.returncode != 0\n"
             "    assert result.stderr"
         ),

@@ -37,10 +37,19 @@ def test_every_profile_says_its_contract_and_guides_both_roles_in_both_languages
 
 def test_the_placeholders_take_the_plan_s_main_file() -> None:
     text = profile_for("cli_tool").guidance("tester", "python", program="todo.py")
-    assert '"todo.py")' in text and "subprocess.run([sys.executable, PROGRAM, *args]" in text
+    assert "'todo.py')" in text and "subprocess.run([sys.executable, PROGRAM, *args]" in text
     text = profile_for("web_app").guidance("tester", "node", module="server")
     assert "require('./server.js')" in text and "listen(0" in text
     assert "from app import app" in profile_for("web_app").guidance("tester", "python", program="app.py")
+
+
+def test_program_texts_for_python_hold_no_double_quote() -> None:
+    """A double quote written unescaped inside write_file's content ends the file there; a small model
+    copies the quotes of the text it is shown."""
+    for name in ("cli_tool", "web_app", "data_pipeline"):
+        for role in ("coder", "tester"):
+            text = profile_for(name).guidance(role, "python", program="main.py")
+            assert '"' not in text and "single quotes" in text, (name, role)
 
 
 def test_an_unknown_profile_is_one_sentence_and_exit_code_2() -> None:
