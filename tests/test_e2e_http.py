@@ -5,10 +5,9 @@ http://127.0.0.1:PORT/v1`, through langchain-openai and the openai client. A rec
 (`tests.fault_server.FaultServer` with `upstream=`) passes every request to the real server and
 keeps each answer's `usage`, so the run's token count can be checked against what the API said.
 
-Marked `e2e_extra` (deselected by default; `pytest -m e2e_extra`): through the server's
-grammar-constrained function calling the 0.5B model writes unusable file contents, so the run is
-not yet reliably green. The model file is
-AGENT_GRAPH_E2E_HTTP_MODEL, else AGENT_GRAPH_E2E_MODEL (CI's 1.5B); the goal is tests/test_e2e.py's.
+The server formats with the GGUF's own chat template, as the in-process model does. The model file
+is AGENT_GRAPH_E2E_HTTP_MODEL, else AGENT_GRAPH_E2E_MODEL (CI's 1.5B); the goal is
+tests/test_e2e.py's.
 """
 
 from __future__ import annotations
@@ -80,7 +79,7 @@ def llama_server() -> Iterator[str]:
         "--n_batch",
         "256",
         "--n_threads",
-        str(os.cpu_count() or 2),
+        os.environ.get("AGENT_GRAPH_THREADS") or str(os.cpu_count() or 2),  # the agent's own setting
         # Saved prompt states, as the in-process model keeps (models.prompt_cache_mb): each role's
         # next call resumes after its own stable prefix.
         "--cache",
@@ -112,7 +111,6 @@ def llama_server() -> Iterator[str]:
 
 
 @pytest.mark.e2e
-@pytest.mark.e2e_extra
 def test_a_small_goal_goes_green_through_an_openai_compatible_server(
     llama_server: str, database_url: str, agent_home: Path
 ) -> None:
