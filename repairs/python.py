@@ -2,8 +2,8 @@
 
 They never invent behaviour; they undo slips that would waste a whole iteration:
 - junk after the end of an otherwise valid Python file, or the tool interface echoed into the
-  file (a stray `write_file('x.py')` line, an unused `from tools import write_file`); a file cut off mid-statement is not repaired but asked
-  for again (`cut_off_line`);
+  file (a stray `write_file('x.py')` line, an unused `from tools import write_file`); a file cut
+  off mid-statement is not repaired but asked for again (`cut_off_line`);
 - a test file that imports the code under test from the wrong module, or not at all;
 - a test file that defines its own copy of the function it should test (and so tests nothing);
 - assertions written at module level, which pytest reports as one collection error instead of
