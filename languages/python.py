@@ -17,6 +17,7 @@ from agent_graph.repairs.python import (
     salvage_python,
     split_assert_only_tests,
     strip_tests_from_source,
+    without_debug_server,
     wrap_module_asserts,
 )
 
@@ -39,7 +40,7 @@ class PythonAdapter:
         return cut_off_line(source)
 
     def clean_source(self, source: str, api: set[str]) -> str:
-        return strip_tests_from_source(salvage_python(source), api).rstrip() + "\n"
+        return without_debug_server(strip_tests_from_source(salvage_python(source), api)).rstrip() + "\n"
 
     def test_names(self, source: str) -> list[str]:
         from agent_graph.checks.signature_check import parsed_tests

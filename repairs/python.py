@@ -7,7 +7,8 @@ They never invent behaviour; they undo slips that would waste a whole iteration:
 - a test file that imports the code under test from the wrong module, or not at all;
 - a test file that defines its own copy of the function it should test (and so tests nothing);
 - assertions written at module level, which pytest reports as one collection error instead of
-  as separate, readable test failures.
+  as separate, readable test failures;
+- a web app started with Werkzeug's debugger (`app.run(debug=True)`), which the safety gate blocks.
 """
 
 from __future__ import annotations
@@ -373,6 +374,36 @@ def add_missing_test_imports(source: str) -> str:
         return source
     fixed = "\n".join(missing) + "\n" + _without(source, drop)
     return fixed if _parses(fixed) else source
+
+
+def without_debug_server(source: str) -> str:
+    """`app.run(debug=True)` as `app.run()`: the Flask idiom starts Werkzeug's debugger, which runs
+    any code a request sends (the safety gate blocks it, Bandit B201), and a small model writes it
+    from habit at the end of every web app, where it changes nothing the tests see."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    lines = source.split("\n")
+    spans = [
+        keyword
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "run"
+        for keyword in node.keywords
+        if keyword.arg == "debug" and isinstance(keyword.value, ast.Constant) and keyword.value.value is True
+    ]
+    for keyword in sorted(spans, key=lambda k: (k.lineno, k.col_offset), reverse=True):
+        if keyword.lineno != keyword.end_lineno:
+            continue
+        line = lines[keyword.lineno - 1].encode()  # the offsets count UTF-8 bytes
+        before, after = line[: keyword.col_offset].decode(), line[keyword.end_col_offset :].decode()
+        if before.rstrip().endswith(","):
+            before = before.rstrip()[:-1]
+        elif after.lstrip().startswith(","):
+            after = after.lstrip()[1:].lstrip()
+        lines[keyword.lineno - 1] = before + after
+    repaired = "\n".join(lines)
+    return repaired if _parses(repaired) else source
 
 
 def strip_tests_from_source(source: str, keep: set[str]) -> str:

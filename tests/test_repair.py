@@ -195,3 +195,23 @@ def test_a_stub_is_asked_for_as_a_stub_not_as_a_cut() -> None:
     assert line == "# Your implementation here"
     assert "the whole implementation" in cut_off_feedback("f.py", line)
     assert "double quote" in cut_off_feedback("f.py", "raise ValueError(")
+
+
+def test_a_flask_app_run_with_the_debugger_is_repaired_so_the_gate_lets_it_run() -> None:
+    """`app.run(debug=True)` is what the safety gate blocks (Bandit B201); the repair drops only the
+    flag, in whichever place of the call it is, and the gate then lets the code through."""
+    from agent_graph.languages import adapter_for
+    from agent_graph.sandbox.safety import scan_files
+
+    app = (
+        "from flask import Flask\n\napp = Flask(__name__)\n\n\n@app.get('/health')\ndef health():\n"
+        "    return {'ok': True}\n\n\nif __name__ == '__main__':\n    app.run(port=5000, debug=True)\n"
+    )
+    assert scan_files({"app.py": app}, "python").blocked
+    cleaned = adapter_for("python").clean_source(app, {"app"})
+    assert cleaned == app.replace("app.run(port=5000, debug=True)", "app.run(port=5000)")
+    assert not scan_files({"app.py": cleaned}, "python").blocked
+    first = app.replace("app.run(port=5000, debug=True)", "app.run(debug=True, port=5000)  # début")
+    assert "app.run(port=5000)  # début" in adapter_for("python").clean_source(first, {"app"})
+    off = app.replace("debug=True", "debug=False")
+    assert adapter_for("python").clean_source(off, {"app"}) == off
