@@ -213,6 +213,18 @@ def _requires(program: Any) -> Iterator[tuple[Any, Any, str]]:
                 yield node, declarators.get(id(node)), specifier
 
 
+def _removing_declaration(program: Any, declarator: Any) -> list[tuple[int, int, str]]:
+    """The edit that removes the top-level declaration binding only `declarator` (none when it
+    binds others too, or is not at the top level)."""
+    declaration = next(
+        (s for s in program.body if s.type == "VariableDeclaration" and declarator in s.declarations),
+        None,
+    )
+    if declaration is None or len(declaration.declarations) != 1:
+        return []
+    return [(declaration.range[0], declaration.range[1], "")]
+
+
 def drop_tool_echoes(source: str) -> str:
     """`source` without what a model echoed of the tool interface: a top-level call like
     `write_file('x.js', ...)`, and a require of the tool names themselves
@@ -246,12 +258,7 @@ def drop_tool_echoes(source: str) -> str:
         bound = {getattr(getattr(p, "value", None), "name", None) for p in pattern.properties}
         if not all(key in TOOL_NAMES for key in keys) or (bound & used) - own:
             continue
-        declaration = next(
-            (s for s in program.body if s.type == "VariableDeclaration" and declarator in s.declarations),
-            None,
-        )
-        if declaration is not None and len(declaration.declarations) == 1:
-            edits.append((declaration.range[0], declaration.range[1], ""))
+        edits += _removing_declaration(program, declarator)
     if not edits:
         return source
     cleaned = re.sub(r"\n{3,}", "\n\n", _apply(source, edits)).lstrip("\n")
@@ -389,16 +396,7 @@ class NodeAdapter:
                 specifier.removeprefix("node:") in ("test", "assert", "assert/strict")
                 and declarator is not None
             ):
-                declaration = next(
-                    (
-                        s
-                        for s in program.body
-                        if s.type == "VariableDeclaration" and declarator in s.declarations
-                    ),
-                    None,
-                )
-                if declaration is not None and len(declaration.declarations) == 1:
-                    edits.append((declaration.range[0], declaration.range[1], ""))
+                edits += _removing_declaration(program, declarator)
         if not edits:
             return source.rstrip() + "\n"
         cleaned = re.sub(r"\n{3,}", "\n\n", _apply(source, edits)).strip() + "\n"

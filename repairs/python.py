@@ -385,14 +385,14 @@ def without_debug_server(source: str) -> str:
     except SyntaxError:
         return source
     lines = source.split("\n")
-    spans = [
+    flags = [
         keyword
         for node in ast.walk(tree)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "run"
         for keyword in node.keywords
         if keyword.arg == "debug" and isinstance(keyword.value, ast.Constant) and keyword.value.value is True
     ]
-    for keyword in sorted(spans, key=lambda k: (k.lineno, k.col_offset), reverse=True):
+    for keyword in sorted(flags, key=lambda k: (k.lineno, k.col_offset), reverse=True):
         if keyword.lineno != keyword.end_lineno:
             continue
         line = lines[keyword.lineno - 1].encode()  # the offsets count UTF-8 bytes
