@@ -18,6 +18,7 @@ JavaScript braces need no escaping.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -60,13 +61,25 @@ class Profile:
         return text.replace("{program}", program or "main.py").replace("{module}", module or "main")
 
 
+# A goal's command line names its values in upper case (`python kv.py set KEY VALUE`, `INPUT.csv`,
+# `N1 N2 ...`); the tester sees each as a slot (`<KEY>`) to fill, and a test left holding one is wrong.
+METAVARIABLE = re.compile(r"[A-Z][A-Z0-9_]*(\.\w+)?|\.\.\.")
+VALUE_SLOT = re.compile(r"<(?:[A-Z][A-Z0-9_]*(?:\.\w+)?|\.\.\.)>")
+
+
+def value_slot(name: str) -> str:
+    return f"<{name}>"
+
+
 # --- the profiles -----------------------------------------------------------------------------
 
 _NODE_TEST_HEAD = """const test = require('node:test');
 const assert = require('node:assert/strict');"""
 
-# A program's file is long and full of strings; a double quote written unescaped inside write_file's
-# content ends the content there, so the Python texts and skeletons of programs use single quotes.
+# A program's file is long and full of strings. A server that decodes tool calls under a grammar
+# built from the JSON schema ends write_file's content at the first unescaped double quote (the
+# in-process model uses `code_arguments`' grammar instead), so the Python texts and skeletons of
+# programs use single quotes.
 _SINGLE_QUOTES = "Write every Python string with single quotes ('text', f'{x}'). "
 
 LIBRARY = Profile(

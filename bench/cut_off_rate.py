@@ -1,28 +1,34 @@
-"""How often the coder's answer stops mid-statement, and how often asking again gives a whole file.
+"""How often the coder's first file stops mid-statement, under each decoding of its tool call.
 
     .venv/bin/python bench/cut_off_rate.py --suite SUITE.jsonl --model llamacpp:PATH.gguf \
-        [--limit 12] [--samples 3] [--temperature 0.8]
+        [--limit 10] [--samples 2] [--temperature 0.8] [--strict]
 
-For each of the first problems it asks the coder (its system prompt and guidance, the goal, a
-forced write_file call) for several files at the sampling temperature, counts the answers that stop
-mid-statement (`cut_off_line`: an unescaped double quote ends the tool call's string), and asks each
-of those once more with the reason, as the coder node does, counting the retries that are whole.
+For each of the first rows of a suite it asks the coder (its system prompt for the row's language
+and profile, the goal, a forced write_file call for the entry file) for several files, and counts
+the answers that stop mid-statement (the language's `cut_off_line`) and where. `--strict` decodes
+the call under the grammar llama-cpp-python builds from the tool's JSON schema, in which a bare
+`"` ends the file's string; without it, the local model uses `code_arguments`' grammar.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
+from unittest import mock
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from agent_graph.bench import goal_for, load_suite, module_name
+from agent_graph import llamacpp
+from agent_graph.bench import goal_for, load_suite, main_file, module_name
 from agent_graph.context import Context
+from agent_graph.languages import adapter_for
 from agent_graph.llm import ModelOutputError, call_structured
 from agent_graph.models import get_chat_model
-from agent_graph.prompts import CODER_SYSTEM, LANGUAGE_GUIDANCE, PROFILE_GUIDANCE
-from agent_graph.repairs.python import cut_off_feedback, cut_off_line
+from agent_graph.prompts import CODER_SYSTEM
+from agent_graph.prompts.render import coder_request, coder_system
 from agent_graph.roles import strip_fences
+from agent_graph.state import AgentState
 from agent_graph.tools import write_file
 
 
@@ -30,39 +36,54 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", type=Path, required=True)
     parser.add_argument("--model", required=True)
-    parser.add_argument("--limit", type=int, default=12)
-    parser.add_argument("--samples", type=int, default=3)
+    parser.add_argument("--limit", type=int, default=10)
+    parser.add_argument("--samples", type=int, default=2)
     parser.add_argument("--temperature", type=float, default=0.8)
+    parser.add_argument("--max-tokens", type=int, default=1536)
+    parser.add_argument(
+        "--strict", action="store_true", help="the schema's own grammar (bare quotes end strings)"
+    )
     args = parser.parse_args()
     context = Context(model=args.model)
     model = get_chat_model(context.model, context)
-    system = f"{CODER_SYSTEM}\n{LANGUAGE_GUIDANCE['python']}\n{PROFILE_GUIDANCE['library']}"
-    answers = cut = whole_again = 0
-    for problem in load_suite(args.suite, limit=args.limit):
-        path = f"{module_name(problem)}.py"
-        request = f"Goal:\n{goal_for(problem)}\n\nWrite the complete file `{path}`. Call write_file with path `{path}`."
-        for _ in range(args.samples):
-            messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(request)]
-            try:
-                call, _ = call_structured(model, write_file, messages, temperature=args.temperature)
-            except ModelOutputError:
-                continue
-            answers += 1
-            line = cut_off_line(strip_fences(call.content))
-            if line is None:
-                continue
-            cut += 1
-            messages.append(HumanMessage(cut_off_feedback(path, line)))
-            try:
-                again, _ = call_structured(model, write_file, messages, temperature=args.temperature)
-            except ModelOutputError:
-                continue
-            whole = cut_off_line(strip_fences(again.content)) is None
-            whole_again += whole
-            print(f"{problem.task_id}: cut at `{line}`; asked again: {'whole' if whole else 'cut again'}")
-    print(
-        f"\n{answers} answers at temperature {args.temperature}: {cut} cut off mid-statement; {whole_again} of those whole when asked again"
-    )
+    answers = cut = 0
+    with (
+        mock.patch.object(llamacpp, "_forced_code_tool", return_value=None)
+        if args.strict
+        else contextlib.nullcontext()
+    ):
+        for problem in load_suite(args.suite, limit=args.limit):
+            adapter = adapter_for(problem.language)
+            path = (
+                main_file(problem) if problem.is_program else f"{module_name(problem)}{adapter.source_suffix}"
+            )
+            state: AgentState = {
+                "task": goal_for(problem),
+                "language": problem.language,
+                "profile": problem.profile,
+                "plan": {"files": [{"path": path, "purpose": "the program"}]},
+            }
+            system = coder_system(state, CODER_SYSTEM)
+            request = coder_request(state, {}, path, "the program", with_feedback=False)
+            for _ in range(args.samples):
+                messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(request)]
+                try:
+                    call, used = call_structured(
+                        model, write_file, messages, temperature=args.temperature, max_tokens=args.max_tokens
+                    )
+                except ModelOutputError as error:
+                    print(f"{problem.task_id}: no usable call ({error})")
+                    continue
+                answers += 1
+                content = strip_fences(call.content)
+                line = adapter.cut_off_line(content)
+                cut += line is not None
+                where = f"cut at `{line}`" if line is not None else "whole"
+                print(
+                    f"{problem.task_id}: {len(content.splitlines())} lines, {used.output_tokens} tokens, {where}"
+                )
+    decoding = "strict JSON" if args.strict else "code_arguments"
+    print(f"\n{answers} answers ({decoding}, temperature {args.temperature}): {cut} cut off mid-statement")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from agent_graph.languages.base import TestCheck
-from agent_graph.profiles import profile_for
+from agent_graph.profiles import VALUE_SLOT, profile_for
 from agent_graph.prompts.test_checks import (
     RUN_PROGRAM,
     foreign_module,
@@ -78,8 +78,9 @@ def program_test_checks(
       the contract does not promise;
     - every test of a `cli_tool`/`data_pipeline` file that never runs the program as the profile says;
     - a test importing a module of another language (`foreign_modules`: (test, module) pairs);
-    - a test holding one of the profile's skeleton placeholders (`literals`: (test, string literal)
-      pairs): copied from the skeleton, it checks a command or an output no contract states;
+    - a test holding one of the profile's skeleton placeholders or an unfilled slot of the goal's
+      command lines (`<KEY>`; `literals`: (test, string literal) pairs): copied from the prompt, it
+      checks a command or an output no contract states;
     - the skeleton's example of an error (`Profile.skeleton_error_tests`) when it is the only test
       left: a file of it alone would call any program that fails on bad input green.
 
@@ -106,7 +107,7 @@ def program_test_checks(
             continue
         found += [TestCheck(name, reason) for name in _each(tests, item.test)]
     for test, value in literals:
-        if value in kind.placeholders:
+        if value in kind.placeholders or VALUE_SLOT.fullmatch(value):
             found.append(TestCheck(test, skeleton_placeholder(value)))
     if kind.runs_program and not runs_program:
         reason = program_never_run(kind.name, how)

@@ -7,7 +7,7 @@ import re
 from typing import Any, Literal
 
 from agent_graph.languages.layout import module_stem
-from agent_graph.profiles import profile_for
+from agent_graph.profiles import METAVARIABLE, profile_for, value_slot
 from agent_graph.prompts import LANGUAGE_GUIDANCE
 from agent_graph.sandbox.return_types_conftest import RETURN_TYPE_FAILURE
 from agent_graph.state import AgentState
@@ -158,9 +158,10 @@ def tester_request(state: AgentState, path: str, import_line: str, feedback: str
     profile = profile_for(state.get("profile", "library"))
     if profile.runs_program:
         how = "Run the program as the profile's skeleton shows; do not import it."
+        calls = command_forms(state.get("task", ""), state.get("language", "python"))
     else:
         how = f"Import the code with `{import_line}`."
-    calls = call_forms(state.get("task", ""))
+        calls = call_forms(state.get("task", ""))
     request = (
         f"Goal:\n{state.get('task', '')}\n\n{plan}\n\n"
         f"The code will be in: {modules}. You do not see the code; test the behaviour the goal promises. {how}\n"
@@ -191,6 +192,43 @@ def call_forms(goal: str) -> str:
             "with no more arguments than that."
         )
     return "\n".join(lines)
+
+
+# How a goal's command line starts in each language.
+_RUNNERS = {"python": ("python", "python3"), "node": ("node",)}
+_SOURCE = {"python": ".py", "node": ".js"}
+
+
+def command_forms(goal: str, language: str) -> str:
+    """The goal's command lines (`python kv.py set KEY VALUE`) as calls of the test skeleton's
+    `run` helper, the value names left for the tester to fill in. A small model otherwise merges
+    the skeleton's example arguments with the goal's. A value name becomes a slot (`'<KEY>'`) that
+    a test left holding is the test's fault (`checks.program_tests`)."""
+    lines = []
+    for span in dict.fromkeys(re.findall(r"`([^`\n]+)`", goal)):
+        words = span.split()
+        if (
+            len(words) < 2
+            or words[0] not in _RUNNERS.get(language, ())
+            or not words[1].endswith(_SOURCE[language])
+        ):
+            continue
+        arguments = ", ".join(_quoted(value_slot(w) if METAVARIABLE.fullmatch(w) else w) for w in words[2:])
+        if language == "python":
+            call = f"run(tmp_path{', ' if arguments else ''}{arguments})"
+        else:
+            call = f"run([{arguments}])"
+        lines.append(f"- `{span}` is `{call}`")
+    if not lines:
+        return ""
+    return (
+        "The goal's commands, as calls of the skeleton's run(); in each test, replace every '<NAME>' by a "
+        "real value (write any input file into the test's folder first):\n" + "\n".join(lines)
+    )
+
+
+def _quoted(word: str) -> str:
+    return "'" + word.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def tests_retry_request(path: str, wrong: list[tuple[str, str]]) -> str:

@@ -81,6 +81,46 @@ def test_a_test_copied_from_the_profile_skeleton_is_the_test_s_fault_in_either_l
     assert [c.test for c in wrong] == ["command prints the result", "bad input fails"]
 
 
+def test_the_goal_s_commands_become_run_calls_whose_unfilled_slots_are_the_test_s_fault() -> None:
+    from agent_graph.languages.node import NodeAdapter
+    from agent_graph.prompts.render import command_forms
+
+    goal = "`python kv.py set KEY VALUE` stores it; `python kv.py list` prints all; see `wc` and `python -V`."
+    forms = command_forms(goal, "python")
+    assert "- `python kv.py set KEY VALUE` is `run(tmp_path, 'set', '<KEY>', '<VALUE>')`" in forms
+    assert "- `python kv.py list` is `run(tmp_path, 'list')`" in forms
+    assert "`wc`" not in forms and "python -V" not in forms  # not a command line of a program
+    assert command_forms(goal, "node") == ""
+    node_forms = command_forms("`node calc.js sum N1 ...` prints the sum", "node")
+    assert "`run(['sum', '<N1>', '<...>'])`" in node_forms
+    from agent_graph.prompts.render import tester_request
+    from agent_graph.state import AgentState
+
+    files = [{"path": "kv.py", "purpose": "x"}]
+    program: AgentState = {
+        "task": goal,
+        "language": "python",
+        "plan": {"files": files},
+        "profile": "cli_tool",
+    }
+    assert forms in tester_request(program, "test_kv.py", "")
+    library: AgentState = {**program, "profile": "library"}
+    assert "'<KEY>'" not in tester_request(library, "test_kv.py", "from kv import x")
+    # a slot copied as it is stands for no value: the test is wrong, a filled one is fine
+    assert "stand-in '<KEY>'" in checks(RUNS.replace('"milk"', '"<KEY>"'), set(), "cli_tool")["test_add"]
+    assert checks(RUNS.replace('"milk"', '"KEY"'), set(), "cli_tool") == {}
+    node_test = (
+        "const test = require('node:test');\nconst assert = require('node:assert/strict');\n"
+        "const { spawnSync } = require('node:child_process');\n"
+        "test('sum', () => {\n  const r = spawnSync(process.execPath, ['calc.js', 'sum', '<N1>']);\n"
+        "  assert.equal(r.status, 0);\n});\n"
+    )
+    wrong = NodeAdapter().certainly_wrong_tests(
+        node_test, "goal", set(), False, profile="cli_tool", files=["calc.js"]
+    )
+    assert [c.test for c in wrong] == ["sum"] and "'<N1>'" in wrong[0].reason
+
+
 def test_a_node_module_in_a_python_test_is_named() -> None:
     source = RUNS.replace("import os\n", "import os\nimport fs\n")
     assert "`fs`, a Node.js module" in checks(source, set(), "cli_tool")["test_add"]

@@ -1,0 +1,60 @@
+"""The grammar and the lenient reading for tool calls whose arguments are code."""
+
+from __future__ import annotations
+
+import json
+
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from agent_graph.code_arguments import grammar, read_arguments, takes_code
+from agent_graph.state import Reflection
+from agent_graph.tools import file_action, read_file, write_file
+
+WRITE = convert_to_openai_tool(write_file)["function"]["parameters"]
+ACTION = convert_to_openai_tool(file_action)["function"]["parameters"]
+FLASK = 'from flask import Flask, jsonify\n\n@app.get("/")\ndef index():\n    return jsonify({"ok": "yes"})\n'
+
+
+def test_only_tools_of_string_arguments_take_code() -> None:
+    assert takes_code(WRITE) and takes_code(ACTION)
+    assert takes_code(convert_to_openai_tool(read_file)["function"]["parameters"])
+    assert not takes_code(convert_to_openai_tool(Reflection)["function"]["parameters"])
+    assert not takes_code({"type": "object", "properties": {}})
+
+
+def test_the_keys_come_in_the_schema_s_order_and_optional_ones_may_be_left_out() -> None:
+    text = grammar(ACTION)
+    assert 'root ::= "{" ws ( field-0 )' in text  # `action` is required and first
+    # after `path`, any later key may follow, or the object may close (the rest are optional)
+    assert '( "," ws field-2 | "," ws field-3 | "," ws field-4 | "}" )' in text
+    assert '"\\"write\\""' in text  # the enum's values, quoted
+
+
+def test_bare_double_quotes_stay_in_the_file() -> None:
+    written = '{"path": "app.py", "content": "' + FLASK.replace("\n", "\\n") + '"}'
+    assert read_arguments(written, WRITE) == {"path": "app.py", "content": FLASK}
+
+
+def test_escaped_answers_read_as_json_does() -> None:
+    answer = json.dumps({"path": "a.py", "content": 'print("tab\\t", "\\u00e9")\n'})
+    assert read_arguments(answer, WRITE) == json.loads(answer)
+
+
+def test_a_string_ends_where_a_later_key_follows() -> None:
+    answer = '{"action": "edit", "path": "app.py", "old": "x = "a", y", "new": "x = "b", y"}'
+    assert read_arguments(answer, ACTION) == {
+        "action": "edit",
+        "path": "app.py",
+        "old": 'x = "a", y',
+        "new": 'x = "b", y',
+    }
+
+
+def test_a_cut_off_answer_keeps_what_it_has() -> None:
+    answer = '{"path": "app.py", "content": "d = {"a": "b"}\\nprint(d'
+    assert read_arguments(answer, WRITE) == {"path": "app.py", "content": 'd = {"a": "b"}\nprint(d'}
+
+
+def test_an_answer_that_is_not_an_object_has_no_arguments() -> None:
+    assert read_arguments("I will write the file now.", WRITE) is None
+    assert read_arguments('{"other": "x"}', WRITE) is None
