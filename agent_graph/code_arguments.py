@@ -18,8 +18,9 @@ from typing import Any
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _ESCAPE = re.compile(r'\\(["\\/bfnrt]|u[0-9a-fA-F]{4})')
 
-# A string's characters: anything but a backslash, a JSON escape, or a bare double quote.
-_STRING_BODY = r'string-body ::= ( [^"\\] | "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F]{4} ) | "\"" )*'
+# A string's characters, as in JSON (no raw control character: a model free to write raw newlines
+# can run on with them to its token limit), plus a bare double quote.
+_STRING_BODY = r'string-body ::= ( [^"\\\x7F\x00-\x1F] | "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F]{4} ) | "\"" )*'
 _WS = 'ws ::= ( " " | "\\n" )?'
 
 
@@ -93,7 +94,7 @@ def read_arguments(text: str, parameters: dict[str, Any]) -> dict[str, str] | No
         start = found.end()
         later = names[names.index(name) + 1 :]
         end = _string_end(body, start, later)
-        values[name] = _unescape(body[start:end])
+        values[name] = _unescape(_without_triple_quotes(body[start:end]))
         expected = names.index(name) + 1
         position = end + 1
         if end == len(body):
@@ -111,6 +112,18 @@ def _string_end(body: str, start: int, later: list[str]) -> int:
             return found.start()
     closing = re.search(r'"\s*}\s*$', body[start:])
     return start + closing.start() if closing else len(body)
+
+
+# A value the model delimited with Python's triple double quotes: "content": """\n…\n"""}
+_TRIPLE_QUOTED = re.compile(r'""(?:\\n|\n)(.*?)(?:\\n|\n)?""\s*', re.DOTALL)
+
+
+def _without_triple_quotes(raw: str) -> str:
+    """A value the model wrote as a Python triple-quoted string, without those quotes: they
+    delimit the file, they are not part of it. A file that begins with a docstring (three quotes
+    inside the value) is left alone."""
+    found = _TRIPLE_QUOTED.fullmatch(raw)
+    return found.group(1) + "\\n" if found else raw
 
 
 def _unescape(raw: str) -> str:

@@ -12,7 +12,7 @@ turns those facts into one reason per test, for the tester to act on (worded in
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -22,6 +22,7 @@ from agent_graph.prompts.test_checks import (
     RUN_PROGRAM,
     foreign_module,
     imports_from_program,
+    only_failures_tested,
     only_the_skeleton_error_test,
     program_never_run,
     skeleton_placeholder,
@@ -70,6 +71,7 @@ def program_test_checks(
     runs_program: bool,
     foreign_modules: Collection[tuple[str | None, str]] = (),
     literals: Collection[tuple[str, str]] = (),
+    bodies: Mapping[str, str] | None = None,
 ) -> list[TestCheck]:
     """Tests that are wrong whatever the program does, one reason each (first reason per test).
 
@@ -82,7 +84,9 @@ def program_test_checks(
       command lines (`<KEY>`; `literals`: (test, string literal) pairs): copied from the prompt, it
       checks a command or an output no contract states;
     - the skeleton's example of an error (`Profile.skeleton_error_tests`) when it is the only test
-      left: a file of it alone would call any program that fails on bad input green.
+      left: a file of it alone would call any program that fails on bad input green;
+    - for a program run as a process, every test left when each expects a non-zero exit status and
+      none a zero one (`bodies`: each test's source): a program that crashes at start passes them.
 
     `program_modules` are the stems of the plan's files; an import of any other module is not judged
     here (a package, or the standard library).
@@ -118,7 +122,27 @@ def program_test_checks(
     left = [name for name in tests if name not in first]
     if left and all(_own_name(name) in kind.skeleton_error_tests for name in left):
         first |= {name: TestCheck(name, only_the_skeleton_error_test(_own_name(name))) for name in left}
+    elif left and kind.runs_program and bodies and all(expects_only_failure(bodies.get(n, "")) for n in left):
+        first |= {name: TestCheck(name, only_failures_tested()) for name in left}
     return list(first.values())
+
+
+# An assertion on a finished process's exit status (Python's `returncode`, Node's `status`) that
+# it failed, or that it succeeded.
+_EXIT_FAILED = re.compile(
+    r"returncode\s*(?:!=\s*0\b|==\s*[1-9]|>\s*0\b)"
+    r"|\b(?:notEqual|notStrictEqual)\(\s*[\w.]+\.(?:status|exitCode)\s*,\s*0\s*[,)]"
+    r"|\b(?:equal|strictEqual)\(\s*[\w.]+\.(?:status|exitCode)\s*,\s*[1-9]"
+)
+_EXIT_SUCCEEDED = re.compile(
+    r"returncode\s*==\s*0\b|\b(?:equal|strictEqual)\(\s*[\w.]+\.(?:status|exitCode)\s*,\s*0\s*[,)]"
+)
+
+
+def expects_only_failure(body: str) -> bool:
+    """Whether a test asserts that the program exits with a non-zero status and never that it
+    exits with 0."""
+    return bool(_EXIT_FAILED.search(body)) and not _EXIT_SUCCEEDED.search(body)
 
 
 def _own_name(test: str) -> str:

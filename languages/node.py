@@ -488,11 +488,20 @@ class NodeAdapter:
                 for node in _walk(argument)
                 if (value := _string(node)) is not None
             ],
+            bodies={name: _lines_of(source, call) for name, call, _ in _tests(program)},
         )
         first: dict[str, TestCheck] = {}
         for check in found:
             first.setdefault(check.test, check)
         return list(first.values())
+
+
+def _lines_of(source: str, node: Any) -> str:
+    """The source lines `node` spans (a lowered parse keeps the lines, not the character ranges)."""
+    location = getattr(node, "loc", None)
+    if location is None:
+        return ""
+    return "\n".join(source.splitlines()[location.start.line - 1 : location.end.line])
 
 
 def _enclosing_test(program: Any, target: Any) -> str | None:

@@ -106,7 +106,7 @@ def program_checks(
     source: str, names: set[str], profile: str, files: Collection[str], tests: list[str]
 ) -> list[TestCheck]:
     """`checks.program_tests` on a pytest file: its imports of the plan's modules (at the top, or
-    inside a test), imports of Node.js modules, and whether it runs the program."""
+    inside a test), imports of Node.js modules, whether it runs the program, and each test's text."""
     from agent_graph.checks.program_tests import (
         NODE_ONLY_MODULES,
         ModuleImport,
@@ -142,6 +142,11 @@ def program_checks(
         for test, place in places
         if test is not None and isinstance(place, ast.Constant) and isinstance(place.value, str)
     ]
+    bodies = {
+        node.name: ast.get_source_segment(source, node) or ""
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
+    }
     return program_test_checks(
         language="python",
         profile=profile,
@@ -152,6 +157,7 @@ def program_checks(
         runs_program=python_test_runs_program(source),
         foreign_modules=foreign,
         literals=literals,
+        bodies=bodies,
     )
 
 

@@ -128,6 +128,14 @@ def skeleton_placeholder(value: str) -> str:
     )
 
 
+def only_failures_tested() -> str:
+    return (
+        "expects the program to fail, like every other test in the file, so a program that crashes at start "
+        "passes them all: add tests that run a behaviour of the plan's contract that succeeds (exit status 0) "
+        "and check its exact output"
+    )
+
+
 def only_the_skeleton_error_test(value: str) -> str:
     return (
         f"is the skeleton's example of an error ({value!r}) and the only test left, which tests none of the "

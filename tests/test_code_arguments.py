@@ -58,3 +58,10 @@ def test_a_cut_off_answer_keeps_what_it_has() -> None:
 def test_an_answer_that_is_not_an_object_has_no_arguments() -> None:
     assert read_arguments("I will write the file now.", WRITE) is None
     assert read_arguments('{"other": "x"}', WRITE) is None
+
+
+def test_a_file_delimited_with_python_s_triple_quotes_loses_them() -> None:
+    answer = '{"path": "a.py", "content": """\\nimport sys\\nprint("x")\\n"""\n}'
+    assert read_arguments(answer, WRITE) == {"path": "a.py", "content": 'import sys\nprint("x")\n'}
+    docstring = '{"path": "a.py", "content": """"Doc."""\\nimport sys\\n"}'
+    assert read_arguments(docstring, WRITE) == {"path": "a.py", "content": '"""Doc."""\nimport sys\n'}

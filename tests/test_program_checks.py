@@ -121,6 +121,48 @@ def test_the_goal_s_commands_become_run_calls_whose_unfilled_slots_are_the_test_
     assert [c.test for c in wrong] == ["sum"] and "'<N1>'" in wrong[0].reason
 
 
+def test_a_program_test_file_that_only_expects_failures_is_the_test_s_fault_in_either_language() -> None:
+    from agent_graph.languages.node import NodeAdapter
+
+    failing = (
+        "\n\ndef test_negative(tmp_path):\n"
+        "    r = subprocess.run([sys.executable, PROGRAM, 'x', '--top', '-1'], capture_output=True, cwd=tmp_path)\n"
+        "    assert r.returncode != 0\n\n"
+        "def test_missing(tmp_path):\n"
+        "    r = subprocess.run([sys.executable, PROGRAM, 'nope.txt'], capture_output=True, cwd=tmp_path)\n"
+        "    assert r.returncode == 1 and r.stderr\n"
+    )
+    only_failures = RUNS.split("\n\ndef test_add")[0] + failing
+    found = checks(only_failures, set(), "cli_tool")
+    assert set(found) == {"test_negative", "test_missing"}
+    assert "a program that crashes at start passes them all" in found["test_negative"]
+    # beside a test of a success they stay; a web app's tests are not run as a process
+    assert checks(RUNS + failing, set(), "cli_tool") == {}
+    assert checks(only_failures, set(), "web_app") == {}
+    node = (
+        "const test = require('node:test');\nconst assert = require('node:assert/strict');\n"
+        "const { spawnSync } = require('node:child_process');\n"
+        "test('unknown op', () => {\n  const r = spawnSync(process.execPath, ['calc.js', 'pow', '1', '2']);\n"
+        "  assert.notEqual(r.status, 0);\n});\n"
+        "test('missing', () => {\n  const r = spawnSync(process.execPath, ['calc.js', 'add', '1']);\n"
+        "  assert.equal(r.status, 1);\n});\n"
+    )
+    wrong = NodeAdapter().certainly_wrong_tests(
+        node, "goal", set(), False, profile="cli_tool", files=["calc.js"]
+    )
+    assert [c.test for c in wrong] == ["unknown op", "missing"]
+    succeeding = node + (
+        "test('add', () => {\n  const r = spawnSync(process.execPath, ['calc.js', 'add', '1', '2']);\n"
+        "  assert.equal(r.status, 0);\n  assert.equal(r.stdout.trim(), '3');\n});\n"
+    )
+    assert (
+        NodeAdapter().certainly_wrong_tests(
+            succeeding, "goal", set(), False, profile="cli_tool", files=["calc.js"]
+        )
+        == []
+    )
+
+
 def test_a_node_module_in_a_python_test_is_named() -> None:
     source = RUNS.replace("import os\n", "import os\nimport fs\n")
     assert "`fs`, a Node.js module" in checks(source, set(), "cli_tool")["test_add"]
