@@ -1,4 +1,4 @@
-"""A program full of double-quoted strings comes back whole from the real local model.
+"""Code holding double quotes comes back whole from the real local model.
 
 Under the grammar llama-cpp-python builds from `write_file`'s JSON schema, the first bare `"` the
 model writes into `content` ends the string and the file; `LocalChatModel` decodes forced calls of
@@ -7,7 +7,6 @@ the file tools under `code_arguments`' grammar instead.
 
 from __future__ import annotations
 
-import ast
 import os
 from pathlib import Path
 
@@ -20,17 +19,12 @@ from agent_graph.code_arguments import grammar
 from agent_graph.context import Context
 from agent_graph.llm import call_structured
 from agent_graph.models import get_chat_model, release_models
-from agent_graph.prompts import CODER_SYSTEM
-from agent_graph.prompts.render import coder_request, coder_system
-from agent_graph.state import AgentState
 from agent_graph.tools import file_action, write_file
 
 MODEL = os.environ.get("AGENT_GRAPH_E2E_MODEL", "")
-GOAL = (
-    "Create a Flask API in app.py for a todo list kept in memory; the module defines `app`. POST /todos with "
-    'JSON {"title": ...} answers 201 with {"id": <int>, "title": ..., "done": false}; a missing title answers '
-    '400 with {"error": "title required"}. GET /todos/<id> answers 200 with the todo, or 404 with '
-    '{"error": "not found"}.'
+REQUEST = (
+    "Write the file `quotes.py` with a function quote(name: str) -> str that returns the text: "
+    'He said "hello, NAME" and left (NAME replaced by name). Call write_file.'
 )
 
 
@@ -52,23 +46,16 @@ def test_llama_cpp_parses_the_grammar_of_each_file_tool(tool: type) -> None:
 
 
 @pytest.mark.e2e
-def test_the_coder_s_flask_file_with_double_quoted_strings_is_written_whole() -> None:
+def test_a_function_whose_text_holds_double_quotes_is_written_whole() -> None:
     model = get_chat_model(f"llamacpp:{_model_file()}", Context(temperature=0.0, seed=7, threads=2))
-    state: AgentState = {
-        "task": GOAL,
-        "language": "python",
-        "profile": "web_app",
-        "plan": {"files": [{"path": "app.py", "purpose": "the API"}]},
-    }
-    messages = [
-        SystemMessage(coder_system(state, CODER_SYSTEM)),
-        HumanMessage(coder_request(state, {}, "app.py", "the API", with_feedback=False)),
-    ]
+    messages = [SystemMessage("You write Python files."), HumanMessage(REQUEST)]
     try:
-        call, _ = call_structured(model, write_file, messages, retries=0, max_tokens=900)
+        call, _ = call_structured(model, write_file, messages, retries=0, max_tokens=600)
     finally:
         release_models()
-    assert call.path == "app.py"
-    assert '"' in call.content  # the model wrote bare double quotes into the call's string,
-    ast.parse(call.content)  # and the file still ends where the model ended it
-    assert "404" in call.content and "app" in call.content
+    assert call.path == "quotes.py"
+    assert 'He said "hello, ' in call.content  # bare double quotes inside the call's string,
+    namespace: dict[str, object] = {}
+    exec(compile(call.content, "quotes.py", "exec"), namespace)  # and the file ends where the model ended it
+    quote = namespace["quote"]
+    assert callable(quote) and quote("Ada").startswith('He said "hello, Ada" and left')
