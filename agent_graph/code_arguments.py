@@ -75,8 +75,8 @@ def read_arguments(text: str, parameters: dict[str, Any]) -> dict[str, str] | No
     """The arguments in an answer written under `grammar(parameters)`, or None if it holds none.
 
     A string runs to the first place where a later key follows (`", "path":`), or, for the last
-    one, to the `"` before the brace that ends the answer; an answer cut off before its end keeps what it
-    has, as a truncated strict-JSON answer would (the caller's checks find the file cut off).
+    one, to the `"` before the brace that ends the answer; an answer cut off before its end keeps
+    what it has, as a truncated strict-JSON answer would (the caller's checks find the file cut off).
     """
     names = list(parameters["properties"])
     body = text.strip()

@@ -65,3 +65,18 @@ def test_a_file_delimited_with_python_s_triple_quotes_loses_them() -> None:
     assert read_arguments(answer, WRITE) == {"path": "a.py", "content": 'import sys\nprint("x")\n'}
     docstring = '{"path": "a.py", "content": """"Doc."""\\nimport sys\\n"}'
     assert read_arguments(docstring, WRITE) == {"path": "a.py", "content": '"""Doc."""\nimport sys\n'}
+
+
+def test_the_local_model_s_text_answer_becomes_the_tool_call_it_is() -> None:
+    from langchain_core.messages import AIMessage
+
+    from agent_graph.llamacpp import _as_tool_call
+    from agent_graph.llm import _arguments
+
+    usage = {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}
+    written = AIMessage(content='{"path": "a.py", "content": "print("hi")\\n"}', usage_metadata=usage)
+    call = _as_tool_call(written, "write_file", WRITE)
+    assert call.tool_calls[0]["name"] == "write_file" and call.usage_metadata == usage
+    assert _arguments(call, "write_file") == {"path": "a.py", "content": 'print("hi")\n'}
+    unreadable = _as_tool_call(AIMessage(content="no call"), "write_file", WRITE)
+    assert not unreadable.tool_calls and unreadable.invalid_tool_calls[0]["args"] == "no call"
