@@ -18,9 +18,16 @@ from typing import Any
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _ESCAPE = re.compile(r'\\(["\\/bfnrt]|u[0-9a-fA-F]{4})')
 
-# A string's characters, as in JSON (no raw control character: a model free to write raw newlines
-# can run on with them to its token limit), plus a bare double quote.
-_STRING_BODY = r'string-body ::= ( [^"\\\x7F\x00-\x1F] | "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F]{4} ) | "\"" )*'
+# A string's characters: JSON's, a bare double quote, and raw line breaks, at most two in a row (a
+# model may begin a file with Python's `"""` and a line break; one free to write raw line breaks
+# without end can run on with them to its token limit).
+_STRING_BODY = "\n".join(
+    [
+        'string-body ::= ( string-char | line-break string-char )* line-break?',
+        'string-char ::= [^"\\\\\\x7F\\x00-\\x1F] | "\\t" | "\\\\" ( ["\\\\/bfnrt] | "u" [0-9a-fA-F]{4} ) | "\\""',
+        'line-break ::= "\\n" "\\n"?',
+    ]
+)
 _WS = 'ws ::= ( " " | "\\n" )?'
 
 
