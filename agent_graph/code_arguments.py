@@ -23,7 +23,7 @@ _ESCAPE = re.compile(r'\\(["\\/bfnrt]|u[0-9a-fA-F]{4})')
 # without end can run on with them to its token limit).
 _STRING_BODY = "\n".join(
     [
-        'string-body ::= ( string-char | line-break string-char )* line-break?',
+        "string-body ::= ( string-char | line-break string-char )* line-break?",
         'string-char ::= [^"\\\\\\x7F\\x00-\\x1F] | "\\t" | "\\\\" ( ["\\\\/bfnrt] | "u" [0-9a-fA-F]{4} ) | "\\""',
         'line-break ::= "\\n" "\\n"?',
     ]
