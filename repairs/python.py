@@ -124,10 +124,35 @@ _CONTINUES = ("(", "[", "{", ",", "=", ":", "+", "-", "*", "/", "%", "<", ">", "
               " not", " in", " if", " else", "return", "raise")  # fmt: skip
 
 
+def with_line_breaks_escaped(source: str, limit: int = 20) -> str:
+    """`source` with `\\n` in place of each line break that splits a one-line string literal, if
+    that makes it parse; else `source` as it is.
+
+    A model writing code into a tool call's JSON string writes `split('\\n')` as `split('\n')`,
+    which the JSON decodes to a real line break: the file then holds `split('` and `')` on two
+    lines.
+    """
+    joined = source
+    for _ in range(limit):
+        try:
+            ast.parse(joined)
+            return joined
+        except SyntaxError as error:
+            if not str(error.msg).startswith("unterminated string literal") or error.lineno is None:
+                return source
+            lines = joined.split("\n")
+            index = error.lineno - 1
+            if index + 1 >= len(lines):
+                return source
+            joined = "\n".join([*lines[:index], lines[index] + "\\n" + lines[index + 1], *lines[index + 2 :]])
+    return source
+
+
 def salvage_python(source: str) -> str:
     """`source` without echoed tool calls; if it does not parse: unescaped when the whole file came
-    escaped twice (one line of `\\n`s), without a junk first line (`<class 'function'>`), or its
-    longest prefix (minus a few trailing lines) that does."""
+    escaped twice (one line of `\\n`s), with the line breaks that split one-line strings escaped,
+    without a junk first line (`<class 'function'>`), or its longest prefix (minus a few trailing
+    lines) that does."""
     if _parses(source):
         return drop_tool_echoes(source)
     unescaped = _unescaped(source)
@@ -135,6 +160,9 @@ def salvage_python(source: str) -> str:
         salvaged = salvage_python(unescaped)
         if _parses(salvaged):
             return salvaged
+    rejoined = with_line_breaks_escaped(source)
+    if rejoined != source:
+        return drop_tool_echoes(rejoined)
     lines = source.rstrip("\n").split("\n")
     rest = source.split("\n", 1)[-1]
     if len(lines) > 2 and _parses(rest):

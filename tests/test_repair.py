@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from typing import Any
 
 from agent_graph.nodes.coder import source_stops
 from agent_graph.repairs.python import (
@@ -215,3 +216,18 @@ def test_a_flask_app_run_with_the_debugger_is_repaired_so_the_gate_lets_it_run()
     assert "app.run(port=5000)  # début" in adapter_for("python").clean_source(first, {"app"})
     off = app.replace("debug=True", "debug=False")
     assert adapter_for("python").clean_source(off, {"app"}) == off
+
+
+def test_a_line_break_that_splits_a_one_line_string_becomes_backslash_n() -> None:
+    from agent_graph.repairs.python import with_line_breaks_escaped
+
+    # `split('\n')` and an f-string with two `\n`, written into JSON unescaped, decoded as breaks
+    split = "def lines(text):\n    return text.split('\n')\n\n\ndef show(x):\n    print(f'a\n{x}\nb')\n"
+    fixed = with_line_breaks_escaped(split)
+    assert "text.split('\\n')" in fixed and "print(f'a\\n{x}\\nb')" in fixed
+    namespace: dict[str, Any] = {}
+    exec(fixed, namespace)
+    assert namespace["lines"]("a\nb") == ["a", "b"]
+    assert salvage_python(split) == fixed
+    # a string that is really left open is not joined into the next lines
+    assert with_line_breaks_escaped("x = 'abc\ny = 2\n") == "x = 'abc\ny = 2\n"
