@@ -15,16 +15,19 @@ import json
 import re
 from typing import Any
 
-_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
-_ESCAPE = re.compile(r'\\(["\\/bfnrt]|u[0-9a-fA-F]{4})')
+# The JSON escapes a model means as JSON in code. Any other backslash pair (`\d`, `\w`, and `\b`
+# or `\f`, never a backspace or a form feed in code) is the code's own, kept as written.
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "n": "\n", "r": "\r", "t": "\t"}
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
 
-# A string's characters: JSON's, a bare double quote, and raw line breaks, at most two in a row (a
-# model may begin a file with Python's `"""` and a line break; one free to write raw line breaks
-# without end can run on with them to its token limit).
+# A string's characters: JSON's, a bare double quote, a backslash before any character (a regular
+# expression's `\d` written as code), and raw line breaks, at most two in a row (a model may begin
+# a file with Python's `"""` and a line break; one free to write raw line breaks without end can run
+# on with them to its token limit).
 _STRING_BODY = "\n".join(
     [
         "string-body ::= ( string-char | line-break string-char )* line-break?",
-        'string-char ::= [^"\\\\\\x7F\\x00-\\x1F] | "\\t" | "\\\\" ( ["\\\\/bfnrt] | "u" [0-9a-fA-F]{4} ) | "\\""',
+        'string-char ::= [^"\\\\\\x7F\\x00-\\x1F] | "\\t" | "\\\\" [^\\x00-\\x1F\\x7F] | "\\""',
         'line-break ::= "\\n" "\\n"?',
     ]
 )
@@ -136,6 +139,8 @@ def _without_triple_quotes(raw: str) -> str:
 def _unescape(raw: str) -> str:
     def replace(match: re.Match[str]) -> str:
         code = match.group(1)
-        return chr(int(code[1:], 16)) if code.startswith("u") else _ESCAPES[code]
+        if len(code) == 5:
+            return chr(int(code[1:], 16))
+        return _ESCAPES.get(code, match.group(0))
 
     return _ESCAPE.sub(replace, raw)

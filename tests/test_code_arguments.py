@@ -80,3 +80,11 @@ def test_the_local_model_s_text_answer_becomes_the_tool_call_it_is() -> None:
     assert _arguments(call, "write_file") == {"path": "a.py", "content": 'print("hi")\n'}
     unreadable = _as_tool_call(AIMessage(content="no call"), "write_file", WRITE)
     assert not unreadable.tool_calls and unreadable.invalid_tool_calls[0]["args"] == "no call"
+
+
+def test_a_backslash_pair_that_json_would_not_mean_in_code_is_kept_as_written() -> None:
+    regex = "words = re.findall(r'\\b\\w+\\b', text)\n"
+    as_code = '{"path": "a.py", "content": "words = re.findall(r\'\\b\\w+\\b\', text)\\n"}'
+    as_json = json.dumps({"path": "a.py", "content": regex})
+    assert read_arguments(as_code, WRITE) == {"path": "a.py", "content": regex}
+    assert read_arguments(as_json, WRITE) == {"path": "a.py", "content": regex}
