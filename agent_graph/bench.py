@@ -46,7 +46,7 @@ from agent_graph.sandbox.dependency_install import (
 )
 from agent_graph.sandbox.findings import Ecosystem, is_test_file
 from agent_graph.sandbox.registry import open_sandbox
-from agent_graph.sandbox.runners import TEST_FRAMEWORKS
+from agent_graph.sandbox.runners import PYTEST_PLUGINS_OFF, TEST_FRAMEWORKS
 from agent_graph.tools import write_file
 
 REQUIRED = ("task_id", "prompt", "test")  # and entry_point (a function row) or test_file (a program row)
@@ -245,8 +245,7 @@ def grade_program(sandbox: Sandbox, problem: Problem, workspace: Path, timeout: 
                 "pytest",
                 "-q",
                 "--color=no",
-                "-p",
-                "no:cacheprovider",
+                *PYTEST_PLUGINS_OFF,
                 problem.test_file,
             ]
         else:

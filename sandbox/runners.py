@@ -52,6 +52,13 @@ TEST_FRAMEWORKS: dict[Language, frozenset[str]] = {
 }
 
 
+# pytest plugins no test run needs: the cache (the workspace is thrown away; a cache would only
+# cost time), and nose, through which pytest before 8 calls a module-level function named `setup`
+# as the module's setup, with the module as its argument (a test's own `setup(tmp_path)` helper
+# then errors before any test runs).
+PYTEST_PLUGINS_OFF = ["-p", "no:cacheprovider", "-p", "no:nose"]
+
+
 def test_command(
     language: Language, report_path: str = REPORT_PATH, timeout_seconds: float | None = None
 ) -> list[str]:
@@ -67,7 +74,7 @@ def test_command(
         )
         return [
             "python3", "-m", "pytest", "-q", "--color=no",
-            "-p", "no:cacheprovider",  # the workspace is thrown away; a cache would only cost time
+            *PYTEST_PLUGINS_OFF,
             f"--junitxml={report_path}",
             "-o", "junit_family=xunit2",
             *hang_dump,

@@ -124,6 +124,20 @@ def test_a_program_row_is_graded_by_its_hidden_test_file(sandbox: Sandbox, tmp_p
     assert grade(sandbox, program(), empty).detail == "the agent left no files"
 
 
+def test_a_hidden_test_s_own_setup_helper_is_not_taken_for_a_module_setup(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # pytest before 8 (the sandbox's) calls a module-level `setup` as nose's module setup
+    helper = HIDDEN_PY.replace(
+        "def test_adds(tmp_path):\n",
+        "def setup(tmp_path):\n    (tmp_path / 'input.txt').write_text('x')\n\n\n"
+        "def test_adds(tmp_path):\n    setup(tmp_path)\n",
+    )
+    workspace = write_files(tmp_path / "ws", {"add.py": PROGRAM})
+    verdict = grade(sandbox, program(test=helper), workspace)
+    assert verdict.passed, verdict.detail
+
+
 def test_a_node_program_row_is_graded_by_node_test(sandbox: Sandbox, tmp_path: Path) -> None:
     problem = program(language="node", test_file="acceptance.test.js", test=HIDDEN_JS, prompt="Write sum.js.")
     assert grade(sandbox, problem, write_files(tmp_path / "ok", {"sum.js": CALC_JS})).passed
