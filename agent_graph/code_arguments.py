@@ -101,11 +101,10 @@ def read_arguments(text: str, parameters: dict[str, Any]) -> dict[str, str] | No
         if not found:
             break
         name = found.group(1)
-        start = found.end()
-        later = names[names.index(name) + 1 :]
-        end = _string_end(body, start, later)
-        values[name] = _unescape(_without_triple_quotes(body[start:end]))
         expected = names.index(name) + 1
+        start = found.end()
+        end = _string_end(body, start, names[expected:])
+        values[name] = _unescape(_without_triple_quotes(body[start:end]))
         position = end + 1
         if end == len(body):
             break

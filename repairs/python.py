@@ -128,9 +128,9 @@ def with_line_breaks_escaped(source: str, limit: int = 20) -> str:
     """`source` with `\\n` in place of each line break that splits a one-line string literal, if
     that makes it parse; else `source` as it is.
 
-    A model writing code into a tool call's JSON string writes `split('\\n')` as `split('\n')`,
-    which the JSON decodes to a real line break: the file then holds `split('` and `')` on two
-    lines.
+    A model writing code into a tool call's JSON string means Python's `'\\n'` but writes JSON's
+    line break escape, which decodes to a real line break: the file then holds `split('` and `')`
+    on two lines.
     """
     joined = source
     for _ in range(limit):

@@ -4,6 +4,8 @@ Python; and the repair that runs the interpreter as `sys.executable`."""
 
 from __future__ import annotations
 
+from agent_graph.languages.base import TestCheck
+from agent_graph.languages.node import NodeAdapter
 from agent_graph.languages.python import PythonAdapter
 
 PY = PythonAdapter()
@@ -27,6 +29,20 @@ def checks(
         c.test: c.reason
         for c in PY.certainly_wrong_tests(source, "goal", names, False, profile=profile, files=files)
     }
+
+
+# The head of a node:test file that runs the program with spawnSync.
+NODE_HEAD = (
+    "const test = require('node:test');\nconst assert = require('node:assert/strict');\n"
+    "const { spawnSync } = require('node:child_process');\n"
+)
+
+
+def node_checks(source: str, program: str) -> list[TestCheck]:
+    """The Node adapter's certainly-wrong tests of a cli_tool test file that runs `program`."""
+    return NodeAdapter().certainly_wrong_tests(
+        source, "goal", set(), False, profile="cli_tool", files=[program]
+    )
 
 
 def test_a_command_line_test_that_runs_the_program_is_fine() -> None:
@@ -56,7 +72,6 @@ def test_a_library_test_may_import_only_the_declared_api() -> None:
 
 
 def test_a_test_copied_from_the_profile_skeleton_is_the_test_s_fault_in_either_language() -> None:
-    from agent_graph.languages.node import NodeAdapter
     from agent_graph.profiles import profile_for
 
     skeleton = (
@@ -75,14 +90,11 @@ def test_a_test_copied_from_the_profile_skeleton_is_the_test_s_fault_in_either_l
         checks(RUNS.replace('"milk"', '"arg"'), set(), "library") == {}
     )  # a library has no skeleton stand-ins
     node = profile_for("cli_tool").tester["node"].split("Skeleton:\n", 1)[1].replace("{program}", "todo.js")
-    wrong = NodeAdapter().certainly_wrong_tests(
-        node, "goal", set(), False, profile="cli_tool", files=["todo.js"]
-    )
+    wrong = node_checks(node, "todo.js")
     assert [c.test for c in wrong] == ["command prints the result", "bad input fails"]
 
 
 def test_the_goal_s_commands_become_run_calls_whose_unfilled_slots_are_the_test_s_fault() -> None:
-    from agent_graph.languages.node import NodeAdapter
     from agent_graph.prompts.render import command_forms
 
     goal = "`python kv.py set KEY VALUE` stores it; `python kv.py list` prints all; see `wc` and `python -V`."
@@ -109,20 +121,15 @@ def test_the_goal_s_commands_become_run_calls_whose_unfilled_slots_are_the_test_
     # a slot copied as it is stands for no value: the test is wrong, a filled one is fine
     assert "stand-in '<KEY>'" in checks(RUNS.replace('"milk"', '"<KEY>"'), set(), "cli_tool")["test_add"]
     assert checks(RUNS.replace('"milk"', '"KEY"'), set(), "cli_tool") == {}
-    node_test = (
-        "const test = require('node:test');\nconst assert = require('node:assert/strict');\n"
-        "const { spawnSync } = require('node:child_process');\n"
+    node_test = NODE_HEAD + (
         "test('sum', () => {\n  const r = spawnSync(process.execPath, ['calc.js', 'sum', '<N1>']);\n"
         "  assert.equal(r.status, 0);\n});\n"
     )
-    wrong = NodeAdapter().certainly_wrong_tests(
-        node_test, "goal", set(), False, profile="cli_tool", files=["calc.js"]
-    )
+    wrong = node_checks(node_test, "calc.js")
     assert [c.test for c in wrong] == ["sum"] and "'<N1>'" in wrong[0].reason
 
 
 def test_a_program_test_file_that_only_expects_failures_is_the_test_s_fault_in_either_language() -> None:
-    from agent_graph.languages.node import NodeAdapter
 
     failing = (
         "\n\ndef test_negative(tmp_path):\n"
@@ -139,28 +146,19 @@ def test_a_program_test_file_that_only_expects_failures_is_the_test_s_fault_in_e
     # beside a test of a success they stay; a web app's tests are not run as a process
     assert checks(RUNS + failing, set(), "cli_tool") == {}
     assert checks(only_failures, set(), "web_app") == {}
-    node = (
-        "const test = require('node:test');\nconst assert = require('node:assert/strict');\n"
-        "const { spawnSync } = require('node:child_process');\n"
+    node = NODE_HEAD + (
         "test('unknown op', () => {\n  const r = spawnSync(process.execPath, ['calc.js', 'pow', '1', '2']);\n"
         "  assert.notEqual(r.status, 0);\n});\n"
         "test('missing', () => {\n  const r = spawnSync(process.execPath, ['calc.js', 'add', '1']);\n"
         "  assert.equal(r.status, 1);\n});\n"
     )
-    wrong = NodeAdapter().certainly_wrong_tests(
-        node, "goal", set(), False, profile="cli_tool", files=["calc.js"]
-    )
+    wrong = node_checks(node, "calc.js")
     assert [c.test for c in wrong] == ["unknown op", "missing"]
     succeeding = node + (
         "test('add', () => {\n  const r = spawnSync(process.execPath, ['calc.js', 'add', '1', '2']);\n"
         "  assert.equal(r.status, 0);\n  assert.equal(r.stdout.trim(), '3');\n});\n"
     )
-    assert (
-        NodeAdapter().certainly_wrong_tests(
-            succeeding, "goal", set(), False, profile="cli_tool", files=["calc.js"]
-        )
-        == []
-    )
+    assert node_checks(succeeding, "calc.js") == []
 
 
 def test_a_node_module_in_a_python_test_is_named() -> None:
