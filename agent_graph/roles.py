@@ -76,14 +76,28 @@ def strip_fences(content: str) -> str:
 
 
 def api_names(state: AgentState) -> set[str]:
-    """Function names the plan's API declares and the goal calls (`name(` with no space; not builtins)."""
-    names = {m for text in state.get("plan", {}).get("public_api", []) for m in NAME_CALL.findall(text)}
-    names |= set(re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\(", state.get("task", "")))
+    """The names a test imports from the code: those the plan's API and the goal call (`name(`; not
+    builtins, not attributes such as `Inventory.from_json(`), and those the goal says the code
+    defines (`defines `app``, `a class `Inventory``)."""
+    goal = state.get("task", "")
+    api = state.get("plan", {}).get("public_api", [])
+    names = {m for text in api for m in _MODULE_CALL.findall(text)}  # `add (x)` in a signature too
+    names |= {m.group(1) for m in _MODULE_CALL.finditer(goal) if m.group(0) == f"{m.group(1)}("}
+    names |= set(_DEFINED.findall(goal))
     return {n for n in names if n not in _NOT_API}
 
 
 # `name(`: a call or a signature in the plan's API or the goal (the name is group 1).
 NAME_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+# `name(` that is not an attribute (`obj.name(`) nor the tail of a longer word; prose in the goal
+# ("the sum (a number)") is told apart by the space.
+_MODULE_CALL = re.compile(r"(?<![.\w])([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+# A name in backticks that the goal says the code defines: "defines `app`", "a class `Inventory`",
+# "exports `handler`", "the function `main`".
+_DEFINED = re.compile(
+    r"\b(?:defin\w*|export\w*|class|function|object|instance|variable)\s+(?:(?:a|an|the|as)\s+)?"
+    r"`([A-Za-z_][A-Za-z0-9_]*)`"
+)
 _NOT_API = set(dir(builtins)) | {"def", "function", "return", "if", "for", "while", "require"}
 
 

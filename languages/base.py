@@ -33,6 +33,11 @@ class LanguageAdapter(Protocol):
         """The unfinished last line of an answer that stops mid-statement, or None when it is whole."""
         ...
 
+    def methods_only(self, source: str) -> set[str]:
+        """Names `source` defines only as methods of a class, not at module level (none when it does
+        not parse)."""
+        ...
+
     def clean_source(self, source: str, api: set[str]) -> str:
         """A source answer cleaned of slips: echoed tool calls, tests pasted into it (names in `api` stay)."""
         ...

@@ -379,6 +379,17 @@ class NodeAdapter:
     def cut_off_line(self, source: str) -> str | None:
         return cut_off_line(source)
 
+    def methods_only(self, source: str) -> set[str]:
+        program = _parse_lenient(source)
+        if program is None:
+            return set()
+        methods = {
+            node.key.name
+            for node in _walk(program)
+            if node.type == "MethodDefinition" and node.key.type == "Identifier"
+        }
+        return methods - _declared_names(program)
+
     def clean_source(self, source: str, api: set[str]) -> str:
         """Code fences dropped; node:test tests pasted into a source file removed (with their
         `require('node:test')`/`assert` lines) when that leaves a file that still parses."""

@@ -39,6 +39,21 @@ class PythonAdapter:
     def cut_off_line(self, source: str) -> str | None:
         return cut_off_line(source)
 
+    def methods_only(self, source: str) -> set[str]:
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return set()
+        functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+        methods = {
+            member.name
+            for node in tree.body
+            if isinstance(node, ast.ClassDef)
+            for member in node.body
+            if isinstance(member, functions)
+        }
+        return methods - module_level_names(tree)
+
     def clean_source(self, source: str, api: set[str]) -> str:
         return without_debug_server(strip_tests_from_source(salvage_python(source), api)).rstrip() + "\n"
 
@@ -84,6 +99,21 @@ class PythonAdapter:
         for check in found:
             first.setdefault(check.test, check)
         return list(first.values())
+
+
+def module_level_names(tree: ast.Module) -> set[str]:
+    """The names a module binds at its top level: definitions, assignments, imports."""
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        else:
+            names |= {
+                n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+            }
+    return names
 
 
 def interpreter_by_sys_executable(source: str) -> str:

@@ -21,7 +21,7 @@ from agent_graph.checks import functions_apply
 from agent_graph.checks.examples import EXAMPLES_FILE, examples_test_file, goal_examples
 from agent_graph.checks.signature_check import goal_signatures
 from agent_graph.context import Context
-from agent_graph.languages import adapter_for
+from agent_graph.languages import LanguageAdapter, adapter_for
 from agent_graph.languages.layout import RETURN_CHECK_FILE, module_stem, test_path
 from agent_graph.limits import MAX_TEST_ASKS
 from agent_graph.llm import ModelOutputError
@@ -105,6 +105,19 @@ def _goal_examples_alone(state: AgentState, tests: dict[str, str]) -> dict[str, 
     return {path: content for path, content in tests.items() if path != test_path(state)}
 
 
+def importable_names(state: AgentState, adapter: LanguageAdapter) -> set[str]:
+    """The API's names a test can import: less those the code so far defines only as methods of a
+    class (a goal listing `add(item, qty)` under "a class `Inventory`" means a method, and a test
+    importing `add` fails at collection whatever the code)."""
+    methods = {
+        name
+        for path, source in (state.get("files") or {}).items()
+        if path.endswith(adapter.source_suffix)
+        for name in adapter.methods_only(source)
+    }
+    return api_names(state) - methods
+
+
 def test_files(
     state: AgentState, runtime: Runtime[Context], feedback: str = ""
 ) -> tuple[dict[str, str], Usage]:
@@ -116,7 +129,7 @@ def test_files(
     functions = functions_apply(state, context)
     path = test_path(state)
     stem = module_stem(state)
-    names = api_names(state)
+    names = importable_names(state, adapter)
     request = tester_request(state, path, adapter.import_line(stem, names), feedback)
     system = f"{TESTER_SYSTEM}\n{guidance(state, 'tester')}"
     messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(request)]

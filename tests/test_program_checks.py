@@ -176,3 +176,41 @@ def test_python_by_name_becomes_sys_executable_and_no_program_import_is_added() 
     assert repaired.startswith("import sys\n") and '[sys.executable, "todo.py"' in repaired
     assert "from todo import" not in repaired  # importing a program would run it at collection
     assert "from todo import" in PY.repair_tests("def test_x():\n    assert add(1) == 2\n", "todo", {"add"})
+
+
+def test_the_names_a_test_imports_are_those_the_goal_and_plan_call_or_say_the_code_defines() -> None:
+    from agent_graph.roles import api_names
+
+    goal = (
+        "Write shop.py with a class `Inventory`. `Inventory.from_json(s)` rebuilds one. The module "
+        "defines `app`. `python shop.py list` prints every item (one per line)."
+    )
+    plan = {"public_api": ["Inventory.add(item, qty)", "def report (inventory) -> str"]}
+    assert api_names({"task": goal, "plan": plan}) == {"Inventory", "app", "report"}
+    assert api_names({"task": "It exports `createServer()` (CommonJS).", "plan": {}}) == {"createServer"}
+
+
+def test_a_name_the_code_defines_only_as_a_method_is_not_offered_for_import() -> None:
+    from agent_graph.languages import adapter_for
+    from agent_graph.nodes.tester import importable_names
+    from agent_graph.state import AgentState
+
+    goal = (
+        "Write shop.py with a class `Inventory`: `add(item, qty)` adds stock; `report(inventory)` prints it."
+    )
+    python = (
+        "class Inventory:\n    def add(self, item, qty):\n        pass\n\n    def report(self):\n        pass\n\n"
+        "def report(inventory):\n    return str(inventory)\n"
+    )
+    state = AgentState(task=goal, plan={}, files={"shop.py": python})
+    names = importable_names(state, adapter_for("python"))
+    assert names == {"Inventory", "report"}
+    source = "from shop import Inventory, add\n\ndef test_add():\n    Inventory()\n    add('a', 1)\n"
+    assert (
+        "`add`, which the plan never declares" in checks(source, names, "library", ("shop.py",))["test_add"]
+    )
+    unparsed = AgentState(task=goal, plan={}, files={"shop.py": "class Inventory(:\n"})
+    assert importable_names(unparsed, adapter_for("python")) == {"Inventory", "add", "report"}
+    node = "class Inventory {\n  add(item, qty) {}\n}\nfunction report(inventory) {}\nmodule.exports = { Inventory, report };\n"
+    state = AgentState(task=goal, plan={}, files={"shop.js": node}, language="node")
+    assert importable_names(state, adapter_for("node")) == {"Inventory", "report"}
