@@ -87,6 +87,7 @@ class ProblemResult:
     agent_task: str = ""
     error: str = ""
     agent_grade: str = ""  # what the hidden test said when the agent's code failed it
+    agent_hidden_share: str = ""  # a program's hidden tests the agent's code passed ("3/8")
     cost_usd: float | None = None  # the agent's; None when a hosted model's price is unknown
 
 
@@ -182,6 +183,7 @@ class Grade:
 
     passed: bool
     detail: str = ""
+    share: str = ""  # a program's hidden tests passed of those run ("3/8"); "" when not counted
 
 
 def grade(sandbox: Sandbox, problem: Problem, workspace: Path, timeout: float = 30.0) -> Grade:
@@ -251,13 +253,26 @@ def grade_program(sandbox: Sandbox, problem: Problem, workspace: Path, timeout: 
         else:
             command = ["node", "--test", problem.test_file]
         result = sandbox.execute(command, root, timeout)
+    share = hidden_share(f"{result.stdout}\n{result.stderr}", problem.language)
     if result.exit_code == 0 and not result.timed_out:
-        return Grade(True)
+        return Grade(True, share=share)
     if result.timed_out:
         return Grade(False, f"timed out after {timeout:.0f} s")
     lines = [line.strip() for line in f"{result.stdout}\n{result.stderr}".splitlines() if line.strip()]
     failures = [line for line in lines if _FAILURE_LINE.search(line)]
-    return Grade(False, " | ".join(failures[:3] or lines[-3:])[:400])
+    return Grade(False, " | ".join(failures[:3] or lines[-3:])[:400], share)
+
+
+def hidden_share(output: str, language: str) -> str:
+    """ "passed/run" from the runner's summary (pytest's `2 failed, 5 passed`, node's `# pass 5`
+    and `# tests 7`); "" when the file did not run (a collection error counts none as run)."""
+    if language == "node":
+        found = {k: int(v) for k, v in re.findall(r"^# (tests|pass) (\d+)\s*$", output, re.MULTILINE)}
+        return f"{found['pass']}/{found['tests']}" if found.get("tests") else ""
+    summary = next((line for line in reversed(output.splitlines()) if re.search(r" in [\d.]+s", line)), "")
+    counts = {k: int(v) for v, k in re.findall(r"(\d+) (passed|failed|error)", summary)}
+    run = counts.get("passed", 0) + counts.get("failed", 0)
+    return f"{counts.get('passed', 0)}/{run}" if run and not counts.get("error") else ""
 
 
 def grade_run(sandbox: Sandbox, problem: Problem, workspace: Path, task_id: str, context: Context) -> Grade:
@@ -307,12 +322,22 @@ def grade_baseline(sandbox: Sandbox, problem: Problem, workspace: Path, context:
         return grade(grader, problem, workspace)
 
 
-def grade_files(sandbox: Sandbox, problem: Problem, files: dict[str, str]) -> bool:
+def grade_files(sandbox: Sandbox, problem: Problem, files: dict[str, str], task_id: str = "") -> bool:
     """Whether these source files (path -> content) pass the problem's hidden test."""
+    return grade_version(sandbox, problem, files, task_id).passed
+
+
+def grade_version(sandbox: Sandbox, problem: Problem, files: dict[str, str], task_id: str = "") -> Grade:
+    """The hidden test's verdict on these source files (path -> content); with the packages the
+    agent's run `task_id` installed, when it installed any."""
     with tempfile.TemporaryDirectory(prefix="agent-graph-files-") as folder:
         for name, content in files.items():
-            (Path(folder) / name).write_text(content, encoding="utf-8")
-        return grade(sandbox, problem, Path(folder)).passed
+            path = Path(folder) / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content, encoding="utf-8")
+        if task_id:
+            return grade_run(sandbox, problem, Path(folder), task_id, Context())
+        return grade(sandbox, problem, Path(folder))
 
 
 def baseline(problem: Problem, context: Context, workspace: Path) -> tuple[int, float]:
@@ -400,6 +425,7 @@ def solve(
             verdict := grade_run(sandbox, problem, Path(outcome.workspace), outcome.task_id, context)
         ).passed,
         agent_grade=verdict.detail,
+        agent_hidden_share=verdict.share,
         agent_status=outcome.status,
         iterations=outcome.iterations,
         tokens=outcome.tokens,

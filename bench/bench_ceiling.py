@@ -5,17 +5,19 @@
     .venv/bin/python bench/bench_ceiling.py report --grades GRADES.jsonl... --results ALL_RUNS.jsonl...
 
 `grade` grades each version the agent wrote for each problem of a run, in any iteration (from its
-checkpoints, as `bench_iterations.py` reads them), by the problem's hidden test in the sandbox. It
-appends one row per version to GRADES.jsonl (run, problem, iteration, sample, reading, code hash,
-passed) and reuses the verdicts already there for the same problem and code, so it can be stopped
-and run again.
+checkpoints, as `bench_iterations.py` reads them), by the problem's hidden test in the sandbox (a
+program with the packages its run installed). It appends one row per version to GRADES.jsonl (run,
+problem, iteration, sample, reading, code hash, passed, and for a program the share of its hidden
+tests passed, "1/3") and reuses the verdicts already there for the same problem and code, so it can
+be stopped and run again.
 
 `report` reads several runs' grades and results files and prints:
 - per run: the problems with a right version in the first iteration and in any, the agent's
   answer, and the agent against its own plain version (the model asked once, inside the run);
 - per reading of the goal (coder.py): how many of its first versions passed, and alone;
 - per problem the agent missed at least once: the distinct versions written over all runs, how many
-  were right, and how often the agent and the baseline passed; and the problems nothing ever solved.
+  were right, and how often the agent and the baseline passed; and the problems nothing ever solved;
+- per program and run: the share of hidden tests each iteration's versions passed.
 That bounds what any choice among the versions, or any loop over them, can reach with this model.
 """
 
@@ -29,7 +31,7 @@ from typing import Any
 
 from bench_iterations import reading_of, run_versions  # bench/, on the path when run as a script
 
-from agent_graph.bench import grade_files, load_results, load_suite
+from agent_graph.bench import grade_version, load_results, load_suite
 from agent_graph.context import Context
 from agent_graph.nodes.coder import FIRST_READINGS
 from agent_graph.state import code_hash
@@ -44,9 +46,11 @@ def grade_run(args: argparse.Namespace) -> None:
     problems = {p.task_id: p for p in load_suite(args.suite)}
     tasks = set(args.tasks.split(",")) if args.tasks else None
     verdicts: dict[tuple[str, str], bool] = {}
+    shares: dict[tuple[str, str], str] = {}  # a program's hidden tests passed ("3/8")
     if args.out.exists():
         for row in load_results(args.out):
             verdicts[(row["task_id"], row["hash"])] = row["passed"]
+            shares[(row["task_id"], row["hash"])] = row.get("share", "")
     services = Context().services
     sandbox = services.sandbox("bench-ceiling")
     try:
@@ -60,7 +64,11 @@ def grade_run(args: argparse.Namespace) -> None:
                             continue
                         key = (row["task_id"], code_hash(version["files"]))
                         if key not in verdicts:
-                            verdicts[key] = grade_files(sandbox, problems[row["task_id"]], version["files"])
+                            verdict = grade_version(
+                                sandbox, problems[row["task_id"]], version["files"], row["agent_task"]
+                            )
+                            verdicts[key] = verdict.passed
+                            shares[key] = verdict.share
                         graded = {
                             "run": run_label(results),
                             "task_id": row["task_id"],
@@ -69,6 +77,7 @@ def grade_run(args: argparse.Namespace) -> None:
                             "reading": reading_of(version),
                             "hash": key[1],
                             "passed": verdicts[key],
+                            "share": shares.get(key, ""),
                         }
                         sink.write(json.dumps(graded) + "\n")
                         sink.flush()
@@ -136,6 +145,16 @@ def report(args: argparse.Namespace) -> None:
                 f"  {task:<40} {len(verdicts):3d} written, {right:2d} right; agent {agent}/{len(rows)}, baseline {base}/{len(rows)}"
             )
     print(f"never solved (no version written right, agent and baseline never passed): {len(never)} {never}")
+    shares: dict[tuple[str, str], dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for g in versions.values():
+        if g.get("share"):
+            shares[(g["run"], g["task_id"])][g["iteration"]].append(g["share"])
+    if shares:
+        print("per program and run: the hidden tests each iteration's versions passed")
+    for (run, task), by_iteration in sorted(shares.items()):
+        print(
+            f"  {run} {task:<14} " + "; ".join(f"{i}: {' '.join(v)}" for i, v in sorted(by_iteration.items()))
+        )
 
 
 def main() -> None:

@@ -113,11 +113,16 @@ def test_a_program_row_is_graded_by_its_hidden_test_file(sandbox: Sandbox, tmp_p
     workspace = write_files(tmp_path / "ws", {"add.py": PROGRAM, "test_add.py": own_failing_test})
     verdict = grade(sandbox, program(), workspace)
     assert verdict.passed, verdict.detail
+    assert verdict.share == "1/1"
     assert sorted(p.name for p in workspace.iterdir()) == ["add.py", "test_add.py"]  # graded on a copy
 
     broken = write_files(tmp_path / "broken", {"add.py": PROGRAM.replace("sum(", "max(")})
-    verdict = grade(sandbox, program(), broken)
+    two_tests = program(test=HIDDEN_PY + "\n\ndef test_exists():\n    assert os.path.exists(PROGRAM)\n")
+    verdict = grade(sandbox, two_tests, broken)
     assert not verdict.passed and "test_acceptance.py::test_adds" in verdict.detail
+    assert verdict.share == "1/2"
+    unimportable = program(test="import no_such_module\n\n\ndef test_one():\n    pass\n")
+    assert grade(sandbox, unimportable, broken).share == ""  # nothing ran
 
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -144,6 +149,7 @@ def test_a_node_program_row_is_graded_by_node_test(sandbox: Sandbox, tmp_path: P
     wrong = write_files(tmp_path / "wrong", {"sum.js": CALC_JS.replace("a + b", "a * b")})
     verdict = grade(sandbox, problem, wrong)
     assert not verdict.passed and verdict.detail
+    assert verdict.share == "0/1"
 
 
 PLAN = {
