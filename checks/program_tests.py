@@ -25,9 +25,14 @@ from agent_graph.prompts.test_checks import (
     only_failures_tested,
     only_the_skeleton_error_test,
     program_never_run,
+    shell_operator_argument,
     skeleton_placeholder,
     undeclared_import,
 )
+
+# What a shell makes of a command line (redirections, pipes, lists): passed in a process's argument
+# list, which no shell reads, they reach the program as plain arguments.
+SHELL_OPERATORS = frozenset({"|", ">", ">>", "<", "2>", "2>&1", "&>", "&&", "||", ";"})
 
 # Node modules a small model imports in a Python test by mistake (none is a Python module a test needs).
 NODE_ONLY_MODULES = frozenset({"fs", "child_process", "path"})
@@ -83,6 +88,9 @@ def program_test_checks(
     - a test holding one of the profile's skeleton placeholders or an unfilled slot of the goal's
       command lines (`<KEY>`; `literals`: (test, string literal) pairs): copied from the prompt, it
       checks a command or an output no contract states;
+    - for a program run as a process, a test holding a shell operator (`2>&1`, `|`, `>`) as a
+      string: the argument list reaches the program with no shell, so the program gets it as an
+      argument;
     - the skeleton's example of an error (`Profile.skeleton_error_tests`) when it is the only test
       left: a file of it alone would call any program that fails on bad input green;
     - for a program run as a process, every test left when each expects a non-zero exit status and
@@ -113,6 +121,8 @@ def program_test_checks(
     for test, value in literals:
         if value in kind.placeholders or VALUE_SLOT.fullmatch(value):
             found.append(TestCheck(test, skeleton_placeholder(value)))
+        elif kind.runs_program and value.strip() in SHELL_OPERATORS:
+            found.append(TestCheck(test, shell_operator_argument(value.strip())))
     if kind.runs_program and not runs_program:
         reason = program_never_run(kind.name, how)
         found += [TestCheck(name, reason) for name in _each(tests, None)]
@@ -150,4 +160,4 @@ def _own_name(test: str) -> str:
     return re.split(r" > |::", test)[-1]
 
 
-__all__ = ["NODE_ONLY_MODULES", "ModuleImport", "module_stems", "program_test_checks"]
+__all__ = ["NODE_ONLY_MODULES", "SHELL_OPERATORS", "ModuleImport", "module_stems", "program_test_checks"]

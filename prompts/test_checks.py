@@ -128,6 +128,13 @@ def skeleton_placeholder(value: str) -> str:
     )
 
 
+def shell_operator_argument(operator: str) -> str:
+    return (
+        f"passes the shell's {operator!r} to the program as an argument (no shell reads the argument "
+        "list): check the finished process's stdout, stderr and exit status instead"
+    )
+
+
 def only_failures_tested() -> str:
     return (
         "expects the program to fail, like every other test in the file, so a program that crashes at start "

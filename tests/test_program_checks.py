@@ -161,6 +161,21 @@ def test_a_program_test_file_that_only_expects_failures_is_the_test_s_fault_in_e
     assert node_checks(succeeding, "calc.js") == []
 
 
+def test_a_shell_operator_passed_to_a_program_run_as_a_process_is_the_test_s_fault() -> None:
+    piped = RUNS.replace('"add", "milk"]', '"add", "milk", "2>&1", "|", "grep milk"]')
+    found = checks(piped, set(), "cli_tool")
+    assert "passes the shell's '2>&1' to the program as an argument" in found["test_add"]
+    assert checks(piped, set(), "library") == {}  # an import of the code has no command line
+    printed = RUNS + "    assert r.stdout.strip() == 'milk | 1'\n"
+    assert checks(printed, set(), "cli_tool") == {}  # a `|` inside an expected output is fine
+    node = NODE_HEAD + (
+        "test('redirects', () => {\n  const r = spawnSync(process.execPath, ['calc.js', 'add', '1', '2', '>', 'out.txt']);\n"
+        "  assert.equal(r.status, 0);\n});\n"
+    )
+    [wrong] = node_checks(node, "calc.js")
+    assert wrong.test == "redirects" and "'>'" in wrong.reason
+
+
 def test_a_node_module_in_a_python_test_is_named() -> None:
     source = RUNS.replace("import os\n", "import os\nimport fs\n")
     assert "`fs`, a Node.js module" in checks(source, set(), "cli_tool")["test_add"]
