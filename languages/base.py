@@ -33,6 +33,11 @@ class LanguageAdapter(Protocol):
         """The unfinished last line of an answer that stops mid-statement, or None when it is whole."""
         ...
 
+    def module_names(self, source: str) -> set[str]:
+        """Names `source` binds at its top level: imports, functions, classes, variables (none when
+        it does not parse)."""
+        ...
+
     def methods_only(self, source: str) -> set[str]:
         """Names `source` defines only as methods of a class, not at module level (none when it does
         not parse)."""

@@ -379,6 +379,25 @@ class NodeAdapter:
     def cut_off_line(self, source: str) -> str | None:
         return cut_off_line(source)
 
+    def module_names(self, source: str) -> set[str]:
+        program = _parse_lenient(source)
+        if program is None:
+            return set()
+        names: set[str] = set()
+        for statement in program.body:
+            if statement.type in ("FunctionDeclaration", "ClassDeclaration") and statement.id is not None:
+                names.add(statement.id.name)
+            elif statement.type == "VariableDeclaration":
+                for declarator in statement.declarations:
+                    pattern = declarator.id
+                    found = [pattern] if pattern.type == "Identifier" else []
+                    if pattern.type == "ObjectPattern":  # const { a, b } = require(...)
+                        found = [getattr(prop, "value", None) for prop in pattern.properties]
+                    names |= {n.name for n in found if n is not None and n.type == "Identifier"}
+            elif statement.type == "ImportDeclaration":
+                names |= {spec.local.name for spec in statement.specifiers}
+        return names
+
     def methods_only(self, source: str) -> set[str]:
         program = _parse_lenient(source)
         if program is None:

@@ -39,6 +39,12 @@ class PythonAdapter:
     def cut_off_line(self, source: str) -> str | None:
         return cut_off_line(source)
 
+    def module_names(self, source: str) -> set[str]:
+        try:
+            return module_level_names(ast.parse(source))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return set()
+
     def methods_only(self, source: str) -> set[str]:
         try:
             tree = ast.parse(source)

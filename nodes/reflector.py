@@ -17,9 +17,15 @@ from langgraph.runtime import Runtime
 
 from agent_graph.checks.examples import EXAMPLES_FILE
 from agent_graph.context import Context
+from agent_graph.languages import LanguageAdapter, adapter_for
 from agent_graph.languages.layout import RETURN_CHECK_FILE
 from agent_graph.limits import warned as warning_due
-from agent_graph.prompts import CIRCUIT_BREAKER_WARNING, REFLECTOR_SYSTEM, REPEATED_HYPOTHESIS
+from agent_graph.prompts import (
+    CIRCUIT_BREAKER_WARNING,
+    CONTRADICTED_HYPOTHESIS,
+    REFLECTOR_SYSTEM,
+    REPEATED_HYPOTHESIS,
+)
 from agent_graph.prompts.render import guidance, reflector_request, render_report
 from agent_graph.records import iteration_record, recorded
 from agent_graph.repairs.python import without_doubted
@@ -118,6 +124,30 @@ def _normal(hypothesis: str) -> str:
     return " ".join(hypothesis.lower().split()).rstrip(".!")
 
 
+# "`os.path.exists` is not defined", "the json module was not imported": a claim the code can refute.
+_NOT_DEFINED = re.compile(
+    r"`?([A-Za-z_][\w.]*)`?(?:\s+(?:function|module|name|variable|class|method))?\s+(?:is|are|was)\s+"
+    r"(?:not\s+(?:defined|imported|declared)|undefined)",
+    re.IGNORECASE,
+)
+
+
+def contradicted_claim(
+    hypothesis: str, files: dict[str, str], report: str, adapter: LanguageAdapter
+) -> tuple[str, str] | None:
+    """(name, file) when the hypothesis says a name is not defined or imported while the code binds
+    it at the top of that file and the failures never mention it: a small model keeps blaming a
+    NameError the code no longer has, and its fix plan then changes nothing that fails."""
+    for claim in _NOT_DEFINED.finditer(hypothesis):
+        name = claim.group(1).split(".")[0]
+        if re.search(rf"\b{re.escape(name)}\b", report):
+            continue
+        for path, source in files.items():
+            if path.endswith(adapter.source_suffix) and name in adapter.module_names(source):
+                return name, path
+    return None
+
+
 def _written_tests(state: AgentState) -> dict[str, str]:
     """The test files worth showing: not the generated conftest that checks return types (its
     failures say everything it knows)."""
@@ -160,6 +190,19 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         # (as often as one later reflection in two): ask once more, hotter, for a fresh look.
         emit("hypothesis_repeated", iteration=iteration, hypothesis=result.hypothesis)
         messages = [*messages, HumanMessage(REPEATED_HYPOTHESIS.format(hypothesis=result.hypothesis))]
+        result, more = ask_role(
+            runtime, "reflector", Reflection, messages, max_tokens=500, temperature=context.sample_temperature
+        )
+        usage += more
+    claim = contradicted_claim(
+        result.hypothesis, state.get("files", {}), report_text, adapter_for(state.get("language"))
+    )
+    if claim is not None:  # asked once more; a second such answer is kept (the tests still decide)
+        name, path = claim
+        emit("hypothesis_contradicted", iteration=iteration, hypothesis=result.hypothesis, name=name)
+        where = f"`{name}` is bound at the top level of {path}"
+        ask = CONTRADICTED_HYPOTHESIS.format(hypothesis=result.hypothesis, name=name, where=where)
+        messages = [*messages, HumanMessage(ask)]
         result, more = ask_role(
             runtime, "reflector", Reflection, messages, max_tokens=500, temperature=context.sample_temperature
         )

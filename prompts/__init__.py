@@ -78,6 +78,11 @@ REPEATED_HYPOTHESIS = (
     "Read the failures above again, as they are now, and give a different hypothesis and fix plan."
 )
 
+CONTRADICTED_HYPOTHESIS = (
+    'Your hypothesis, "{hypothesis}", says `{name}` is not defined, but the code defines it ({where}) and '
+    "the failures above do not mention it. Read the failures again, as they are now, and say what they show."
+)
+
 CIRCUIT_BREAKER_WARNING = (
     "WARNING: {iteration} of {limit} iterations are used and the tests still fail. The current approach is not "
     "working: propose a DIFFERENT approach (a different algorithm or structure), not another small patch."

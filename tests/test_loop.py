@@ -532,6 +532,35 @@ def test_a_hypothesis_copied_from_those_already_tried_is_asked_for_again_hotter(
     assert "Diagnosis: The divisor is off by one." in last_code_prompt
 
 
+def test_a_hypothesis_the_code_refutes_is_asked_for_again_hotter(database_url: str, agent_home: Path) -> None:
+    """The reflector blames a name the code imports and the failures never mention: it is told
+    where the code binds it and asked once more; the new diagnosis reaches the coder."""
+    blamed = {
+        "hypothesis": "The `math.fsum` function is not defined: math is not imported.",
+        "fix_plan": ["Import math"],
+    }
+    fresh = {"hypothesis": "The divisor is off by one.", "fix_plan": ["Divide by len(xs)"]}
+    buggy = "import math\n\n\n" + scripts.BUGGY_CODE.replace("sum(xs)", "math.fsum(xs)")
+    script = {
+        "Plan": [{"args": scripts.PLAN}],
+        "write_file": [
+            scripts.write("stats.py", buggy),
+            scripts.write("test_stats.py", scripts.TESTS),
+            scripts.write("stats.py", scripts.FIXED_CODE),
+        ],
+        "Reflection": [{"args": blamed}, {"args": fresh}],
+    }
+    spec, model = scripts.scripted("refuted-hypothesis", script)
+    context = Context(first_samples=1, model=spec, samples_per_iteration=1, sample_temperature=0.9)
+    outcome = run_task("Write mean(xs); raise ValueError on an empty list.", "python", "library", context)
+
+    assert outcome.status == "passed" and outcome.iterations == 2
+    reflections = [call for call in model.calls if call["tool"] == "Reflection"]
+    assert len(reflections) == 2 and reflections[1]["temperature"] == 0.9
+    assert "`math` is bound at the top level of stats.py" in reflections[1]["messages"][-1]
+    assert "Diagnosis: The divisor is off by one." in model.prompts_for("write_file")[2]
+
+
 def test_the_coder_reads_one_file_and_edits_another_with_its_tools(
     database_url: str, agent_home: Path
 ) -> None:

@@ -229,3 +229,27 @@ def test_a_name_the_code_defines_only_as_a_method_is_not_offered_for_import() ->
     node = "class Inventory {\n  add(item, qty) {}\n}\nfunction report(inventory) {}\nmodule.exports = { Inventory, report };\n"
     state = AgentState(task=goal, plan={}, files={"shop.js": node}, language="node")
     assert importable_names(state, adapter_for("node")) == {"Inventory", "report"}
+
+
+def test_a_hypothesis_blaming_a_name_the_code_binds_is_refuted_unless_the_failure_names_it() -> None:
+    from agent_graph.languages import adapter_for
+    from agent_graph.nodes.reflector import contradicted_claim
+
+    python = {"wc.py": "import os\nimport sys\n\n\ndef main():\n    return os.path.exists(sys.argv[1])\n"}
+    hypothesis = "The `os.path.exists` function is not defined in the code."
+    failure = "FileNotFoundError: [Errno 2] No such file or directory: 'output.txt'"
+    assert contradicted_claim(hypothesis, python, failure, adapter_for("python")) == ("os", "wc.py")
+    assert (
+        contradicted_claim(hypothesis, python, "NameError: name 'os' is not defined", adapter_for("python"))
+        is None
+    )
+    assert contradicted_claim("`re` is not imported.", python, failure, adapter_for("python")) is None
+    assert contradicted_claim("The output is wrong.", python, failure, adapter_for("python")) is None
+    node = {
+        "calc.js": "const { add } = require('./ops.js');\nfunction main() {}\nmodule.exports = { main };\n"
+    }
+    assert contradicted_claim("add is not defined", node, "AssertionError", adapter_for("node")) == (
+        "add",
+        "calc.js",
+    )
+    assert adapter_for("node").module_names(node["calc.js"]) == {"add", "main"}
