@@ -465,6 +465,9 @@ def summarise_rows(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "median_wall_seconds": statistics.median(r["wall_seconds"] for r in rows),
         "agent_failed": [r["task_id"] for r in rows if not r["agent_passed"]],
     }
+    shares = {r["task_id"]: r["agent_hidden_share"] for r in rows if r.get("agent_hidden_share")}
+    if shares:  # programs: how much of each hidden test file the agent's code passed
+        summary["agent_hidden_shares"] = shares
     if with_base:
         # pass@1 of the model asked once: per problem, the share of its answers that passed (one
         # answer is one draw of that share: on 40 MBPP problems it moved by up to 6 between runs).

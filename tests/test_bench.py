@@ -134,6 +134,9 @@ def test_rows_from_before_several_baseline_answers_still_summarise() -> None:
     summary = summarise_rows(rows)
     assert summary["baseline_pass_at_1"] == 0.75  # (1 + 2/4) / 2
     assert summary["baseline_only"] == ["b"] and summary["agent_only"] == []
+    assert "agent_hidden_shares" not in summary  # functions: one hidden check, no share
+    rows[1]["agent_hidden_share"] = "2/3"
+    assert summarise_rows(rows)["agent_hidden_shares"] == {"b": "2/3"}
 
 
 def test_a_bad_suite_line_is_exit_2(tmp_path: Path) -> None:
