@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from collections import Counter
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from agent_graph.checks.examples import EXAMPLES_FILE
 from agent_graph.checks.signature_calls import signature_calls
@@ -39,6 +41,7 @@ from agent_graph.prompts.feedback import (
 from agent_graph.repairs.parametrize_rows import argnames, is_parametrize, row_nodes
 from agent_graph.roles import api_names, emit, literal_value
 from agent_graph.sandbox.base import TestFailure
+from agent_graph.sandbox.findings import is_test_file
 from agent_graph.sandbox.return_types_conftest import RETURN_TYPE_FAILURE
 from agent_graph.selection.candidates import Candidate, Probe, current_candidates, try_candidate
 from agent_graph.state import AgentState, code_hash
@@ -88,7 +91,10 @@ def choose_first_version(
         or strong_group_against_tests(candidates, copies)
         or no_version_passes_tests(candidates, copies)
     )
-    doubted = failed_by_every_version(candidates, chosen, copies)
+    # A goal that declares no typed function (a class, an untyped helper) has no examples or return
+    # types to judge by: a test its code crashes on is the code's to fix, never set aside.
+    crashes_count = not goal_signatures(state.get("task", ""))
+    doubted = failed_by_every_version(candidates, chosen, copies, keep_crashes=crashes_count)
     votes = sizes[cluster_key(chosen)] if chosen.report is not None else 0
     return FirstChoice(chosen.files, doubted, rewrite, votes)
 
@@ -192,7 +198,10 @@ def _against_tests(finding: str, failures: Sequence[TestFailure]) -> str:
 
 
 def failed_by_every_version(
-    candidates: Sequence[Candidate], chosen: Candidate, copies: Sequence[int] | None = None
+    candidates: Sequence[Candidate],
+    chosen: Candidate,
+    copies: Sequence[int] | None = None,
+    keep_crashes: bool = False,
 ) -> set[str]:
     """The generated tests to set aside: those every version of the chosen one's group failed when
     the group holds at least `MIN_AGREEING_VOTES` votes (with `copies`), else those every version failed.
@@ -207,7 +216,9 @@ def failed_by_every_version(
 
     Only when the versions judged by (the group, or at least two versions) ran the tests to the end
     and the chosen one passes some other test (otherwise nothing would be left to judge by). The
-    goal's own examples and the return types it declares are never set aside.
+    goal's own examples and the return types it declares are never set aside; with `keep_crashes`,
+    nor a test the chosen version crashed on inside its own code (`crashed_in_code`): a wrong
+    expected value is what the versions' agreement outweighs, not an exception the code raised.
     """
     if chosen.report is None or chosen.report.passed == 0:
         return set()
@@ -222,8 +233,35 @@ def failed_by_every_version(
     if any(r.status not in ("passed", "failed") for r in reports):
         return set()
     common = set.intersection(*({f.test for f in r.failures} for r in reports))
-    messages = {f.test: f.message for f in chosen.report.failures}
-    return {test for test in common if not _code_fault(test, messages[test])}
+    failures = {f.test: f for f in chosen.report.failures}
+    return {
+        test
+        for test in common
+        if not _code_fault(test, failures[test].message)
+        and not (keep_crashes and crashed_in_code(failures[test]))
+    }
+
+
+# The last line of a pytest traceback: where the exception was raised, and its type.
+_RAISED_AT = re.compile(r"^(\S+?):\d+: (\w+(?:\.\w+)*)$", re.MULTILINE)
+
+
+def crashed_in_code(failure: TestFailure) -> bool:
+    """Whether the test failed on an exception (not an assertion) raised in a workspace source
+    file: the code under test crashed on the test's call."""
+    raised = _RAISED_AT.findall(failure.traceback)
+    if not raised:
+        return False
+    path, error = raised[-1]
+    workspace_file = not path.startswith("/") or path.startswith("/workspace/")
+    name = PurePosixPath(path).name
+    return (
+        workspace_file
+        and name.endswith(".py")
+        and not is_test_file(name)
+        and name != "conftest.py"
+        and not error.endswith(("AssertionError", "Failed"))
+    )
 
 
 def try_first_versions(

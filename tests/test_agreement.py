@@ -7,6 +7,8 @@ import ast
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from agent_graph.checks.signature_calls import signature_calls
 from agent_graph.checks.signature_check import goal_signatures
 from agent_graph.context import Context
@@ -19,6 +21,7 @@ from agent_graph.selection.agreement import (
     choose_by_agreement,
     cluster_key,
     cluster_sizes,
+    crashed_in_code,
     failed_by_every_version,
     no_version_passes_tests,
     parse_outputs,
@@ -109,6 +112,32 @@ def test_tests_every_version_failed_are_doubted_but_not_the_goals_own() -> None:
         for n in "pq"
     ]
     assert failed_by_every_version(goal, goal[0]) == set()
+
+
+def test_a_crash_inside_the_code_is_not_doubted_for_a_goal_without_typed_functions() -> None:
+    crash = (
+        "called from test_inv.py:3:\n    def from_json(cls, s):\n>       return cls(**json.loads(s))\n"
+        "E       TypeError: Inventory.__init__() got an unexpected keyword argument 'a'\ninv.py:7: TypeError"
+    )
+    wrong_value = (
+        "def test_value():\n>       assert Inventory().items == {'b': 1}\ntest_inv.py:5: AssertionError"
+    )
+    in_the_test = "def test_call():\n>       Inventory(1, 2)\nE       TypeError: takes 1 argument\ntest_inv.py:9: TypeError"
+    in_a_library = "E   json.decoder.JSONDecodeError: Expecting value\n/usr/lib/python3.11/json/decoder.py:355: JSONDecodeError"
+    failures = [
+        TestFailure("t::round_trip", "TypeError", crash),
+        TestFailure("t::value", "AssertionError", wrong_value),
+        TestFailure("t::call", "TypeError", in_the_test),
+        TestFailure("t::parse", "JSONDecodeError", in_a_library),
+    ]
+    assert [crashed_in_code(f) for f in failures] == [True, False, False, False]
+    versions = [
+        Candidate({"f.py": n}, TestReport(status="failed", passed=1, failed=4, failures=failures))
+        for n in "ab"
+    ]
+    everything = {"t::round_trip", "t::value", "t::call", "t::parse"}
+    assert failed_by_every_version(versions, versions[0]) == everything
+    assert failed_by_every_version(versions, versions[0], keep_crashes=True) == everything - {"t::round_trip"}
 
 
 def test_tests_an_agreeing_group_fails_as_a_whole_are_doubted_though_a_lone_version_passes_them() -> None:
@@ -291,6 +320,39 @@ def test_a_test_every_first_version_fails_is_set_aside_and_the_run_ends(
     assert "test_one_value" in kept and "test_three_values" not in kept
     (doubted,) = [e for e in events.events if e["event"] == "tests_quarantined"]
     assert doubted["iteration"] == 1 and doubted["tests"] == ["test_stats::test_three_values"]
+
+
+CRASHING_TESTS = (
+    "from stats import mean\n\n"
+    "def test_empty():\n    assert mean([]) == 0\n\n"  # both versions divide by zero
+    "def test_one_value():\n    assert mean([4]) == 4\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("goal", "set_aside"),
+    [
+        ("Write mean(xs): the mean of xs, 0 for an empty list.", False),
+        ('Implement in stats.py:\n\ndef mean(xs: list[float]) -> float:\n    """The mean of xs."""\n', True),
+    ],
+)
+def test_a_test_every_version_crashes_on_stays_unless_the_goal_declares_typed_functions(
+    database_url: str, agent_home: Path, goal: str, set_aside: bool
+) -> None:
+    """Both versions raise ZeroDivisionError inside their own code on the same test: for a goal
+    without typed functions that is the code's to fix, and the test stays; a typed goal's examples
+    and return types judge instead, and the test is set aside as before."""
+    outcome, _, events = _run_first_versions(
+        f"crashes-{set_aside}",
+        goal,
+        [RIGHT_WITHOUT_CHECK, RIGHT_WITHOUT_CHECK.replace("sum(xs)", "float(sum(xs))")],
+        CRASHING_TESTS,
+        max_iterations=1,
+    )
+
+    quarantined = [e["tests"] for e in events.events if e["event"] == "tests_quarantined"]
+    assert quarantined == ([["test_stats::test_empty"]] if set_aside else [])
+    assert (outcome.status == "passed") == set_aside
 
 
 def test_a_test_the_agreeing_versions_fail_is_set_aside_though_a_lone_version_passes_it(
