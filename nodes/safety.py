@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -30,6 +31,7 @@ from agent_graph.roles import context_of, emit
 from agent_graph.sandbox.approved_packages import UNINSTALLABLE, approval_key, install_approved
 from agent_graph.sandbox.findings import Dependency
 from agent_graph.sandbox.safety import ScanResult, scan_files
+from agent_graph.sandbox.scan_node import missing_local_modules
 from agent_graph.selection.candidates import current_candidates
 from agent_graph.state import AgentState, Attempt
 
@@ -43,6 +45,11 @@ def safety(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     rules = context.safety_rules()
     candidates = current_candidates(state)
     scans = {v["sample"]: scan_files(v["files"], language, rules) for v in candidates}
+    if language == "node":
+        on_disk = workspace_paths(state.get("workspace", ""))
+        for version in candidates:
+            present = on_disk | set(version["files"])
+            scans[version["sample"]].findings.extend(missing_local_modules(version["files"], present))
     needed = [d for scan in scans.values() if not scan.blocked for d in scan.needs_approval]
     approvals = ask_for_dependencies(state, _distinct(needed))
     tests_scan = scan_files(state.get("tests", {}), language, rules) if state.get("tests") else None
@@ -81,6 +88,18 @@ def safety(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         "safety_blocked", iteration=iteration, findings=sum(len(s.blocking_findings) for s in scans.values())
     )
     return {**update, "safety_feedback": first, "attempts": [blocked_attempt(state, first)]}
+
+
+def workspace_paths(workspace: str) -> set[str]:
+    """The workspace's files as workspace-relative POSIX paths (none before it exists)."""
+    root = Path(workspace) if workspace else None
+    if root is None or not root.is_dir():
+        return set()
+    return {
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and "node_modules" not in p.parts
+    }
 
 
 def _first_reason(feedback: str) -> str:

@@ -15,9 +15,10 @@ ES2017 shapes that keep every identifier and call (`a?.b` → `a .b`, `x = 1` in
 
 from __future__ import annotations
 
+import posixpath
 import re
 import warnings
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Collection, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -608,6 +609,37 @@ def module_requests(program: Any) -> list[ModuleRequest]:
             elif _is_require_like(node.callee, aliases):
                 found.append(ModuleRequest(specifier, _line(node), f"require('{specifier}')"))
     return found
+
+
+def missing_local_modules(files: Mapping[str, str], present: Collection[str]) -> list[Finding]:
+    """Each relative `require('./x')` of a source file in `files` that no file of `present`
+    (workspace-relative paths) provides: the code assumed a module nobody wrote, and every run of
+    it stops at `Cannot find module` before any behaviour is tested."""
+    found: list[Finding] = []
+    for path, text in sorted(files.items()):
+        if not path.endswith(JS_EXTENSIONS) or is_test_file(path):
+            continue
+        program = parse_js(text, path)
+        if not hasattr(program, "body"):  # a syntax finding of the scan
+            continue
+        folder = posixpath.dirname(path)
+        for request in module_requests(program):
+            if not request.specifier.startswith(("./", "../")):
+                continue
+            target = posixpath.normpath(posixpath.join(folder, request.specifier))
+            if not {target, *(target + end for end in _RESOLVED_ENDINGS)} & set(present):
+                message = f"{request.code} loads a file that is not in the workspace"
+                found.append(
+                    Finding(
+                        path, request.line, "missing module", message, "high", "ast", fix=_MISSING_MODULE_FIX
+                    )
+                )
+    return found
+
+
+# What `require` tries after the name itself.
+_RESOLVED_ENDINGS = (".js", ".cjs", ".mjs", ".json", "/index.js")
+_MISSING_MODULE_FIX = "write what it provides in this file, or require only files the plan writes"
 
 
 # --- the scan -------------------------------------------------------------------------------

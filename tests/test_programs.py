@@ -306,6 +306,40 @@ def test_a_test_file_the_gate_blocks_is_written_again_by_the_tester(
     assert [r["status"] for r in rows] == ["passed"]
 
 
+def test_node_code_requiring_a_file_nobody_wrote_is_sent_back_before_it_runs(
+    database_url: str, agent_home: Path
+) -> None:
+    """`require('./greeting')` with no such file: blocked by the gate, the coder told which line,
+    and the next version (self-contained) goes green."""
+    assumed = "const { greet } = require('./greeting');\n\n" + JS_CLI.replace(
+        "`hello ${name}`", "greet(name)"
+    )
+    script = {
+        "ProgramPlan": [{"args": program_plan("greet.js", ["node greet.js NAME prints hello NAME"])}],
+        "write_file": [
+            scripts.write("greet.js", assumed),
+            scripts.write("greet.js", JS_CLI),
+            scripts.write("greet.test.js", JS_CLI_TESTS),
+        ],
+        "Reflection": [{"args": {"hypothesis": "greeting.js does not exist.", "fix_plan": ["Inline greet"]}}],
+    }
+    outcome, model = _run("node", "cli_tool", script, "program-missing-module")
+    assert outcome.status == "passed" and outcome.iterations == 2, outcome
+    second_version_prompt = model.prompts_for("write_file")[1]
+    assert "greet.js:1" in second_version_prompt
+    assert "require('./greeting') loads a file that is not in the workspace" in second_version_prompt
+
+
+def test_a_relative_require_is_missing_only_when_no_file_provides_it() -> None:
+    from agent_graph.sandbox.scan_node import missing_local_modules
+
+    code = "const a = require('./lib/a');\nconst b = require('../b.json');\nconst fs = require('node:fs');\n"
+    files = {"src/main.js": code}
+    assert [f.line for f in missing_local_modules(files, {"src/main.js"})] == [1, 2]
+    assert missing_local_modules(files, {"src/main.js", "src/lib/a/index.js", "b.json"}) == []
+    assert missing_local_modules({"main.test.js": "require('./nope');\n"}, set()) == []  # the tester's
+
+
 @pytest.mark.parametrize(
     ("language", "echo"),
     [
