@@ -19,7 +19,8 @@ from agent_graph.models import get_chat_model
 from agent_graph.pricing import Usage
 from agent_graph.state import AgentState
 
-_FENCE = re.compile(r"^\s*```[\w+-]*\s*\n(.*?)\n?```\s*$", re.DOTALL)
+# A file wrapped in a Markdown fence; what follows the closing fence (prose, an example) is not the file's.
+_FENCE = re.compile(r"^\s*```[\w+-]*[ \t]*\n(.*?)\n?^```.*", re.DOTALL | re.MULTILINE)
 
 
 def context_of(runtime: Runtime[Context] | None) -> Context:
@@ -70,7 +71,7 @@ def emit(event: str, **data: Any) -> None:
 
 
 def strip_fences(content: str) -> str:
-    """Remove a Markdown code fence a model wrapped around a whole file."""
+    """Remove a Markdown code fence a model wrapped around a whole file, and whatever follows it."""
     found = _FENCE.match(content)
     return found.group(1) + "\n" if found else content
 

@@ -9,6 +9,7 @@ way first, fresh and hotter versions are written, and the default for local mode
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal, cast
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -42,9 +43,41 @@ Reading = Literal["planned", "goal", "plain", "reasoned"]
 FIRST_READINGS: tuple[Reading, ...] = ("planned", "goal", "plain", "reasoned")
 
 # Small models like to append tests to a Python source file: a top-level test function, property
-# test or assert (inside the tool call's JSON string, a newline is the two characters backslash-n).
-# Stopping there saves generating what `clean_source` would remove anyway.
-SOURCE_STOPS = ("\\ndef test_", "\\n@given", "\\nassert ")
+# test or assert. Stopping there saves generating what `clean_source` would remove anyway. A line
+# break is a real one under the local model's code grammar (`code_arguments`) and the two
+# characters backslash-n under a schema's grammar: both forms.
+SOURCE_STOPS = ("\\ndef test_", "\\n@given", "\\nassert ", "\ndef test_", "\n@given", "\nassert ")
+
+
+def runaway_source(answer_so_far: str) -> bool:
+    """Whether a source file's answer, as generated so far, has gone past the code: a Markdown
+    fence on a later line (prose and example tests follow a program's end; a fenced file ends
+    there too), or the file's opening lines written again (the model writing the file into
+    itself, as a string to save). Either runs on to the output limit, minutes of a local model's
+    time, and nothing after that point belongs in the file."""
+    content = answer_so_far.find('"content"')  # the path, and the line the file starts on, come first
+    lines = answer_so_far[max(content, 0) :].splitlines()
+    if any(line.lstrip().startswith("```") for line in lines[1:]):
+        return True
+    opening = [line.strip() for line in lines[1:] if len(line.strip()) >= 8][:3]
+    if len(opening) < 3:
+        return False
+    stripped = [line.strip() for line in lines]
+    first = stripped.index(opening[0])
+    return any(
+        stripped[i : i + 3] == opening
+        for i in range(first + 3, len(stripped) - 2)
+        if stripped[i] == opening[0]
+    )
+
+
+def _stop_when(python: bool, source: bool, functions: bool) -> Callable[[str], bool] | None:
+    """What ends a file answer early: a function goal's table of literal cases, any source file's runaway."""
+    if not source:
+        return None
+    if python and functions:
+        return lambda text: runaway_table(text) or runaway_source(text)
+    return runaway_source
 
 
 def write_code(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -135,7 +168,7 @@ def write_version(
                     messages,
                     max_tokens=output_budget(state, context),
                     stop=source_stops(state) if python and source else None,
-                    stop_when=runaway_table if python and source and functions else None,
+                    stop_when=_stop_when(python, source, functions),
                     temperature=temperature,
                 )
             except ModelOutputError as error:

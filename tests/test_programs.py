@@ -532,3 +532,27 @@ def test_when_the_gate_keeps_blocking_the_tests_the_goal_s_own_examples_still_te
     with connection(database_url) as conn:
         rows = history.get_iterations(conn, outcome.task_id)
     assert [r["status"] for r in rows] == ["failed", "passed"]
+
+
+def test_a_source_answer_that_runs_past_its_code_is_ended_and_cleaned() -> None:
+    """The coder's answer is ended once a fence follows the code (prose and example tests come
+    next) or the file's opening lines come again (the model writing the file into itself); what
+    follows a fenced file's closing fence is dropped."""
+    from agent_graph.nodes.coder import _stop_when, runaway_source
+    from agent_graph.roles import strip_fences
+
+    head = '{\n"path": "greet.js",\n"content": "'
+    assert not runaway_source(head + "```javascript\n" + JS_CLI)
+    assert runaway_source(head + "```javascript\n" + JS_CLI + "```\nThis program greets")
+    assert runaway_source(head + JS_CLI + "\nRun it with:\n```bash")
+    itself = JS_CLI.replace("main();\n}", "writeFile('greet.js', `" + JS_CLI)
+    assert runaway_source(head + itself)
+    assert not runaway_source(head + JS_CLI + JS_CLI.replace("name", "who").replace("main", "start"))
+    assert (
+        strip_fences("```javascript\n" + JS_CLI + "```\nThis program greets.\n```bash\nnode greet.js\n```")
+        == JS_CLI
+    )
+    # Python sources also stop at tests appended after the code; no source file, no stop
+    python_stop = _stop_when(python=True, source=True, functions=True)
+    assert python_stop is not None and python_stop(head + "def f():\n    return 1\n```\n")
+    assert _stop_when(python=False, source=False, functions=False) is None

@@ -156,10 +156,13 @@ def test_a_file_with_only_imports_has_no_tests() -> None:
 
 def test_the_coder_stops_where_a_source_file_turns_into_tests() -> None:
     plain: dict[str, object] = {"plan": {"public_api": ["mean(xs: list[float]) -> float"]}}
-    assert source_stops(plain) == ["\\ndef test_", "\\n@given", "\\nassert "]  # type: ignore[arg-type]
+    # JSON's escaped line break (a schema's grammar) and a real one (the local code grammar)
+    escaped, real = ["\\ndef test_", "\\n@given", "\\nassert "], ["\ndef test_", "\n@given", "\nassert "]
+    assert source_stops(plain) == escaped + real  # type: ignore[arg-type]
     # an API that is itself named test_... must not be cut off
     testlike: dict[str, object] = {"plan": {"public_api": ["test_prime(n: int) -> bool"]}}
-    assert "\\ndef test_" not in source_stops(testlike)  # type: ignore[arg-type]
+    stops = source_stops(testlike)  # type: ignore[arg-type]
+    assert "\\ndef test_" not in stops and "\ndef test_" not in stops
 
 
 def test_an_answer_that_stops_mid_statement_is_told_from_junk_after_the_end() -> None:
