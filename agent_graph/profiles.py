@@ -276,6 +276,7 @@ WEB_APP = Profile(
         "python": ("flask", "fastapi", "httpx", "starlette", "pydantic", "uvicorn"),
         "node": ("express",),
     },
+    placeholders=frozenset({"/items"}),  # the skeleton's route (and those under it); a goal may have it too
 )
 
 DATA_PIPELINE = Profile(

@@ -77,6 +77,7 @@ def program_test_checks(
     foreign_modules: Collection[tuple[str | None, str]] = (),
     literals: Collection[tuple[str, str]] = (),
     bodies: Mapping[str, str] | None = None,
+    goal: str = "",
 ) -> list[TestCheck]:
     """Tests that are wrong whatever the program does, one reason each (first reason per test).
 
@@ -87,7 +88,7 @@ def program_test_checks(
     - a test importing a module of another language (`foreign_modules`: (test, module) pairs);
     - a test holding one of the profile's skeleton placeholders or an unfilled slot of the goal's
       command lines (`<KEY>`; `literals`: (test, string literal) pairs): copied from the prompt, it
-      checks a command or an output no contract states;
+      checks a command or an output no contract states (unless the goal names that value: `goal`);
     - for a program run as a process, a test holding a shell operator (`2>&1`, `|`, `>`) as a
       string: the argument list reaches the program with no shell, so the program gets it as an
       argument;
@@ -100,6 +101,8 @@ def program_test_checks(
     here (a package, or the standard library).
     """
     kind = profile_for(profile)
+    # a stand-in the goal itself names (a shop's '/items' route) is the goal's value, not a copy
+    placeholders = {p for p in kind.placeholders if not re.search(rf"(?<![\w/]){re.escape(p)}(?!\w)", goal)}
     declared_set = set(declared)
     how = RUN_PROGRAM.get(language, RUN_PROGRAM["python"])
     found: list[TestCheck] = []
@@ -119,7 +122,8 @@ def program_test_checks(
             continue
         found += [TestCheck(name, reason) for name in _each(tests, item.test)]
     for test, value in literals:
-        if value in kind.placeholders or VALUE_SLOT.fullmatch(value):
+        under_route = any(value.startswith(f"{p}/") for p in placeholders if p.startswith("/"))
+        if value in placeholders or under_route or VALUE_SLOT.fullmatch(value):
             found.append(TestCheck(test, skeleton_placeholder(value)))
         elif kind.runs_program and value.strip() in SHELL_OPERATORS:
             found.append(TestCheck(test, shell_operator_argument(value.strip())))

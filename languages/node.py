@@ -108,6 +108,15 @@ def _string(node: Any) -> str | None:
     return None
 
 
+def _string_parts(node: Any) -> list[str]:
+    """A string literal's value, or each constant part of a template literal (`${base}/items`
+    gives `/items`)."""
+    if node is not None and node.type == "TemplateLiteral" and node.expressions:
+        return [str(q.value.cooked) for q in node.quasis if q.value.cooked]
+    value = _string(node)
+    return [] if value is None else [value]
+
+
 def _runner_call(node: Any) -> tuple[str, str] | None:
     """('test' | 'suite', name) for `test('name', ...)`, `it.only('name', ...)`, `describe('s', ...)`."""
     if node.type != "CallExpression" or not node.arguments:
@@ -516,9 +525,10 @@ class NodeAdapter:
                 for name, call, _ in _tests(program)
                 for argument in call.arguments[1:]  # the body, not the test's name
                 for node in _walk(argument)
-                if (value := _string(node)) is not None
+                for value in _string_parts(node)
             ],
             bodies={name: _lines_of(source, call) for name, call, _ in _tests(program)},
+            goal=goal,
         )
         first: dict[str, TestCheck] = {}
         for check in found:

@@ -100,7 +100,7 @@ class PythonAdapter:
         from agent_graph.checks import certainly_wrong_tests
 
         found = [TestCheck(c.test, c.reason) for c in certainly_wrong_tests(source, goal, names, functions)]
-        found += program_checks(source, names, profile, files, self.test_names(source))
+        found += program_checks(source, names, profile, files, self.test_names(source), goal)
         first: dict[str, TestCheck] = {}
         for check in found:
             first.setdefault(check.test, check)
@@ -139,7 +139,7 @@ def interpreter_by_sys_executable(source: str) -> str:
 
 
 def program_checks(
-    source: str, names: set[str], profile: str, files: Collection[str], tests: list[str]
+    source: str, names: set[str], profile: str, files: Collection[str], tests: list[str], goal: str = ""
 ) -> list[TestCheck]:
     """`checks.program_tests` on a pytest file: its imports of the plan's modules (at the top, or
     inside a test), imports of Node.js modules, whether it runs the program, and each test's text."""
@@ -194,6 +194,7 @@ def program_checks(
         foreign_modules=foreign,
         literals=literals,
         bodies=bodies,
+        goal=goal,
     )
 
 

@@ -92,6 +92,20 @@ def test_a_test_copied_from_the_profile_skeleton_is_the_test_s_fault_in_either_l
     node = profile_for("cli_tool").tester["node"].split("Skeleton:\n", 1)[1].replace("{program}", "todo.js")
     wrong = node_checks(node, "todo.js")
     assert [c.test for c in wrong] == ["command prints the result", "bad input fails"]
+    # a web app's skeleton requests a route of its own, unless the goal has that route too
+    web = profile_for("web_app").tester["python"].split("Flask skeleton:\n", 1)[1].split("FastAPI:")[0]
+    web = web.replace("{module}", "app")
+    web_checks = PY.certainly_wrong_tests(
+        web, "A health service: GET /health.", {"app"}, False, profile="web_app", files=("app.py",)
+    )
+    assert {c.test for c in web_checks} == {"test_create_then_read", "test_unknown_item_is_404"}
+    shop = "A shop API: POST /items with a name adds an item; GET /items/<id> answers it, or 404."
+    assert PY.certainly_wrong_tests(web, shop, {"app"}, False, profile="web_app", files=("app.py",)) == []
+    node_web = profile_for("web_app").tester["node"].split("Skeleton:\n", 1)[1].replace("{module}", "server")
+    wrong = NodeAdapter().certainly_wrong_tests(
+        node_web, "GET /health answers ok.", {"createServer"}, False, profile="web_app", files=["server.js"]
+    )
+    assert [c.test for c in wrong] == ["POST then GET"] and "'/items'" in wrong[0].reason
 
 
 def test_the_goal_s_commands_become_run_calls_whose_unfilled_slots_are_the_test_s_fault() -> None:
