@@ -30,6 +30,7 @@ from agent_graph.prompts.feedback import (
 from agent_graph.roles import context_of, emit
 from agent_graph.sandbox.approved_packages import UNINSTALLABLE, approval_key, install_approved
 from agent_graph.sandbox.findings import Dependency
+from agent_graph.sandbox.load_time import servers_started_at_load
 from agent_graph.sandbox.safety import ScanResult, scan_files
 from agent_graph.sandbox.scan_node import missing_local_modules
 from agent_graph.selection.candidates import current_candidates
@@ -45,11 +46,13 @@ def safety(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     rules = context.safety_rules()
     candidates = current_candidates(state)
     scans = {v["sample"]: scan_files(v["files"], language, rules) for v in candidates}
-    if language == "node":
-        on_disk = workspace_paths(state.get("workspace", ""))
-        for version in candidates:
-            present = on_disk | set(version["files"])
-            scans[version["sample"]].findings.extend(missing_local_modules(version["files"], present))
+    on_disk = workspace_paths(state.get("workspace", "")) if language == "node" else set()
+    for version in candidates:
+        findings = scans[version["sample"]].findings
+        if language == "node":
+            findings += missing_local_modules(version["files"], on_disk | set(version["files"]))
+        if state.get("profile") == "web_app":  # tests load the module: it must not start a server
+            findings += servers_started_at_load(version["files"])
     needed = [d for scan in scans.values() if not scan.blocked for d in scan.needs_approval]
     approvals = ask_for_dependencies(state, _distinct(needed))
     tests_scan = scan_files(state.get("tests", {}), language, rules) if state.get("tests") else None

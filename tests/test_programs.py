@@ -330,6 +330,64 @@ def test_node_code_requiring_a_file_nobody_wrote_is_sent_back_before_it_runs(
     assert "require('./greeting') loads a file that is not in the workspace" in second_version_prompt
 
 
+@pytest.mark.parametrize(
+    ("language", "path", "starts", "code", "test_path", "tests"),
+    [
+        ("node", "server.js", "createServer().listen(3000);\n", JS_WEB, "server.test.js", JS_WEB_TESTS),
+        (
+            "python",
+            "app.py",
+            "from wsgiref.simple_server import make_server\n\nmake_server('127.0.0.1', 8000, app).serve_forever()\n",
+            PY_WEB,
+            "test_app.py",
+            PY_WEB_TESTS,
+        ),
+    ],
+)
+def test_a_web_app_that_starts_its_server_when_loaded_is_sent_back_before_it_runs(
+    database_url: str,
+    agent_home: Path,
+    language: str,
+    path: str,
+    starts: str,
+    code: str,
+    test_path: str,
+    tests: str,
+) -> None:
+    """Loaded by a test, such a module would serve until the time limit and no test would report:
+    the coder is told the line instead, and the next version goes green."""
+    serving = code + "\n" + starts
+    script = {
+        "ProgramPlan": [{"args": program_plan(path, ["GET /health answers 200"])}],
+        "write_file": [
+            scripts.write(path, serving),
+            scripts.write(path, code),
+            scripts.write(test_path, tests),
+        ],
+        "Reflection": [{"args": {"hypothesis": "It serves at import.", "fix_plan": ["Guard the server"]}}],
+    }
+    outcome, model = _run(language, "web_app", script, f"program-serving-{language}")
+    assert outcome.status == "passed" and outcome.iterations == 2, outcome
+    assert "starts a server when the file is loaded" in model.prompts_for("write_file")[1]
+
+
+def test_a_server_started_only_when_run_directly_is_no_finding() -> None:
+    from agent_graph.sandbox.load_time import servers_started_at_load
+
+    guarded_js = (
+        JS_WEB + "\nif (require.main === module) {\n  createServer().listen(process.env.PORT || 3000);\n}\n"
+    )
+    guarded_py = (
+        "from flask import Flask\n\napp = Flask(__name__)\n\nif __name__ == '__main__':\n    app.run()\n"
+    )
+    assert servers_started_at_load({"server.js": guarded_js, "app.py": guarded_py}) == []
+    chained = "require('http').createServer(() => {}).listen(3000).on('error', () => {});\n"
+    assert [
+        f.line
+        for f in servers_started_at_load({"s.js": chained, "a.py": "import uvicorn\nuvicorn.run(app)\n"})
+    ] == [2, 1]
+
+
 def test_a_relative_require_is_missing_only_when_no_file_provides_it() -> None:
     from agent_graph.sandbox.scan_node import missing_local_modules
 
