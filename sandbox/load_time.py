@@ -1,9 +1,9 @@
 """A web app's file starts no server when it is loaded.
 
 The web_app contract is that tests load the module and call its routes through a test client (or
-start the exported server on port 0 themselves). A file that calls `app.run()`, `uvicorn.run(app)`
-or `server.listen(PORT)` at its top level (or `serve_forever()`) starts a real server the moment a test loads it: the
-test run hangs until the sandbox's time limit, and no test ever reports. The coder is told the
+start the exported server on port 0 themselves). A file that calls `app.run()`, `uvicorn.run(app)`,
+`serve_forever()` or `server.listen(PORT)` at its top level starts a real server the moment a test
+loads it: the test run hangs until the sandbox's time limit, and no test ever reports. The coder is told the
 line before the version runs (`nodes.safety`); the profile's own text already says where the
 server starts (`if __name__ == '__main__':`, `if (require.main === module)`).
 """
