@@ -19,10 +19,10 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import HumanMessage, SystemMessage
 
@@ -36,7 +36,7 @@ from agent_graph.prompts import PLAIN_REQUEST, PLAIN_SYSTEM
 from agent_graph.roles import strip_fences
 from agent_graph.runner import Observer, RunOutcome, run_task
 from agent_graph.sandbox.base import Sandbox
-from agent_graph.sandbox.dependencies import detect_dependencies, load_allowlist
+from agent_graph.sandbox.dependencies import detect_dependencies, load_allowlist, parse_requirement
 from agent_graph.sandbox.dependency_install import (
     DependencyInstallError,
     Requirement,
@@ -276,37 +276,57 @@ def hidden_share(output: str, language: str) -> str:
 
 
 def grade_run(sandbox: Sandbox, problem: Problem, workspace: Path, task_id: str, context: Context) -> Grade:
-    """`grade` for the agent's run `task_id`: a program is graded with the packages that task installed
-    (its dependency folder, mounted read-only as in its own test runs)."""
-    folder = dependencies_dir(task_id)
-    if not problem.is_program or not installed(folder):
+    """`grade` for the agent's run `task_id`: a program is graded with the packages that task
+    installed, and those the hidden test itself imports (FastAPI's test client needs httpx, which
+    the agent's own tests may never have asked for)."""
+    if not problem.is_program:
         return grade(sandbox, problem, workspace)
-    with open_sandbox(
-        replace(context.sandbox_settings(), dependencies_dir=str(folder)), f"{task_id}-grade"
-    ) as grader:
-        return grade(grader, problem, workspace)
+    folder = dependencies_dir(task_id)
+    task_packages = [_requirement(record) for record in installed(folder)]
+    return grade_with_packages(sandbox, problem, workspace, context, f"bench-grade-{task_id}", task_packages)
+
+
+def _requirement(record: str) -> Requirement:
+    """`python:fastapi==1.0` (a task folder's record of what it installed) as a Requirement."""
+    ecosystem, spec = record.split(":", 1)
+    parsed = parse_requirement(spec) if ecosystem == "python" else None
+    name, version = parsed if parsed else (spec, "")
+    return Requirement(cast(Ecosystem, ecosystem), name, version)
 
 
 def grade_baseline(sandbox: Sandbox, problem: Problem, workspace: Path, context: Context) -> Grade:
-    """`grade` for a baseline answer; for a program, the allowlisted packages its code imports are
-    installed first (as the agent's install step would), into a folder of the bench's own."""
+    """`grade` for a baseline answer; for a program, the allowlisted packages its code and the hidden
+    test import are installed first (as the agent's install step would)."""
     if not problem.is_program:
         return grade(sandbox, problem, workspace)
+    return grade_with_packages(sandbox, problem, workspace, context, f"bench-baseline-{problem.task_id}")
+
+
+def grade_with_packages(
+    sandbox: Sandbox,
+    problem: Problem,
+    workspace: Path,
+    context: Context,
+    owner: str,
+    extra: Sequence[Requirement] = (),
+) -> Grade:
+    """`grade` for a program with `extra` and the allowlisted packages its files and the hidden test
+    import installed first, into the bench's own dependency folder `owner`."""
     files = {p.name: p.read_text(encoding="utf-8") for p in workspace.iterdir() if p.is_file()}
+    files[problem.test_file] = problem.test
     wanted = [
-        d
+        Requirement(d.ecosystem, d.name, d.version)
         for d in detect_dependencies(files, load_allowlist())
         if d.classification == "allowed" and d.name.lower() not in TEST_FRAMEWORKS[d.ecosystem]
     ]
+    wanted += [r for r in extra if r.name.lower() not in {w.name.lower() for w in wanted}]
     if not wanted:
         return grade(sandbox, problem, workspace)
-    folder = dependencies_dir(f"bench-baseline-{problem.task_id}")
+    folder = dependencies_dir(owner)
     ecosystems: tuple[Ecosystem, ...] = ("python", "node")
     try:
         for ecosystem in ecosystems:
-            requirements = [
-                Requirement(d.ecosystem, d.name, d.version) for d in wanted if d.ecosystem == ecosystem
-            ]
+            requirements = [r for r in wanted if r.ecosystem == ecosystem]
             if requirements:
                 target, provided = (
                     probe_python(sandbox, [r.name for r in requirements])
@@ -316,9 +336,7 @@ def grade_baseline(sandbox: Sandbox, problem: Problem, workspace: Path, context:
                 install(folder, ecosystem, requirements, target=target, provided=provided)
     except DependencyInstallError as error:
         return Grade(False, f"its packages could not be installed: {error}")
-    with open_sandbox(
-        replace(context.sandbox_settings(), dependencies_dir=str(folder)), "bench-baseline"
-    ) as grader:
+    with open_sandbox(replace(context.sandbox_settings(), dependencies_dir=str(folder)), owner) as grader:
         return grade(grader, problem, workspace)
 
 

@@ -146,16 +146,23 @@ class _Use:
     relative: bool = False
 
 
+# Modules that import a package their own distribution does not require: the package is needed
+# as surely as if the file imported it (FastAPI's and Starlette's test client run on httpx).
+IMPLIED_IMPORTS = {"fastapi.testclient": ("httpx",), "starlette.testclient": ("httpx",)}
+
+
 def _python_imports(tree: ast.Module, path: str) -> Iterator[_Use]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield _Use("python", alias.name.split(".")[0], "", path, False)
+                yield from (_Use("python", n, "", path, False) for n in IMPLIED_IMPORTS.get(alias.name, ()))
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 yield _Use("python", "." * node.level + (node.module or ""), "", path, False, relative=True)
             elif node.module:
                 yield _Use("python", node.module.split(".")[0], "", path, False)
+                yield from (_Use("python", n, "", path, False) for n in IMPLIED_IMPORTS.get(node.module, ()))
         elif (  # importlib.import_module("x") / __import__("x") with a constant name
             isinstance(node, ast.Call)
             and node.args

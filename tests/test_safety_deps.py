@@ -75,6 +75,14 @@ def test_python_imports_are_classified() -> None:
     }
 
 
+def test_a_framework_s_test_client_brings_the_package_it_runs_on() -> None:
+    """`fastapi.testclient` needs httpx, which FastAPI's own distribution does not install."""
+    for line in ("from fastapi.testclient import TestClient\n", "import starlette.testclient\n"):
+        deps = by_name(detect_dependencies({"test_app.py": line}, ALLOW))
+        assert deps["httpx"].declared_in == ("test_app.py",) and deps["httpx"].only_in_test_files
+    assert "httpx" not in by_name(detect_dependencies({"app.py": "from fastapi import FastAPI\n"}, ALLOW))
+
+
 def test_each_package_is_one_record_listing_every_file() -> None:
     deps = by_name(detect_dependencies(PYTHON_PROJECT, ALLOW))
     assert deps["pytest"].declared_in == ("tests/helpers.py", "tests/test_cli.py")
