@@ -1,6 +1,7 @@
 """safety: the static gate between the coder and the sandbox; nothing blocked ever runs.
 
-Every version of the iteration is scanned (AST rules, Bandit, dependencies). A version with a
+Every version of the iteration is scanned (AST rules, Bandit, dependencies; Node requires of files
+nobody wrote; a web app's server started when its file is loaded). A version with a
 blocking finding, or one using a package that was refused, is set aside; the others go on. Packages
 outside the allowlist wait for a human decision (`interrupt()`); once every decision is made, the
 approved and allowlisted packages the versions and the tests use are installed for the tests
