@@ -1,7 +1,8 @@
 """Checks on generated tests of a program, the same for every language: a test is the test's fault
-(not the code's) when it imports a name the plan never declared, or, for a profile whose contract is
-the command line (`cli_tool`, `data_pipeline`), when its file never runs the program at all or a
-test keeps the profile skeleton's stand-in values.
+(not the code's) when it imports a name the plan never declared, keeps the profile skeleton's
+stand-in values (a web app's `/items` route the goal does not have), or, for a profile whose
+contract is the command line (`cli_tool`, `data_pipeline`), when its file never runs the program
+at all or a test hands the program a shell operator as an argument.
 
 Each language adapter reads its own test file into `ModuleImport`s and says whether the file runs
 the program (`languages.python` with the AST, `languages.node` with esprima); `program_test_checks`
