@@ -31,7 +31,7 @@ from typing import Any
 
 from bench_iterations import reading_of, run_versions  # bench/, on the path when run as a script
 
-from agent_graph.bench import grade_version, load_results, load_suite
+from agent_graph.bench import Grade, grade_version, load_results, load_suite
 from agent_graph.context import Context
 from agent_graph.nodes.coder import FIRST_READINGS
 from agent_graph.state import code_hash
@@ -45,12 +45,10 @@ def run_label(results: Path) -> str:
 def grade_run(args: argparse.Namespace) -> None:
     problems = {p.task_id: p for p in load_suite(args.suite)}
     tasks = set(args.tasks.split(",")) if args.tasks else None
-    verdicts: dict[tuple[str, str], bool] = {}
-    shares: dict[tuple[str, str], str] = {}  # a program's hidden tests passed ("3/8")
+    verdicts: dict[tuple[str, str], Grade] = {}  # (problem, code hash) -> the hidden test's verdict
     if args.out.exists():
         for row in load_results(args.out):
-            verdicts[(row["task_id"], row["hash"])] = row["passed"]
-            shares[(row["task_id"], row["hash"])] = row.get("share", "")
+            verdicts[(row["task_id"], row["hash"])] = Grade(row["passed"], share=row.get("share", ""))
     services = Context().services
     sandbox = services.sandbox("bench-ceiling")
     try:
@@ -64,11 +62,9 @@ def grade_run(args: argparse.Namespace) -> None:
                             continue
                         key = (row["task_id"], code_hash(version["files"]))
                         if key not in verdicts:
-                            verdict = grade_version(
+                            verdicts[key] = grade_version(
                                 sandbox, problems[row["task_id"]], version["files"], row["agent_task"]
                             )
-                            verdicts[key] = verdict.passed
-                            shares[key] = verdict.share
                         graded = {
                             "run": run_label(results),
                             "task_id": row["task_id"],
@@ -76,8 +72,8 @@ def grade_run(args: argparse.Namespace) -> None:
                             "sample": version.get("sample", 0),
                             "reading": reading_of(version),
                             "hash": key[1],
-                            "passed": verdicts[key],
-                            "share": shares.get(key, ""),
+                            "passed": verdicts[key].passed,
+                            "share": verdicts[key].share,
                         }
                         sink.write(json.dumps(graded) + "\n")
                         sink.flush()

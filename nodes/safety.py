@@ -36,6 +36,7 @@ from agent_graph.sandbox.safety import ScanResult, scan_files
 from agent_graph.sandbox.scan_node import missing_local_modules
 from agent_graph.selection.candidates import current_candidates
 from agent_graph.state import AgentState, Attempt
+from agent_graph.workspace import Workspace
 
 
 def safety(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -47,7 +48,8 @@ def safety(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     rules = context.safety_rules()
     candidates = current_candidates(state)
     scans = {v["sample"]: scan_files(v["files"], language, rules) for v in candidates}
-    on_disk = workspace_paths(state.get("workspace", "")) if language == "node" else set()
+    workspace = state.get("workspace", "")
+    on_disk = set(Workspace(Path(workspace)).list()) if language == "node" and workspace else set()
     for version in candidates:
         findings = scans[version["sample"]].findings
         if language == "node":
@@ -92,18 +94,6 @@ def safety(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         "safety_blocked", iteration=iteration, findings=sum(len(s.blocking_findings) for s in scans.values())
     )
     return {**update, "safety_feedback": first, "attempts": [blocked_attempt(state, first)]}
-
-
-def workspace_paths(workspace: str) -> set[str]:
-    """The workspace's files as workspace-relative POSIX paths (none before it exists)."""
-    root = Path(workspace) if workspace else None
-    if root is None or not root.is_dir():
-        return set()
-    return {
-        p.relative_to(root).as_posix()
-        for p in root.rglob("*")
-        if p.is_file() and "node_modules" not in p.parts
-    }
 
 
 def _first_reason(feedback: str) -> str:

@@ -163,9 +163,11 @@ PLAN = {
 AGENT_TESTS = HIDDEN_PY.replace("test_adds", "test_two_numbers")
 
 
-def test_bench_grades_a_program_row_end_to_end(database_url: str, agent_home: Path, tmp_path: Path) -> None:
+def bench_one_row(tmp_path: Path, row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`agent-graph bench` on a suite of `row` alone, the agent scripted to write PROGRAM and
+    AGENT_TESTS: the summary it printed and the result row it wrote."""
     suite = tmp_path / "apps.jsonl"
-    suite.write_text(json.dumps(ROW) + "\n")
+    suite.write_text(json.dumps(row) + "\n")
     script = tmp_path / "script.json"
     answers = [write("add.py", PROGRAM), write("test_add.py", AGENT_TESTS)]
     script.write_text(json.dumps({"ProgramPlan": [{"args": PLAN}], "write_file": answers}))
@@ -174,9 +176,13 @@ def test_bench_grades_a_program_row_end_to_end(database_url: str, agent_home: Pa
     command += ["--model", f"scripted:{script}", "--out", str(out), "--json"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=os.environ.copy())
     assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    (written,) = [json.loads(line) for line in out.read_text().splitlines()]
+    return json.loads(result.stdout.strip().splitlines()[-1]), written
+
+
+def test_bench_grades_a_program_row_end_to_end(database_url: str, agent_home: Path, tmp_path: Path) -> None:
+    summary, row = bench_one_row(tmp_path, ROW)
     assert summary["problems"] == 1 and summary["agent_pass_at_1"] == 1.0, summary
-    (row,) = [json.loads(line) for line in out.read_text().splitlines()]
     assert row["task_id"] == "adder" and row["agent_passed"] and row["iterations"] == 1
 
 
@@ -186,16 +192,6 @@ def test_a_hidden_test_s_own_package_is_installed_for_the_grade(
     """The hidden test imports an allowlisted package (click) that neither the program nor the
     agent's tests use, so the agent's run never installed it: the grader installs it for itself."""
     hidden = "import click\n" + HIDDEN_PY + "\n\ndef test_click_is_importable():\n    assert click.echo\n"
-    suite = tmp_path / "apps.jsonl"
-    suite.write_text(json.dumps(ROW | {"test": hidden}) + "\n")
-    script = tmp_path / "script.json"
-    answers = [write("add.py", PROGRAM), write("test_add.py", AGENT_TESTS)]
-    script.write_text(json.dumps({"ProgramPlan": [{"args": PLAN}], "write_file": answers}))
-    out = tmp_path / "results.jsonl"
-    command = [sys.executable, "-m", "agent_graph.cli", "bench", "--suite", str(suite)]
-    command += ["--model", f"scripted:{script}", "--out", str(out), "--json"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=os.environ.copy())
-    assert result.returncode == 0, result.stderr
-    (row,) = [json.loads(line) for line in out.read_text().splitlines()]
+    _, row = bench_one_row(tmp_path, ROW | {"test": hidden})
     assert row["agent_passed"], row["agent_grade"]
     assert row["agent_hidden_share"] == "2/2"

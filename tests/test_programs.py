@@ -306,6 +306,23 @@ def test_a_test_file_the_gate_blocks_is_written_again_by_the_tester(
     assert [r["status"] for r in rows] == ["passed"]
 
 
+def _sent_back_then_green(
+    language: str, profile: str, versions: tuple[str, str, str], tests: tuple[str, str], name: str
+) -> str:
+    """A scripted run whose first version (`versions`: path, blocked code, good code) the gate sends
+    back, and whose second goes green against `tests` (path, content) at iteration 2: the prompt
+    the coder wrote the second version from."""
+    path, blocked, good = versions
+    script = {
+        "ProgramPlan": [{"args": program_plan(path, ["it does what the goal says"])}],
+        "write_file": [scripts.write(path, blocked), scripts.write(path, good), scripts.write(*tests)],
+        "Reflection": [{"args": {"hypothesis": "The gate sent it back.", "fix_plan": ["Do what it says"]}}],
+    }
+    outcome, model = _run(language, profile, script, f"program-{name}")
+    assert outcome.status == "passed" and outcome.iterations == 2, outcome
+    return str(model.prompts_for("write_file")[1])
+
+
 def test_node_code_requiring_a_file_nobody_wrote_is_sent_back_before_it_runs(
     database_url: str, agent_home: Path
 ) -> None:
@@ -314,18 +331,9 @@ def test_node_code_requiring_a_file_nobody_wrote_is_sent_back_before_it_runs(
     assumed = "const { greet } = require('./greeting');\n\n" + JS_CLI.replace(
         "`hello ${name}`", "greet(name)"
     )
-    script = {
-        "ProgramPlan": [{"args": program_plan("greet.js", ["node greet.js NAME prints hello NAME"])}],
-        "write_file": [
-            scripts.write("greet.js", assumed),
-            scripts.write("greet.js", JS_CLI),
-            scripts.write("greet.test.js", JS_CLI_TESTS),
-        ],
-        "Reflection": [{"args": {"hypothesis": "greeting.js does not exist.", "fix_plan": ["Inline greet"]}}],
-    }
-    outcome, model = _run("node", "cli_tool", script, "program-missing-module")
-    assert outcome.status == "passed" and outcome.iterations == 2, outcome
-    second_version_prompt = model.prompts_for("write_file")[1]
+    second_version_prompt = _sent_back_then_green(
+        "node", "cli_tool", ("greet.js", assumed, JS_CLI), ("greet.test.js", JS_CLI_TESTS), "missing-module"
+    )
     assert "greet.js:1" in second_version_prompt
     assert "require('./greeting') loads a file that is not in the workspace" in second_version_prompt
 
@@ -357,18 +365,10 @@ def test_a_web_app_that_starts_its_server_when_loaded_is_sent_back_before_it_run
     """Loaded by a test, such a module would serve until the time limit and no test would report:
     the coder is told the line instead, and the next version goes green."""
     serving = code + "\n" + starts
-    script = {
-        "ProgramPlan": [{"args": program_plan(path, ["GET /health answers 200"])}],
-        "write_file": [
-            scripts.write(path, serving),
-            scripts.write(path, code),
-            scripts.write(test_path, tests),
-        ],
-        "Reflection": [{"args": {"hypothesis": "It serves at import.", "fix_plan": ["Guard the server"]}}],
-    }
-    outcome, model = _run(language, "web_app", script, f"program-serving-{language}")
-    assert outcome.status == "passed" and outcome.iterations == 2, outcome
-    assert "starts a server when the file is loaded" in model.prompts_for("write_file")[1]
+    second_version_prompt = _sent_back_then_green(
+        language, "web_app", (path, serving, code), (test_path, tests), f"serving-{language}"
+    )
+    assert "starts a server when the file is loaded" in second_version_prompt
 
 
 def test_a_server_started_only_when_run_directly_is_no_finding() -> None:
