@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agent_graph.sandbox.findings import Finding, is_test_file
-from agent_graph.sandbox.scan_node import JS_EXTENSIONS, parse_js
+from agent_graph.sandbox.scan_node import JS_EXTENSIONS, line_of, parse_js
 
 RULE = "server at load"
 _FIX = {
@@ -69,7 +69,7 @@ def _node_starts(source: str, path: str) -> list[int]:
     if not hasattr(program, "body"):
         return []
     return [
-        int(statement.loc.start.line) if getattr(statement, "loc", None) is not None else 1
+        line_of(statement)
         for statement in program.body
         if statement.type == "ExpressionStatement" and _calls_listen(statement.expression)
     ]

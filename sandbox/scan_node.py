@@ -453,7 +453,8 @@ def _walk(program: Any) -> Iterator[_Visit]:
         stack.extend(reversed(children))
 
 
-def _line(node: Any) -> int:
+def line_of(node: Any) -> int:
+    """The node's first line in the source (1 when esprima gave no location)."""
     loc = getattr(node, "loc", None)
     return int(loc.start.line) if loc is not None else 1
 
@@ -599,15 +600,15 @@ def module_requests(program: Any) -> list[ModuleRequest]:
             specifier = fold_string(getattr(node, "source", None))
             keyword = "import" if node.type == "ImportDeclaration" else "export … from"
             if specifier is not None:
-                found.append(ModuleRequest(specifier, _line(node), f"{keyword} '{specifier}'"))
+                found.append(ModuleRequest(specifier, line_of(node), f"{keyword} '{specifier}'"))
         elif node.type == "CallExpression" and node.arguments:
             specifier = fold_string(node.arguments[0])
             if specifier is None:
                 continue
             if node.callee.type == "Import":
-                found.append(ModuleRequest(specifier, _line(node), f"import('{specifier}')"))
+                found.append(ModuleRequest(specifier, line_of(node), f"import('{specifier}')"))
             elif _is_require_like(node.callee, aliases):
-                found.append(ModuleRequest(specifier, _line(node), f"require('{specifier}')"))
+                found.append(ModuleRequest(specifier, line_of(node), f"require('{specifier}')"))
     return found
 
 
@@ -650,7 +651,7 @@ def _finding(path: str, line: int, rule: str, message: str) -> Finding:
 
 
 def _eval_findings(visit: _Visit, path: str) -> Iterator[Finding]:
-    node, line = visit.node, _line(visit.node)
+    node, line = visit.node, line_of(visit.node)
     if node.type == "Identifier" and node.name == "eval" and _is_reference(visit):
         yield _finding(path, line, "eval", "`eval` is blocked")
     elif node.type == "MemberExpression" and _is_global_member(node, ("eval",)):
@@ -665,7 +666,7 @@ def _eval_findings(visit: _Visit, path: str) -> Iterator[Finding]:
 
 
 def _function_findings(visit: _Visit, path: str, rule: str) -> Iterator[Finding]:
-    node, line = visit.node, _line(visit.node)
+    node, line = visit.node, line_of(visit.node)
     if node.type == "Identifier" and node.name == "Function" and _is_reference(visit):
         parent = visit.parent
         harmless = (
@@ -697,7 +698,7 @@ def _destructuring_findings(visit: _Visit, path: str, names: set[str]) -> Iterat
             name = fold_string(key) if getattr(prop, "computed", False) else getattr(key, "name", None)
             if name in names:
                 where = getattr(source, "name", "")
-                yield _finding(path, _line(prop), _rule_for(name), f"`{name}` taken from `{where}`")
+                yield _finding(path, line_of(prop), _rule_for(name), f"`{name}` taken from `{where}`")
     if node.type == "CallExpression" and len(node.arguments) >= 2:
         callee = node.callee
         if (
@@ -710,7 +711,7 @@ def _destructuring_findings(visit: _Visit, path: str, names: set[str]) -> Iterat
         ):
             name = fold_string(node.arguments[1])
             if name in names:
-                yield _finding(path, _line(node), _rule_for(name), f"`Reflect.get` of `{name}` is blocked")
+                yield _finding(path, line_of(node), _rule_for(name), f"`Reflect.get` of `{name}` is blocked")
 
 
 def _rule_for(name: str | None) -> str:
@@ -953,12 +954,12 @@ def _process_uses(program: Any, scope: _TestFileScope) -> Iterator[tuple[int, st
             parent if visit.key == "callee" and getattr(parent, "type", "") == "CallExpression" else None
         )
         if node.type == "Identifier" and node.name in scope.functions and _is_reference(visit):
-            yield _line(node), scope.functions[node.name], callee_of
+            yield line_of(node), scope.functions[node.name], callee_of
         elif node.type == "Identifier" and node.name in scope.namespaces and _is_reference(visit):
             member = parent if visit.key == "object" and parent.type == "MemberExpression" else None
             grand = visit.grandparent
             call = grand if member is not None and getattr(grand, "callee", None) is member else None
-            yield _line(node), _property_name(member) if member is not None else None, call
+            yield line_of(node), _property_name(member) if member is not None else None, call
         elif (
             node.type == "MemberExpression"
             and node.object.type == "CallExpression"
@@ -966,7 +967,7 @@ def _process_uses(program: Any, scope: _TestFileScope) -> Iterator[tuple[int, st
             and _is_child_process(fold_string(node.object.arguments[0]))
             and _is_require_like(node.object.callee, aliases)
         ):
-            yield _line(node), _property_name(node), callee_of
+            yield line_of(node), _property_name(node), callee_of
 
 
 def _loader_findings(scope: _TestFileScope, path: str, rule: str) -> Iterator[Finding]:
@@ -977,7 +978,7 @@ def _loader_findings(scope: _TestFileScope, path: str, rule: str) -> Iterator[Fi
         direct = parent is not None and parent.type == "MemberExpression" and key == "object"
         if loader.callee.type == "Import" or not (named or direct):
             yield _process_finding(
-                path, _line(loader), rule, "child_process is loaded in a way the gate cannot follow"
+                path, line_of(loader), rule, "child_process is loaded in a way the gate cannot follow"
             )
 
 
@@ -993,13 +994,15 @@ def process_findings_for_test_file(program: Any, path: str, rule: str) -> list[F
     for visit in _walk(program):
         target = getattr(visit.node, "left", None) if visit.node.type == "AssignmentExpression" else None
         if target is not None and target.type == "MemberExpression" and _property_name(target) == "execPath":
-            found.append(_process_finding(path, _line(visit.node), rule, "`process.execPath` is reassigned"))
+            found.append(
+                _process_finding(path, line_of(visit.node), rule, "`process.execPath` is reassigned")
+            )
     for line, function, call in _process_uses(program, scope):
         if call is None or function is None:
             found.append(_process_finding(path, line, rule, "child_process is used other than to call it"))
         elif not _runs_program(call, function, scope):
             what = f"`{function}(…)` runs something other than the program under test"
-            found.append(_process_finding(path, _line(call), rule, what))
+            found.append(_process_finding(path, line_of(call), rule, what))
     return found
 
 
