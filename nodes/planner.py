@@ -104,13 +104,27 @@ def normalise_plan(plan: Plan, language: str, goal: str) -> Plan:
 
 
 def with_declared_api(api: list[str], goal: str) -> list[str]:
-    """The plan's API lines, those naming a function the goal declares replaced by its declaration.
-    The tester and the coder read the plan's copy: a small model copying a long typed signature can
-    drop a bracket (`Tuple[int, int, Tuple[int, int]], int, int)`, read as three parameters), and
-    every test file then calls the function with three arguments."""
+    """The plan's API lines, those naming a function the goal declares replaced by its declaration,
+    then each call the goal writes in backticks that no line names. The tester and the coder read
+    the plan's copy: a small model copying a long typed signature can drop a bracket
+    (`Tuple[int, int, Tuple[int, int]], int, int)`, read as three parameters), and every test file
+    then calls the function with three arguments."""
     declared = {name: signature.declaration for name, signature in goal_signatures(goal).items()}
     others = [line for line in api if not set(NAME_CALL.findall(line)) & declared.keys()]
-    return [*declared.values(), *others]
+    lines = [*declared.values(), *others]
+    named = {name for line in lines for name in NAME_CALL.findall(line)}
+    for call in _GOAL_CALL.finditer(goal):  # what the plan's few lines left out of the goal's API
+        if call.group(2) not in named and len(lines) < _MOST_API_LINES:
+            lines.append(call.group(1))
+            named.add(call.group(2))
+    return lines
+
+
+# A call the goal writes in backticks, `to_json()` or `Inventory.from_json(s)`: the snippet is
+# group 1, the called name group 2. The plan lists at most six API lines; a class with more methods
+# loses the last ones, and the coder, who writes from the plan, leaves them out.
+_GOAL_CALL = re.compile(r"`((?:[A-Za-z_]\w*\.)?([A-Za-z_]\w*)\([^`()]*\))`")
+_MOST_API_LINES = 12
 
 
 def _is_test_file(name: str) -> bool:

@@ -33,3 +33,32 @@ def test_a_declared_function_the_plan_left_out_is_added_with_its_defaults() -> N
 def test_without_declared_functions_the_plans_api_stays() -> None:
     api = ["add(title: str) -> int", "done(item_id: int) -> None"]
     assert with_declared_api(api, "Build a CLI tool for managing TODO items stored in JSON.") == api
+
+
+INVENTORY_GOAL = (
+    "Write inventory.py with a class `Inventory`. `Inventory()` starts empty. `add(item, qty, price)` adds "
+    "stock. `remove(item, qty)` takes it away. `quantity(item)` returns the quantity. `total_value()` sums "
+    "qty*price. `low_stock(threshold)` names items below it. `to_json()` returns a JSON string and "
+    "`Inventory.from_json(s)` rebuilds an equal inventory. Run it as `python inventory.py demo`."
+)
+
+
+def test_calls_the_goal_names_that_the_plans_six_lines_left_out_are_added_as_the_goal_writes_them() -> None:
+    # the planner's schema holds six API lines: a class with eight calls loses the last two
+    six = [
+        "Inventory() -> None",
+        "add(item: str, qty: int, price: float) -> None",
+        "remove(item: str, qty: int) -> None",
+        "quantity(item: str) -> int",
+        "total_value() -> float",
+        "low_stock(threshold: int) -> list[str]",
+    ]
+    assert with_declared_api(six, INVENTORY_GOAL) == [*six, "to_json()", "Inventory.from_json(s)"]
+
+
+def test_a_call_the_goal_writes_twice_or_the_plan_already_names_is_listed_once() -> None:
+    goal = "`parse(text)` reads CSV; `parse(text)` again. Export `stringify(rows)` too."
+    assert with_declared_api(["parse(text: str) -> list"], goal) == [
+        "parse(text: str) -> list",
+        "stringify(rows)",
+    ]
