@@ -1,9 +1,9 @@
 """safety: the static gate between the coder and the sandbox; nothing blocked ever runs.
 
 Every version of the iteration is scanned (AST rules, Bandit, dependencies; Node requires of files
-nobody wrote; a web app's server started when its file is loaded). A version with a
-blocking finding, or one using a package that was refused, is set aside; the others go on. Packages
-outside the allowlist wait for a human decision (`interrupt()`); once every decision is made, the
+nobody wrote; a web app's server started when its file is loaded; a command-line program asking
+for its input at a prompt). A version with a blocking finding, or one using a package that was
+refused, is set aside; the others go on. Packages outside the allowlist wait for a human decision (`interrupt()`); once every decision is made, the
 approved and allowlisted packages the versions and the tests use are installed for the tests
 (`sandbox.approved_packages`). When every version is blocked, the findings go to the reflector and
 the coder as a blocked iteration. Test files pass the same gate when they are written
@@ -31,6 +31,8 @@ from agent_graph.prompts.feedback import (
 from agent_graph.roles import context_of, emit
 from agent_graph.sandbox.approved_packages import UNINSTALLABLE, approval_key, install_approved
 from agent_graph.sandbox.findings import Dependency
+from agent_graph.sandbox.interactive_input import PROFILES as RUN_WITH_ARGUMENTS
+from agent_graph.sandbox.interactive_input import interactive_reads
 from agent_graph.sandbox.load_time import servers_started_at_load
 from agent_graph.sandbox.safety import ScanResult, scan_files
 from agent_graph.sandbox.scan_node import missing_local_modules
@@ -56,6 +58,8 @@ def safety(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
             findings += missing_local_modules(version["files"], on_disk | set(version["files"]))
         if state.get("profile") == "web_app":  # tests load the module: it must not start a server
             findings += servers_started_at_load(version["files"])
+        if state.get("profile") in RUN_WITH_ARGUMENTS:  # tests run it with arguments and type nothing
+            findings += interactive_reads(version["files"], state.get("task", ""))
     needed = [d for scan in scans.values() if not scan.blocked for d in scan.needs_approval]
     approvals = ask_for_dependencies(state, _distinct(needed))
     tests_scan = scan_files(state.get("tests", {}), language, rules) if state.get("tests") else None

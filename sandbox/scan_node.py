@@ -453,6 +453,11 @@ def _walk(program: Any) -> Iterator[_Visit]:
         stack.extend(reversed(children))
 
 
+def walk_nodes(program: Any) -> Iterator[Any]:
+    """Every node of a parsed program, parents before children."""
+    return (visit.node for visit in _walk(program))
+
+
 def line_of(node: Any) -> int:
     """The node's first line in the source (1 when esprima gave no location)."""
     loc = getattr(node, "loc", None)
@@ -473,7 +478,7 @@ def fold_string(node: Any) -> str | None:
     return None
 
 
-def _property_name(member: Any) -> str | None:
+def property_name(member: Any) -> str | None:
     """`a.b` → "b", `a["b"]` → "b", `a[x]` → None."""
     if member.type != "MemberExpression":
         return None
@@ -489,7 +494,7 @@ def _is_global_member(node: Any, names: Iterable[str]) -> bool:
         and node.type == "MemberExpression"
         and node.object.type == "Identifier"
         and node.object.name in _GLOBAL_OBJECTS
-        and _property_name(node) in set(names)
+        and property_name(node) in set(names)
     )
 
 
@@ -546,17 +551,17 @@ def _is_function_literal(node: Any) -> bool:
 def _reaches_function_constructor(member: Any) -> bool:
     """`(() => {}).constructor`, `Function.prototype.constructor`,
     `Object.getPrototypeOf(async function () {}).constructor` — the Function constructor."""
-    if _property_name(member) != "constructor":
+    if property_name(member) != "constructor":
         return False
     obj = member.object
     if _is_function_literal(obj):
         return True
-    if obj.type == "MemberExpression" and _property_name(obj) == "prototype":
+    if obj.type == "MemberExpression" and property_name(obj) == "prototype":
         return _is_global_name(obj.object, "Function")
     return (
         obj.type == "CallExpression"
         and obj.callee.type == "MemberExpression"
-        and _property_name(obj.callee) == "getPrototypeOf"
+        and property_name(obj.callee) == "getPrototypeOf"
         and bool(obj.arguments)
         and _is_function_literal(obj.arguments[0])
     )
@@ -582,10 +587,10 @@ def _is_require_like(node: Any, aliases: set[str]) -> bool:
     if node.type == "Identifier":
         return node.name in aliases
     if node.type == "MemberExpression":  # module.require, process.mainModule.require
-        return _property_name(node) == "require"
+        return property_name(node) == "require"
     if node.type == "CallExpression":  # createRequire(import.meta.url) / module.createRequire(...)
         callee = node.callee
-        name = callee.name if callee.type == "Identifier" else _property_name(callee)
+        name = callee.name if callee.type == "Identifier" else property_name(callee)
         return name == "createRequire"
     return False
 
@@ -660,7 +665,7 @@ def _eval_findings(visit: _Visit, path: str) -> Iterator[Finding]:
         callee, first = node.callee, node.arguments[0]
         timer = callee.name if callee.type == "Identifier" else None
         if _is_global_member(callee, _STRING_TIMERS):
-            timer = _property_name(callee)
+            timer = property_name(callee)
         if timer in _STRING_TIMERS and (fold_string(first) is not None or first.type == "TemplateLiteral"):
             yield _finding(path, line, "eval", f"`{timer}` with a string runs that string as code")
 
@@ -705,7 +710,7 @@ def _destructuring_findings(visit: _Visit, path: str, names: set[str]) -> Iterat
             callee.type == "MemberExpression"
             and callee.object.type == "Identifier"
             and callee.object.name == "Reflect"
-            and _property_name(callee) == "get"
+            and property_name(callee) == "get"
             and node.arguments[0].type == "Identifier"
             and node.arguments[0].name in _GLOBAL_OBJECTS
         ):
@@ -853,7 +858,7 @@ def is_workspace_path(node: Any, scope: _TestFileScope, depth: int = 0, relative
         )
     if node.type == "CallExpression":
         callee = node.callee
-        member = _property_name(callee) if callee.type == "MemberExpression" else None
+        member = property_name(callee) if callee.type == "MemberExpression" else None
         if member == "resolve" and callee.object.type == "Identifier" and callee.object.name == "require":
             return len(node.arguments) == 1 and _relative_constant(fold_string(node.arguments[0]))
         if (
@@ -924,7 +929,7 @@ def _runs_program(call: Any, function: str, scope: _TestFileScope) -> bool:
         program.type == "MemberExpression"
         and program.object.type == "Identifier"
         and program.object.name == "process"
-        and _property_name(program) == "execPath"
+        and property_name(program) == "execPath"
     )
     if not is_node or argv is None or not argv.elements or len(args) > 3:
         return False
@@ -959,7 +964,7 @@ def _process_uses(program: Any, scope: _TestFileScope) -> Iterator[tuple[int, st
             member = parent if visit.key == "object" and parent.type == "MemberExpression" else None
             grand = visit.grandparent
             call = grand if member is not None and getattr(grand, "callee", None) is member else None
-            yield line_of(node), _property_name(member) if member is not None else None, call
+            yield line_of(node), property_name(member) if member is not None else None, call
         elif (
             node.type == "MemberExpression"
             and node.object.type == "CallExpression"
@@ -967,7 +972,7 @@ def _process_uses(program: Any, scope: _TestFileScope) -> Iterator[tuple[int, st
             and _is_child_process(fold_string(node.object.arguments[0]))
             and _is_require_like(node.object.callee, aliases)
         ):
-            yield line_of(node), _property_name(node), callee_of
+            yield line_of(node), property_name(node), callee_of
 
 
 def _loader_findings(scope: _TestFileScope, path: str, rule: str) -> Iterator[Finding]:
@@ -993,7 +998,7 @@ def process_findings_for_test_file(program: Any, path: str, rule: str) -> list[F
     found = list(_loader_findings(scope, path, rule))
     for visit in _walk(program):
         target = getattr(visit.node, "left", None) if visit.node.type == "AssignmentExpression" else None
-        if target is not None and target.type == "MemberExpression" and _property_name(target) == "execPath":
+        if target is not None and target.type == "MemberExpression" and property_name(target) == "execPath":
             found.append(
                 _process_finding(path, line_of(visit.node), rule, "`process.execPath` is reassigned")
             )

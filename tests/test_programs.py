@@ -388,6 +388,58 @@ def test_a_server_started_only_when_run_directly_is_no_finding() -> None:
     ] == [2, 1]
 
 
+JS_ASKING = """const readline = require('readline');
+const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+
+function main() {
+  rl.question('Name? ', (name) => {
+    console.log(`hello ${name}`);
+    rl.close();
+  });
+}
+
+if (require.main === module) {
+  main();
+}
+"""
+PY_ASKING = PY_CLI.replace('print(f"hello {sys.argv[1]}")', "print(f\"hello {input('Name? ')}\")")
+
+
+@pytest.mark.parametrize(
+    ("language", "asking", "expected"),
+    [("python", PY_ASKING, "greet.py:8"), ("node", JS_ASKING, "greet.js:2")],
+)
+def test_a_command_line_program_asking_for_its_input_is_sent_back_before_it_runs(
+    database_url: str, agent_home: Path, language: str, asking: str, expected: str
+) -> None:
+    """Run with arguments and an empty stdin, such a program prints its question whatever the
+    arguments say: the coder is told the line instead, and the next version goes green."""
+    path, code, test_path, tests = CASES[(language, "cli_tool")]
+    second_version_prompt = _sent_back_then_green(
+        language, "cli_tool", (path, asking, code), (test_path, tests), f"asking-{language}"
+    )
+    assert expected in second_version_prompt
+    assert "asks for input at a prompt" in second_version_prompt
+
+
+def test_input_at_a_prompt_is_no_finding_when_the_goal_asks_for_it_or_in_a_test_file() -> None:
+    from agent_graph.sandbox.interactive_input import interactive_reads
+
+    files = {"greet.py": PY_ASKING, "greet.js": JS_ASKING, "test_greet.py": "x = input()\n"}
+    assert [(f.path, f.line) for f in interactive_reads(files, "A greeter.")] == [
+        ("greet.js", 2),
+        ("greet.js", 5),
+        ("greet.py", 8),
+    ]
+    assert interactive_reads(files, "A greeter that reads names from stdin.") == []
+    assert interactive_reads(files, "An interactive greeter: it asks for a name.") == []
+    # a property named `question` that is only read is no prompt
+    assert (
+        interactive_reads({"q.js": "const quiz = { question: 'Why?' };\nconsole.log(quiz.question);\n"}, "")
+        == []
+    )
+
+
 def test_a_relative_require_is_missing_only_when_no_file_provides_it() -> None:
     from agent_graph.sandbox.scan_node import missing_local_modules
 
