@@ -1,5 +1,8 @@
 """reflect: reads the failures, states a hypothesis and a fix plan, and chooses what changes next.
 
+The model is asked for the hypothesis, except when a failure names what the code lacks (a name
+the tests import that no source file defines): that diagnosis is stated as the failure gives it.
+
 It keeps the failed iteration's record, then decides the next iteration's strategy. A failure
 seen before changes something real (`next_strategy`): the second time the same failure comes,
 the tests are written again (when they may be at fault) or the code is written fresh, the third
@@ -16,10 +19,12 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 
 from agent_graph.checks.examples import EXAMPLES_FILE
+from agent_graph.checks.missing_name import name_the_code_lacks
 from agent_graph.context import Context
 from agent_graph.languages import LanguageAdapter, adapter_for
 from agent_graph.languages.layout import RETURN_CHECK_FILE
 from agent_graph.limits import warned as warning_due
+from agent_graph.pricing import Usage
 from agent_graph.prompts import (
     CIRCUIT_BREAKER_WARNING,
     CONTRADICTED_HYPOTHESIS,
@@ -29,7 +34,7 @@ from agent_graph.prompts import (
 from agent_graph.prompts.render import guidance, reflector_request, render_report
 from agent_graph.records import iteration_record, recorded
 from agent_graph.repairs.python import without_doubted
-from agent_graph.roles import ask_role, context_of, emit
+from agent_graph.roles import api_names, ask_role, context_of, emit
 from agent_graph.sandbox.return_types_conftest import RETURN_TYPE_FAILURE
 from agent_graph.state import AgentState, Attempt, Reflection
 
@@ -148,10 +153,65 @@ def contradicted_claim(
     return None
 
 
+def missing_name(state: AgentState, adapter: LanguageAdapter) -> tuple[str, str] | None:
+    """(name, file) of the first failure that names a declared name no source file defines."""
+    files, declared = state.get("files", {}), api_names(state)
+    for failure in state.get("report", {}).get("failures", []):
+        found = name_the_code_lacks(str(failure.get("message", "")), files, adapter.source_suffix, declared)
+        if found is not None:
+            return found
+    return None
+
+
 def _written_tests(state: AgentState) -> dict[str, str]:
     """The test files worth showing: not the generated conftest that checks return types (its
     failures say everything it knows)."""
     return {path: content for path, content in state.get("tests", {}).items() if path != RETURN_CHECK_FILE}
+
+
+def missing_name_reflection(name: str, path: str) -> Reflection:
+    """The diagnosis of a failure that names what the code lacks, stated without the model."""
+    return Reflection(
+        hypothesis=f"{path} never defines `{name}`, which the tests use; every test that needs it fails.",
+        fix_plan=[
+            f"Define `{name}` in {path} as the goal and the plan describe it, where the tests can reach it.",
+            "Keep the rest of the code that works.",
+        ],
+        tests_are_wrong=False,
+    )
+
+
+def _ask_reflector(
+    runtime: Runtime[Context], state: AgentState, messages: list[Any], tried: list[str], report_text: str
+) -> tuple[Reflection, Usage]:
+    """The model's reflection, asked again once when it copies a hypothesis already tried, and once
+    when it blames a name the code defines."""
+    context = context_of(runtime)
+    iteration = state.get("iteration", 1)
+    result, usage = ask_role(runtime, "reflector", Reflection, messages, max_tokens=500)
+    if _normal(result.hypothesis) in {_normal(h) for h in tried}:
+        # A small model copies a hypothesis from the list above, even after the failure changed
+        # (as often as one later reflection in two): ask once more, hotter, for a fresh look.
+        emit("hypothesis_repeated", iteration=iteration, hypothesis=result.hypothesis)
+        messages = [*messages, HumanMessage(REPEATED_HYPOTHESIS.format(hypothesis=result.hypothesis))]
+        result, more = ask_role(
+            runtime, "reflector", Reflection, messages, max_tokens=500, temperature=context.sample_temperature
+        )
+        usage += more
+    claim = contradicted_claim(
+        result.hypothesis, state.get("files", {}), report_text, adapter_for(state.get("language"))
+    )
+    if claim is not None:  # asked once more; a second such answer is kept (the tests still decide)
+        name, path = claim
+        emit("hypothesis_contradicted", iteration=iteration, hypothesis=result.hypothesis, name=name)
+        where = f"`{name}` is bound at the top level of {path}"
+        ask = CONTRADICTED_HYPOTHESIS.format(hypothesis=result.hypothesis, name=name, where=where)
+        messages = [*messages, HumanMessage(ask)]
+        result, more = ask_role(
+            runtime, "reflector", Reflection, messages, max_tokens=500, temperature=context.sample_temperature
+        )
+        usage += more
+    return result, usage
 
 
 def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -184,29 +244,13 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         SystemMessage(f"{REFLECTOR_SYSTEM}\n{guidance(state, 'reflector')}"),
         HumanMessage(request),
     ]
-    result, usage = ask_role(runtime, "reflector", Reflection, messages, max_tokens=500)
-    if _normal(result.hypothesis) in {_normal(h) for h in tried}:
-        # A small model copies a hypothesis from the list above, even after the failure changed
-        # (as often as one later reflection in two): ask once more, hotter, for a fresh look.
-        emit("hypothesis_repeated", iteration=iteration, hypothesis=result.hypothesis)
-        messages = [*messages, HumanMessage(REPEATED_HYPOTHESIS.format(hypothesis=result.hypothesis))]
-        result, more = ask_role(
-            runtime, "reflector", Reflection, messages, max_tokens=500, temperature=context.sample_temperature
-        )
-        usage += more
-    claim = contradicted_claim(
-        result.hypothesis, state.get("files", {}), report_text, adapter_for(state.get("language"))
-    )
-    if claim is not None:  # asked once more; a second such answer is kept (the tests still decide)
-        name, path = claim
-        emit("hypothesis_contradicted", iteration=iteration, hypothesis=result.hypothesis, name=name)
-        where = f"`{name}` is bound at the top level of {path}"
-        ask = CONTRADICTED_HYPOTHESIS.format(hypothesis=result.hypothesis, name=name, where=where)
-        messages = [*messages, HumanMessage(ask)]
-        result, more = ask_role(
-            runtime, "reflector", Reflection, messages, max_tokens=500, temperature=context.sample_temperature
-        )
-        usage += more
+    adapter = adapter_for(state.get("language"))
+    missing = missing_name(state, adapter)
+    if missing is not None and not state.get("safety_feedback"):  # the failure says it plainly
+        result, usage = missing_name_reflection(*missing), Usage()
+        emit("name_missing", iteration=iteration, name=missing[0], file=missing[1])
+    else:
+        result, usage = _ask_reflector(runtime, state, messages, tried, report_text)
     rewrites = sum(1 for r in state.get("reflections", []) if r.get("tests_are_wrong"))
     suspects = suspect_tests(state)
     kept = without_doubted(state.get("tests", {}), suspects, keep=EXAMPLES_FILE)

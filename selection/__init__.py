@@ -64,7 +64,7 @@ def choose_version(state: AgentState, context: Context, tests: dict[str, str], n
         passed=[c.report.passed if c.report else None for c in tried],
         chosen=tried.index(best) + 1,
     )
-    rewrite = broken_tests(tried) or timed_out_tests(tried) if new_tests else ""
+    rewrite = broken_tests(tried, state) or timed_out_tests(tried) if new_tests else ""
     votes = sizes[cluster_key(best)] if best.report is not None else 0
     return Choice(best.files, best.report, set(), rewrite, votes)
 

@@ -28,9 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from agent_graph.checks.examples import EXAMPLES_FILE
+from agent_graph.checks.missing_name import name_the_code_lacks
 from agent_graph.checks.signature_calls import signature_calls
 from agent_graph.checks.signature_check import goal_signatures, parsed_tests
 from agent_graph.context import Context
+from agent_graph.languages import adapter_for
 from agent_graph.prompts.feedback import (
     TIMED_OUT_TESTS,
     against_tests_request,
@@ -86,7 +88,7 @@ def choose_first_version(
         chosen=candidates.index(chosen) + 1,
     )
     rewrite = (
-        broken_tests(candidates)
+        broken_tests(candidates, state)
         or timed_out_tests(candidates)
         or strong_group_against_tests(candidates, copies)
         or no_version_passes_tests(candidates, copies)
@@ -99,14 +101,17 @@ def choose_first_version(
     return FirstChoice(chosen.files, doubted, rewrite, votes)
 
 
-def broken_tests(candidates: Sequence[Candidate]) -> str:
+def broken_tests(candidates: Sequence[Candidate], state: AgentState) -> str:
     """What to tell the tester when every version met an error before any test ran.
 
     Distinct versions all failing to run a test file is the file's fault, not theirs: a name it
     never defined, a hypothesis strategy that does not exist (`st.int`). Left alone, the loop
-    would rewrite the code instead of the tests."""
+    would rewrite the code instead of the tests. Unless each version's error names a name the goal
+    or plan declares (of `state`) and that version never writes: then the code is what lacks it."""
     reports = [c.report for c in candidates]
     if len(reports) < 2 or any(r is None or r.status != "error" for r in reports):
+        return ""
+    if all(_lacks_declared_name(c, state) for c in candidates):
         return ""
     report = reports[0]
     assert report is not None
@@ -114,6 +119,14 @@ def broken_tests(candidates: Sequence[Candidate]) -> str:
     reason = f"{first.test}: {first.message}" if first else report.output
     error = "\n".join(reason.strip().splitlines()[-3:])[:300]
     return broken_tests_request(error)
+
+
+def _lacks_declared_name(candidate: Candidate, state: AgentState) -> bool:
+    suffix = adapter_for(state.get("language")).source_suffix
+    failures = candidate.report.failures if candidate.report is not None else []
+    return bool(failures) and (
+        name_the_code_lacks(failures[0].message, candidate.files, suffix, api_names(state)) is not None
+    )
 
 
 def timed_out_tests(candidates: Sequence[Candidate]) -> str:

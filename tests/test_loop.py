@@ -561,6 +561,39 @@ def test_a_hypothesis_the_code_refutes_is_asked_for_again_hotter(database_url: s
     assert "Diagnosis: The divisor is off by one." in model.prompts_for("write_file")[2]
 
 
+def test_a_declared_name_the_code_never_writes_is_diagnosed_without_asking_the_model(
+    database_url: str, agent_home: Path
+) -> None:
+    """The tests import `median`, which the plan declares and the code never writes: the failure
+    says so plainly, so the reflector states it (no Reflection call is scripted) and the coder is
+    told to define it."""
+    plan = {
+        **scripts.PLAN,
+        "public_api": ["mean(xs: list[float]) -> float", "median(xs: list[float]) -> float"],
+    }
+    median = (
+        "\n\ndef median(xs):\n    s = sorted(xs)\n    return (s[(len(s) - 1) // 2] + s[len(s) // 2]) / 2\n"
+    )
+    tests = scripts.TESTS.replace("from stats import mean", "from stats import mean, median") + (
+        "\n\ndef test_median():\n    assert median([3, 1, 2]) == 2\n"
+    )
+    script = {
+        "Plan": [{"args": plan}],
+        "write_file": [
+            scripts.write("stats.py", scripts.FIXED_CODE),
+            scripts.write("test_stats.py", tests),
+            scripts.write("stats.py", scripts.FIXED_CODE + median),
+        ],
+    }
+    spec, model = scripts.scripted("missing-name", script)
+    context = Context(first_samples=1, model=spec, samples_per_iteration=1)
+    outcome = run_task("Write mean(xs) and median(xs) in stats.py.", "python", "library", context)
+
+    assert outcome.status == "passed" and outcome.iterations == 2, outcome
+    assert not [call for call in model.calls if call["tool"] == "Reflection"]
+    assert "stats.py never defines `median`" in model.prompts_for("write_file")[2]
+
+
 def test_the_coder_reads_one_file_and_edits_another_with_its_tools(
     database_url: str, agent_home: Path
 ) -> None:

@@ -267,3 +267,45 @@ def test_a_hypothesis_blaming_a_name_the_code_binds_is_refuted_unless_the_failur
         "calc.js",
     )
     assert adapter_for("node").module_names(node["calc.js"]) == {"add", "main"}
+
+
+def test_a_failure_naming_a_declared_name_no_source_file_writes_is_the_codes_to_fix() -> None:
+    from agent_graph.checks.missing_name import name_the_code_lacks
+
+    python = {"inventory.py": "class Inventory:\n    def add(self, item, qty):\n        pass\n"}
+    error = "ImportError: cannot import name 'to_json' from 'inventory' (/workspace/inventory.py)"
+    declared = {"Inventory", "add", "to_json"}
+    assert name_the_code_lacks(error, python, ".py", declared) == ("to_json", "inventory.py")
+    assert name_the_code_lacks(error, python, ".py", {"Inventory"}) is None  # not declared: the test's
+    written = {"inventory.py": python["inventory.py"] + "    def to_json(self):\n        return '{}'\n"}
+    assert name_the_code_lacks(error, written, ".py", declared) is None  # a method: not missing
+    node = {"server.js": "function handler(req, res) {}\nmodule.exports = { handler };\n"}
+    message = "TypeError: createServer is not a function"
+    assert name_the_code_lacks(message, node, ".js", {"createServer"}) == ("createServer", "server.js")
+    assert name_the_code_lacks("AssertionError: 1 !== 2", node, ".js", {"createServer"}) is None
+
+
+def test_every_version_lacking_a_declared_name_does_not_send_the_tests_back() -> None:
+    from agent_graph.sandbox.base import TestFailure, TestReport
+    from agent_graph.selection.agreement import broken_tests
+    from agent_graph.selection.candidates import Candidate
+    from agent_graph.state import AgentState
+
+    error = "ImportError: cannot import name '{name}' from 'stats' (/workspace/stats.py)"
+
+    def version(code: str, name: str) -> Candidate:
+        failure = TestFailure("test_stats", error.format(name=name))
+        return Candidate({"stats.py": code}, TestReport("error", errors=1, failures=[failure]))
+
+    state = AgentState(task="Write `mean(xs)` and `median(xs)` in stats.py.", plan={}, language="python")
+    lacking = [
+        version("def mean(xs):\n    return 0\n", "median"),
+        version("def mean(xs): return 1\n", "median"),
+    ]
+    assert broken_tests(lacking, state) == ""
+    # a name nobody declared, or one the versions do write: the test file is what is broken
+    assert "could not run" in broken_tests(
+        [version("x = 1\n", "helper"), version("y = 2\n", "helper")], state
+    )
+    defined = [version("def median(xs): pass\n", "median"), version("median = None\n", "median")]
+    assert "could not run" in broken_tests(defined, state)
