@@ -420,8 +420,9 @@ class NodeAdapter:
 
     def clean_source(self, source: str, api: set[str]) -> str:
         """Code fences dropped; node:test tests pasted into a source file removed (with their
-        `require('node:test')`/`assert` lines) when that leaves a file that still parses."""
-        source = drop_tool_echoes(salvage(_without_fences(source)))
+        `require('node:test')`/`assert` lines) when that leaves a file that still parses; a
+        declared function exported as the module itself exported by its name too."""
+        source = _also_exported_by_name(drop_tool_echoes(salvage(_without_fences(source))), api)
         program = _parse_exact(source)
         if program is None:
             return source.rstrip() + "\n"
@@ -534,6 +535,40 @@ class NodeAdapter:
         for check in found:
             first.setdefault(check.test, check)
         return list(first.values())
+
+
+def _also_exported_by_name(source: str, api: set[str]) -> str:
+    """`module.exports = createServer;` followed by `module.exports.createServer = createServer;`
+    when the goal or plan declares `createServer`: the module is still the function, and
+    `const { createServer } = require('./server')`, the way a declared name is imported, finds it
+    too (without it the name is undefined and every test fails on a program that works)."""
+    program = _parse_exact(source)
+    if program is None:
+        return source
+    edits: list[tuple[int, int, str]] = []
+    for statement in program.body:
+        assigned = statement.expression if statement.type == "ExpressionStatement" else None
+        if (
+            assigned is not None
+            and assigned.type == "AssignmentExpression"
+            and assigned.operator == "="
+            and _is_module_exports(assigned.left)
+            and assigned.right.type == "Identifier"
+            and assigned.right.name in api
+        ):
+            name = assigned.right.name
+            edits.append((statement.range[1], statement.range[1], f"\nmodule.exports.{name} = {name};"))
+    return _apply(source, edits) if edits else source
+
+
+def _is_module_exports(node: Any) -> bool:
+    return (
+        node.type == "MemberExpression"
+        and not node.computed
+        and node.object.type == "Identifier"
+        and node.object.name == "module"
+        and node.property.name == "exports"
+    )
 
 
 def _lines_of(source: str, node: Any) -> str:

@@ -3,6 +3,7 @@ slips, and the program checks; a repaired file runs green with `node --test` in 
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -165,6 +166,22 @@ test('adds', () => { assert.equal(add(1, 2), 3); });
 ```"""
     cleaned = NODE.clean_source(source, {"add"})
     assert cleaned == "function add(a, b) { return a + b; }\nmodule.exports = { add };\n"
+
+
+def test_a_declared_function_exported_as_the_module_is_exported_by_its_name_too() -> None:
+    source = "function createServer() { return 1; }\n\nmodule.exports = createServer;\n"
+    cleaned = NODE.clean_source(source, {"createServer"})
+    assert cleaned == source.rstrip() + "\nmodule.exports.createServer = createServer;\n"
+    # both ways of loading it find the function
+    script = (
+        cleaned + "const { createServer: named } = module.exports;\nconsole.log(named(), module.exports());\n"
+    )
+    ran = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=30)
+    assert ran.stdout == "1 1\n", ran.stderr
+    # a name nobody declared, or an object of exports, is left as written
+    assert NODE.clean_source(source, {"handler"}) == source
+    named = "function f() {}\nmodule.exports = { f };\n"
+    assert NODE.clean_source(named, {"f"}) == named
 
 
 def test_the_adapter_is_the_one_the_graph_picks() -> None:
