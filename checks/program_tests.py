@@ -29,6 +29,7 @@ from agent_graph.prompts.test_checks import (
     shell_operator_argument,
     skeleton_placeholder,
     undeclared_import,
+    undefined_call,
 )
 
 # What a shell makes of a command line (redirections, pipes, lists): passed in a process's argument
@@ -79,6 +80,7 @@ def program_test_checks(
     literals: Collection[tuple[str, str]] = (),
     bodies: Mapping[str, str] | None = None,
     goal: str = "",
+    undefined_calls: Collection[tuple[str, str]] = (),
 ) -> list[TestCheck]:
     """Tests that are wrong whatever the program does, one reason each (first reason per test).
 
@@ -87,6 +89,8 @@ def program_test_checks(
       the contract does not promise;
     - every test of a `cli_tool`/`data_pipeline` file that never runs the program as the profile says;
     - a test importing a module of another language (`foreign_modules`: (test, module) pairs);
+    - a test calling a function its file never binds and the language does not provide
+      (`undefined_calls`: (test, name) pairs): a helper the skeleton had and the file lost;
     - a test holding one of the profile's skeleton placeholders or an unfilled slot of the goal's
       command lines (`<KEY>`; `literals`: (test, string literal) pairs): copied from the prompt, it
       checks a command or an output no contract states (unless the goal names that value: `goal`);
@@ -110,6 +114,7 @@ def program_test_checks(
     for test, module in foreign_modules:
         reason = foreign_module(module)
         found += [TestCheck(name, reason) for name in _each(tests, test)]
+    found += [TestCheck(test, undefined_call(name)) for test, name in undefined_calls]
     for item in imports:
         if item.module not in program_modules:
             continue

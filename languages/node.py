@@ -530,11 +530,55 @@ class NodeAdapter:
             ],
             bodies={name: _lines_of(source, call) for name, call, _ in _tests(program)},
             goal=goal,
+            undefined_calls=_undefined_calls(program),
         )
         first: dict[str, TestCheck] = {}
         for check in found:
             first.setdefault(check.test, check)
         return list(first.values())
+
+
+# The functions Node 20 provides to every CommonJS module (`Object.getOwnPropertyNames(globalThis)`,
+# the callable ones, without the modules `node -e` adds), and the module wrapper's `require`.
+# fmt: off
+NODE_GLOBAL_FUNCTIONS = frozenset((
+    "AbortController", "AbortSignal", "AggregateError", "Array", "ArrayBuffer", "BigInt", "BigInt64Array",
+    "BigUint64Array", "Blob", "Boolean", "BroadcastChannel", "Buffer", "ByteLengthQueuingStrategy",
+    "CompressionStream", "CountQueuingStrategy", "Crypto", "CryptoKey", "CustomEvent", "DOMException",
+    "DataView", "Date", "DecompressionStream", "Error", "EvalError", "Event", "EventTarget", "File",
+    "FinalizationRegistry", "Float32Array", "Float64Array", "FormData", "Function", "Headers", "Int16Array",
+    "Int32Array", "Int8Array", "Map", "MessageChannel", "MessageEvent", "MessagePort", "Number", "Object",
+    "Performance", "PerformanceEntry", "PerformanceMark", "PerformanceMeasure", "PerformanceObserver",
+    "PerformanceObserverEntryList", "PerformanceResourceTiming", "Promise", "Proxy", "RangeError",
+    "ReadableByteStreamController", "ReadableStream", "ReadableStreamBYOBReader", "ReadableStreamBYOBRequest",
+    "ReadableStreamDefaultController", "ReadableStreamDefaultReader", "ReferenceError", "RegExp", "Request",
+    "Response", "Set", "SharedArrayBuffer", "String", "SubtleCrypto", "Symbol", "SyntaxError", "TextDecoder",
+    "TextDecoderStream", "TextEncoder", "TextEncoderStream", "TransformStream",
+    "TransformStreamDefaultController", "TypeError", "URIError", "URL", "URLSearchParams", "Uint16Array",
+    "Uint32Array", "Uint8Array", "Uint8ClampedArray", "WeakMap", "WeakRef", "WeakSet", "WritableStream",
+    "WritableStreamDefaultController", "WritableStreamDefaultWriter", "atob", "btoa", "clearImmediate",
+    "clearInterval", "clearTimeout", "decodeURI", "decodeURIComponent", "encodeURI", "encodeURIComponent",
+    "escape", "eval", "fetch", "isFinite", "isNaN", "parseFloat", "parseInt", "queueMicrotask", "require",
+    "setImmediate", "setInterval", "setTimeout", "structuredClone", "unescape",
+))
+# fmt: on
+
+
+def _undefined_calls(program: Any) -> list[tuple[str, str]]:
+    """(test, name) for each call inside a test of a name the file never binds and Node does not
+    provide: a ReferenceError whatever the code."""
+    bound = _declared_names(program) | NODE_GLOBAL_FUNCTIONS
+    found: list[tuple[str, str]] = []
+    for name, call, _ in _tests(program):
+        for body in call.arguments[1:]:
+            found += [
+                (name, node.callee.name)
+                for node in _walk(body)
+                if node.type == "CallExpression"
+                and node.callee.type == "Identifier"
+                and node.callee.name not in bound
+            ]
+    return found
 
 
 def _also_exported_by_name(source: str, api: set[str]) -> str:
@@ -546,6 +590,15 @@ def _also_exported_by_name(source: str, api: set[str]) -> str:
     if program is None:
         return source
     edits: list[tuple[int, int, str]] = []
+    already = {
+        statement.expression.left.property.name
+        for statement in program.body
+        if statement.type == "ExpressionStatement"
+        and statement.expression.type == "AssignmentExpression"
+        and statement.expression.left.type == "MemberExpression"
+        and not statement.expression.left.computed
+        and _is_module_exports(statement.expression.left.object)
+    }
     for statement in program.body:
         assigned = statement.expression if statement.type == "ExpressionStatement" else None
         if (
@@ -555,6 +608,7 @@ def _also_exported_by_name(source: str, api: set[str]) -> str:
             and _is_module_exports(assigned.left)
             and assigned.right.type == "Identifier"
             and assigned.right.name in api
+            and assigned.right.name not in already
         ):
             name = assigned.right.name
             edits.append((statement.range[1], statement.range[1], f"\nmodule.exports.{name} = {name};"))

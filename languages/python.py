@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 from collections.abc import Collection
 
@@ -195,7 +196,36 @@ def program_checks(
         literals=literals,
         bodies=bodies,
         goal=goal,
+        undefined_calls=undefined_calls(tree),
     )
+
+
+def undefined_calls(tree: ast.Module) -> list[tuple[str, str]]:
+    """(test, name) for each call in a test function of a name the file binds nowhere (no def,
+    import, assignment or parameter) and Python does not provide: a NameError whatever the code."""
+    if any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names) for n in ast.walk(tree)):
+        return []  # a star import may bind anything
+    bound = set(dir(builtins))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            bound |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(node.id)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            bound |= set(node.names)
+    return [
+        (test.name, call.func.id)
+        for test in tree.body
+        if isinstance(test, ast.FunctionDef | ast.AsyncFunctionDef) and test.name.startswith("test")
+        for call in ast.walk(test)
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id not in bound
+    ]
 
 
 def without_star_import(source: str, stem: str) -> str:

@@ -121,6 +121,13 @@ def undeclared_import(names: str, declared: str) -> str:
     return f"imports `{names}`, which the plan never declares (it declares {declared}); test only the declared API"
 
 
+def undefined_call(name: str) -> str:
+    return (
+        f"calls `{name}()`, which the test file never defines, imports or requires: define the helper "
+        "in the file, or call only what the code provides"
+    )
+
+
 def skeleton_placeholder(value: str) -> str:
     return (
         f"keeps the skeleton's stand-in {value!r}: write the arguments and the expected output of a "

@@ -172,6 +172,7 @@ def test_a_declared_function_exported_as_the_module_is_exported_by_its_name_too(
     source = "function createServer() { return 1; }\n\nmodule.exports = createServer;\n"
     cleaned = NODE.clean_source(source, {"createServer"})
     assert cleaned == source.rstrip() + "\nmodule.exports.createServer = createServer;\n"
+    assert NODE.clean_source(cleaned, {"createServer"}) == cleaned  # written once, however often cleaned
     # both ways of loading it find the function
     script = (
         cleaned + "const { createServer: named } = module.exports;\nconsole.log(named(), module.exports());\n"

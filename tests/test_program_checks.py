@@ -81,8 +81,11 @@ def test_a_test_copied_from_the_profile_skeleton_is_the_test_s_fault_in_either_l
     assert "stand-in 'command'" in found["test_command_prints_result"]
     # the skeleton's bad-input test left alone tests none of the contract; beside a real test it stays
     assert "tests none of the contract" in found["test_bad_input_fails"]
+    run_helper = "\n\ndef run(" + skeleton.split("def run(")[1].split("\ndef test_")[0]
     bad_input = (
-        "\n\ndef test_bad_input_fails(tmp_path):" + skeleton.split("def test_bad_input_fails(tmp_path):")[1]
+        run_helper
+        + "\n\ndef test_bad_input_fails(tmp_path):"
+        + skeleton.split("def test_bad_input_fails(tmp_path):")[1]
     )
     assert checks(RUNS + bad_input, set(), "cli_tool") == {}
     assert checks(RUNS.replace('"milk"', '"arg"'), set(), "cli_tool") != {}
@@ -309,3 +312,29 @@ def test_every_version_lacking_a_declared_name_does_not_send_the_tests_back() ->
     )
     defined = [version("def median(xs): pass\n", "median"), version("median = None\n", "median")]
     assert "could not run" in broken_tests(defined, state)
+
+
+def test_a_test_calling_a_helper_its_file_never_defines_is_the_tests_fault() -> None:
+    """The skeleton's `run()`/`start()` helper lost from a rewritten file: a NameError or a
+    ReferenceError whatever the code does."""
+    python = (
+        "import json\nfrom wc import count\n\n\ndef helper(x):\n    return x\n\n\n"
+        "def test_lost_helper(tmp_path):\n    result = run(tmp_path, 'a')\n    assert result\n\n\n"
+        "def test_fine(tmp_path):\n    data = json.loads(helper('[1]'))\n    assert count(sorted(data)) == len([n for n in data])\n"
+    )
+    checks = PythonAdapter().certainly_wrong_tests(python, "goal", {"count"}, False)
+    assert [(c.test, c.reason.split(",")[0]) for c in checks] == [
+        ("test_lost_helper", "calls `run()`"),
+    ]
+    starred = "from helpers import *\n\n\ndef test_x():\n    assert run()\n"
+    assert PythonAdapter().certainly_wrong_tests(starred, "goal", set(), False) == []
+    node = (
+        "const test = require('node:test');\nconst assert = require('node:assert/strict');\n"
+        "const { createServer } = require('./server.js');\n\n"
+        "test('lost', async () => {\n  const { server, base } = await start();\n  server.close();\n});\n\n"
+        "test('fine', async () => {\n  const server = createServer();\n  await listen(server);\n"
+        "  const r = await fetch('http://127.0.0.1/');\n  assert.equal(parseInt('1'), 1);\n});\n\n"
+        "function listen(server) {\n  return new Promise((resolve) => server.listen(0, resolve));\n}\n"
+    )
+    checks = NodeAdapter().certainly_wrong_tests(node, "goal", {"createServer"}, False, profile="web_app")
+    assert [(c.test, c.reason.split(",")[0]) for c in checks] == [("lost", "calls `start()`")]
