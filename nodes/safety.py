@@ -3,9 +3,9 @@
 Every version of the iteration is scanned (AST rules, Bandit, dependencies; Node requires of files
 nobody wrote; a web app's server started when its file is loaded; a command-line program asking
 for its input at a prompt). A version with a blocking finding, or one using a package that was
-refused, is set aside; the others go on. Packages outside the allowlist wait for a human decision (`interrupt()`); once every decision is made, the
-approved and allowlisted packages the versions and the tests use are installed for the tests
-(`sandbox.approved_packages`). When every version is blocked, the findings go to the reflector and
+refused, is set aside; the others go on. Packages outside the allowlist wait for a human decision
+(`interrupt()`); once every decision is made, the approved and allowlisted packages the versions
+and the tests use are installed for the tests (`sandbox.approved_packages`). When every version is blocked, the findings go to the reflector and
 the coder as a blocked iteration. Test files pass the same gate when they are written
 (`scan_tests`, used by `write_tests`): what blocks there goes back to the tester.
 """

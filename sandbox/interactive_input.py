@@ -2,7 +2,7 @@
 
 The cli_tool and data_pipeline contracts are the command line: tests run the program with its
 arguments and nobody types at a prompt. A program that asks for its input instead (Python's
-`input()`, Node's `readline` `question(...)` or an interface reading `process.stdin`) gets an
+`input()`, Node's readline `question(...)` or an interface over `process.stdin`) gets an
 empty stdin: it prints its question and exits 0, or dies on end of file, whatever its arguments
 say, so every test fails on the same wrong output and the failures never name the cause. The coder
 is told the line before the version runs (`nodes.safety`). A goal that asks for standard input or
@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from agent_graph.sandbox.findings import Finding, is_test_file
 from agent_graph.sandbox.scan_node import JS_EXTENSIONS, line_of, parse_js, property_name, walk_nodes
@@ -64,14 +65,30 @@ def _python_reads(source: str) -> list[tuple[int, str]]:
 
 
 def _node_reads(source: str, path: str) -> list[tuple[int, str]]:
-    """Lines of `….question(...)` and `….createInterface(...)` calls (readline's prompt and the
-    interface that reads stdin)."""
+    """Lines of `….question(...)` calls (readline's prompt) and of `….createInterface(...)` calls
+    whose `input` is `process.stdin` (an interface over a file reads that file, which is fine)."""
     program = parse_js(source, path)
     if not hasattr(program, "body"):
         return []
-    return [
-        (line_of(node), f"{name}()")
-        for node in walk_nodes(program)
-        if node.type == "CallExpression"
-        and (name := property_name(node.callee)) in ("question", "createInterface")
-    ]
+    found: list[tuple[int, str]] = []
+    for node in walk_nodes(program):
+        if node.type != "CallExpression":
+            continue
+        name = property_name(node.callee)
+        if name == "question" or (name == "createInterface" and _reads_stdin(node)):
+            found.append((line_of(node), f"{name}()"))
+    return found
+
+
+def _reads_stdin(call: Any) -> bool:
+    """Whether a call's first argument is an object with `input: process.stdin`."""
+    options = call.arguments[0] if call.arguments else None
+    if options is None or options.type != "ObjectExpression":
+        return False
+    return any(
+        getattr(prop, "key", None) is not None
+        and getattr(prop.key, "name", None) == "input"
+        and property_name(prop.value) == "stdin"
+        and getattr(prop.value.object, "name", None) == "process"
+        for prop in options.properties
+    )

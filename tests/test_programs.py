@@ -433,6 +433,11 @@ def test_input_at_a_prompt_is_no_finding_when_the_goal_asks_for_it_or_in_a_test_
     ]
     assert interactive_reads(files, "A greeter that reads names from stdin.") == []
     assert interactive_reads(files, "An interactive greeter: it asks for a name.") == []
+    # reading a file line by line through readline is no prompt
+    by_line = (
+        "const rl = require('readline').createInterface({ input: require('fs').createReadStream(f) });\n"
+    )
+    assert interactive_reads({"lines.js": by_line}, "") == []
     # a property named `question` that is only read is no prompt
     assert (
         interactive_reads({"q.js": "const quiz = { question: 'Why?' };\nconsole.log(quiz.question);\n"}, "")
