@@ -589,22 +589,23 @@ def _also_exported_by_name(source: str, api: set[str]) -> str:
     program = _parse_exact(source)
     if program is None:
         return source
-    edits: list[tuple[int, int, str]] = []
-    already = {
-        statement.expression.left.property.name
+    assignments = [
+        statement
         for statement in program.body
-        if statement.type == "ExpressionStatement"
-        and statement.expression.type == "AssignmentExpression"
-        and statement.expression.left.type == "MemberExpression"
-        and not statement.expression.left.computed
-        and _is_module_exports(statement.expression.left.object)
+        if statement.type == "ExpressionStatement" and statement.expression.type == "AssignmentExpression"
+    ]
+    already = {  # `module.exports.NAME = ...` written before
+        s.expression.left.property.name
+        for s in assignments
+        if s.expression.left.type == "MemberExpression"
+        and not s.expression.left.computed
+        and _is_module_exports(s.expression.left.object)
     }
-    for statement in program.body:
-        assigned = statement.expression if statement.type == "ExpressionStatement" else None
+    edits: list[tuple[int, int, str]] = []
+    for statement in assignments:
+        assigned = statement.expression
         if (
-            assigned is not None
-            and assigned.type == "AssignmentExpression"
-            and assigned.operator == "="
+            assigned.operator == "="
             and _is_module_exports(assigned.left)
             and assigned.right.type == "Identifier"
             and assigned.right.name in api
