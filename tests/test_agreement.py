@@ -647,5 +647,6 @@ def test_a_first_version_the_safety_gate_blocks_does_not_keep_the_others_from_th
     assert outcome.status == "passed" and outcome.iterations == 1
     assert not [e for e in events.events if e["event"] == "safety_blocked"]
     (blocked,) = [e for e in events.events if e["event"] == "versions_blocked"]
-    assert blocked["samples"] == [1] and "os.system" in blocked["reasons"][0]  # the log says why
+    # The versions are written side by side, so which sample drew the shell answer varies.
+    assert len(blocked["samples"]) == 1 and "os.system" in blocked["reasons"][0]  # the log says why
     assert Path(outcome.workspace, "stats.py").read_text() in versions[1:]
