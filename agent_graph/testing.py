@@ -4,7 +4,9 @@ It replays planned answers. A script is either a list (answers in call order) or
 from tool name to a list of answers (each forced tool call takes the next answer for its
 tool), so scripts stay valid when the graph reorders independent calls. An answer is a dict:
 `{"args": {...}}` for a tool call, or `{"content": "..."}` for plain text; `"delay": seconds`
-makes it think that long first (to kill a run mid-iteration in tests). Every prompt it
+makes it think that long first (to kill a run mid-iteration in tests); `"sample": k` keeps the
+answer for the k-th of the versions the graph writes side by side, which reach the model in no
+fixed order (the other calls skip it; an answer without it goes to any call). Every prompt it
 receives is kept in `calls`, so tests can assert on what a node told the model. Stop strings
 are honoured as llama.cpp does: a tool call's JSON ends before the first one, left open.
 """
@@ -30,6 +32,7 @@ from pydantic import ConfigDict, Field, PrivateAttr
 from agent_graph.llm import StopWhen
 
 Script = list[dict[str, Any]] | dict[str, list[dict[str, Any]]]
+PUSH = "__pregel_push"  # how LangGraph's metadata names a task a `Send` started
 
 
 class ScriptExhaustedError(RuntimeError):
@@ -43,7 +46,7 @@ class ScriptedChatModel(BaseChatModel):
 
     script: Any = Field(default_factory=list)
     repeat_last: bool = False  # keep answering with a tool's last answer once its list runs out
-    _positions: dict[str, int] = PrivateAttr(default_factory=dict)
+    _taken: dict[str, set[int]] = PrivateAttr(default_factory=dict)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     calls: list[dict[str, Any]] = Field(default_factory=list)
     checks_stop_when: ClassVar[bool] = True  # see `llm.StopWhen`
@@ -62,22 +65,22 @@ class ScriptedChatModel(BaseChatModel):
         formatted = [convert_to_openai_tool(t) for t in tools]
         return self.bind(tools=formatted, tool_choice=tool_choice, **kwargs)
 
-    def _next_answer(self, tool: str | None) -> dict[str, Any]:
+    def _next_answer(self, tool: str | None, sample: int | None) -> dict[str, Any]:
+        """The first answer not yet given that is for this call: untagged, or tagged with its `sample`."""
         with self._lock:
             if isinstance(self.script, dict):
                 key = tool or "content"
                 answers = self.script.get(key) or []
             else:
                 key, answers = "*", self.script
-            position = self._positions.get(key, 0)
-            if position >= len(answers):
-                if self.repeat_last and answers:
-                    return answers[-1]
-                raise ScriptExhaustedError(
-                    f"the script has no answer left for {key!r} (call {position + 1})."
-                )
-            self._positions[key] = position + 1
-            return answers[position]
+            taken = self._taken.setdefault(key, set())
+            for position, answer in enumerate(answers):
+                if position not in taken and answer.get("sample") in (None, sample):
+                    taken.add(position)
+                    return answer
+            if self.repeat_last and answers:
+                return answers[-1]
+            raise ScriptExhaustedError(f"the script has no answer left for {key!r} (call {len(taken) + 1}).")
 
     def _generate(
         self,
@@ -92,7 +95,8 @@ class ScriptedChatModel(BaseChatModel):
             tool = tool_choice.get("function", {}).get("name")
         elif isinstance(tool_choice, str) and tool_choice not in ("any", "auto", "required", "none"):
             tool = tool_choice
-        answer = self._next_answer(tool)
+        sample = _sample_of(run_manager)
+        answer = self._next_answer(tool, sample)
         if answer.get("delay"):
             time.sleep(float(answer["delay"]))
         self.calls.append(
@@ -100,6 +104,7 @@ class ScriptedChatModel(BaseChatModel):
                 "tool": tool,
                 "messages": [m.content for m in messages],
                 "temperature": kwargs.get("temperature"),
+                "sample": sample,
             }
         )
         prompt_tokens = sum(len(str(m.content)) for m in messages) // 4
@@ -141,6 +146,15 @@ class ScriptedChatModel(BaseChatModel):
         return [
             "\n".join(str(part) for part in call["messages"]) for call in self.calls if call["tool"] == tool
         ]
+
+
+def _sample_of(run_manager: CallbackManagerForLLMRun | None) -> int | None:
+    """Which of the graph's side-by-side tasks (`Send`s, numbered from 1) made this call, if any:
+    LangGraph puts the task's path in the metadata every call inside it carries."""
+    path = run_manager.metadata.get("langgraph_path") if run_manager is not None else None
+    if isinstance(path, tuple | list) and len(path) > 1 and path[0] == PUSH and isinstance(path[1], int):
+        return path[1] + 1
+    return None
 
 
 def _first_stop(text: str, stop: list[str] | None, stop_when: StopWhen | None = None) -> int | None:

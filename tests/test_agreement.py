@@ -215,7 +215,13 @@ def _run_first_versions(
     answers = [scripts.write("test_stats.py", tests)] if isinstance(tests, str) else tests
     script = {
         "Plan": [{"args": scripts.PLAN}],
-        "write_file": [*(scripts.write("stats.py", version) for version in versions), *answers],
+        "write_file": [
+            *(
+                scripts.write("stats.py", version, sample=number)
+                for number, version in enumerate(versions, 1)
+            ),
+            *answers,
+        ],
         "Reflection": reflections or [],
     }
     spec, model = scripts.scripted(name, script)
@@ -245,7 +251,7 @@ def test_the_first_iterations_versions_are_chosen_by_agreement_not_by_the_first(
 
     assert outcome.status == "passed" and outcome.iterations == 1
     assert Path(outcome.workspace, "stats.py").read_text() == scripts.FIXED_CODE
-    coder_calls = [call for call in model.calls if call["tool"] == "write_file"][:5]
+    coder_calls = sorted((call for call in model.calls if call["sample"]), key=lambda call: call["sample"])
     # Four readings of the goal at the usual temperature: with the plan, the goal alone, the goal
     # alone asked as a plain programmer (the bench's baseline prompt), the goal alone reasoned
     # first; then the plan again, hotter.
@@ -647,6 +653,5 @@ def test_a_first_version_the_safety_gate_blocks_does_not_keep_the_others_from_th
     assert outcome.status == "passed" and outcome.iterations == 1
     assert not [e for e in events.events if e["event"] == "safety_blocked"]
     (blocked,) = [e for e in events.events if e["event"] == "versions_blocked"]
-    # The versions are written side by side, so which sample drew the shell answer varies.
-    assert len(blocked["samples"]) == 1 and "os.system" in blocked["reasons"][0]  # the log says why
+    assert blocked["samples"] == [1] and "os.system" in blocked["reasons"][0]  # the log says why
     assert Path(outcome.workspace, "stats.py").read_text() in versions[1:]

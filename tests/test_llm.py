@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import operator
+import time
+from typing import Annotated, Any, TypedDict
+
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Send
 
 from agent_graph.llm import ModelOutputError, _arguments, call_structured
 from agent_graph.state import Reflection
@@ -52,3 +58,26 @@ def test_a_truncated_tool_call_is_recovered() -> None:
     assert args is not None
     parsed = write_file.model_validate(args)
     assert parsed.path == "t.py" and parsed.content.startswith("def test_a():")
+
+
+def test_a_scripted_answer_tagged_for_a_sample_goes_to_that_send_whatever_the_order() -> None:
+    """Two tasks sent side by side; the first reaches the model last, yet each gets its own answer."""
+    model = ScriptedChatModel(script=[{"content": "first", "sample": 1}, {"content": "second", "sample": 2}])
+
+    class Fan(TypedDict, total=False):
+        number: int
+        answers: Annotated[list[tuple[int, str]], operator.add]
+
+    def write(state: Fan) -> dict[str, Any]:
+        if state["number"] == 1:
+            time.sleep(0.5)
+        return {"answers": [(state["number"], str(model.invoke([HumanMessage("go")]).content))]}
+
+    builder = StateGraph(Fan)
+    builder.add_node("write", write)
+    builder.add_conditional_edges(START, lambda _: [Send("write", {"number": n}) for n in (1, 2)], ["write"])
+    builder.add_edge("write", END)
+    answers = builder.compile().invoke({})["answers"]
+
+    assert sorted(answers) == [(1, "first"), (2, "second")]
+    assert [call["sample"] for call in model.calls] == [2, 1]  # the second really came first
