@@ -147,7 +147,8 @@ CLI_TOOL = Profile(
         "node": (
             "Profile cli_tool: write {program} as a program. A main() reads process.argv.slice(2), prints results "
             "with console.log, and on an error calls console.error(message) and process.exit(1) (or the status the "
-            "goal gives). Data files go in the current working directory unless the goal says otherwise. Export "
+            "goal gives). Data files go in the current working directory unless the goal says otherwise. No "
+            "readline prompt. Export "
             "helper functions only when the plan lists them. The file ends with:\n"
             "if (require.main === module) {\n"
             "  main();\n"

@@ -25,6 +25,7 @@ from agent_graph.state import AgentState
 from agent_graph.workspace import Workspace
 
 NO_RUNNABLE_TESTS = "the tester wrote no test file the safety gate lets run"
+CODE_BLOCKED = "the safety gate blocked every version of the code, so no test ran"
 
 
 def finish(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -34,7 +35,7 @@ def finish(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         if not state.get("tests"):  # no usable tests: nothing to choose by
             update = _without_tests(state, context)
             update["status"] = "failed"
-            update["stop_reason"] = state.get("stop_reason") or NO_RUNNABLE_TESTS
+            update["stop_reason"] = state.get("stop_reason") or _untested_reason(state, context)
             emit("finished", status="failed", iteration=state.get("iteration", 0))
             return update
         update = {} if recorded(state) or not state.get("report") else iteration_record(state)
@@ -52,6 +53,15 @@ def finish(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         return update
     finally:
         context.services.release(task_id)
+
+
+def _untested_reason(state: AgentState, context: Context) -> str:
+    """Why a run ended with no tests: the code was blocked until the limits stopped it, or the
+    tester never wrote a file the gate lets run."""
+    if not state.get("safety_feedback"):
+        return NO_RUNNABLE_TESTS
+    limit = stop_reason(state, context)
+    return f"{limit}; {CODE_BLOCKED}" if limit else CODE_BLOCKED
 
 
 def _without_tests(state: AgentState, context: Context) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """reflect: reads the failures, states a hypothesis and a fix plan, and chooses what changes next.
 
-The model is asked for the hypothesis, except when a failure names what the code lacks (a name
-the tests import that no source file defines): that diagnosis is stated as the failure gives it.
+The model is asked for the hypothesis, except when the failure says it plainly: when the safety
+gate blocked every version (nothing ran; its findings and their fixes are the diagnosis), or when
+a failure names what the code lacks (a name the tests import that no source file defines).
 
 It keeps the failed iteration's record, then decides the next iteration's strategy. A failure
 seen before changes something real (`next_strategy`): the second time the same failure comes,
@@ -26,6 +27,8 @@ from agent_graph.languages.layout import RETURN_CHECK_FILE
 from agent_graph.limits import warned as warning_due
 from agent_graph.pricing import Usage
 from agent_graph.prompts import (
+    BLOCKED_FIX_PLAN,
+    BLOCKED_HYPOTHESIS,
     CIRCUIT_BREAKER_WARNING,
     CONTRADICTED_HYPOTHESIS,
     REFLECTOR_SYSTEM,
@@ -246,7 +249,9 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     ]
     adapter = adapter_for(state.get("language"))
     missing = missing_name(state, adapter)
-    if missing is not None and not state.get("safety_feedback"):  # the failure says it plainly
+    if state.get("safety_feedback"):
+        result, usage = Reflection(hypothesis=BLOCKED_HYPOTHESIS, fix_plan=list(BLOCKED_FIX_PLAN)), Usage()
+    elif missing is not None:
         result, usage = missing_name_reflection(*missing), Usage()
         emit("name_missing", iteration=iteration, name=missing[0], file=missing[1])
     else:

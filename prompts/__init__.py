@@ -78,6 +78,16 @@ REPEATED_HYPOTHESIS = (
     "Read the failures above again, as they are now, and give a different hypothesis and fix plan."
 )
 
+# The diagnosis of an iteration whose every version the safety gate blocked: nothing ran, so the
+# gate's findings (shown to the coder with their fixes) are all there is to know.
+BLOCKED_HYPOTHESIS = (
+    "No version ran: the safety gate blocked each one before any test, for the lines it names."
+)
+BLOCKED_FIX_PLAN = (
+    "Change every line the safety gate names the way its fix says, and use nothing else it blocks.",
+    "Keep what the goal asks for; write the whole file again.",
+)
+
 CONTRADICTED_HYPOTHESIS = (
     'Your hypothesis, "{hypothesis}", says `{name}` is not defined, but the code defines it ({where}) and '
     "the failures above do not mention it. Read the failures again, as they are now, and say what they show."

@@ -54,7 +54,9 @@ def coder_request(
     parts = [f"Goal:\n{state.get('task', '')}", plan]
     if files:
         parts.append(render_files(files, "Current source files"))
-    feedback = coder_feedback(state) if with_feedback else ""
+    # A version written without the failed history still keeps to the safety gate's findings:
+    # they are rules for any code, not history.
+    feedback = coder_feedback(state) if with_feedback else _gate_feedback(state)
     if feedback:
         parts.append(feedback)
     if extra:
@@ -66,11 +68,8 @@ def coder_request(
 
 def coder_feedback(state: AgentState) -> str:
     """What went wrong last time and the plan to fix it."""
-    parts: list[str] = []
-    if state.get("safety_feedback"):
-        parts.append(
-            "The safety gate blocked the last attempt; remove these constructs:\n" + state["safety_feedback"]
-        )
+    gate = _gate_feedback(state)
+    parts = [gate] if gate else []
     report = state.get("report")
     if report and report.get("status") != "passed" and state.get("iteration", 0) > 1:
         parts.append("Last test run:\n" + render_report(report, limit=4))
@@ -80,6 +79,13 @@ def coder_feedback(state: AgentState) -> str:
         steps = "\n".join(f"- {s}" for s in last.get("fix_plan", []))
         parts.append(f"Diagnosis: {last.get('hypothesis', '')}\nFix plan:\n{steps}")
     return "\n\n".join(parts)
+
+
+def _gate_feedback(state: AgentState) -> str:
+    """The safety gate's findings on the last attempt, or ''."""
+    if not state.get("safety_feedback"):
+        return ""
+    return "The safety gate blocked the last attempt; remove these constructs:\n" + state["safety_feedback"]
 
 
 def render_plan(plan: dict[str, Any], *, with_steps: bool = True) -> str:

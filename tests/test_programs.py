@@ -17,6 +17,7 @@ from agent_graph.goals import check_goal
 from agent_graph.languages import adapter_for
 from agent_graph.memory import history
 from agent_graph.nodes.reflector import next_strategy
+from agent_graph.prompts import BLOCKED_HYPOTHESIS
 from agent_graph.runner import run_task
 from agent_graph.state import AgentState
 from tests import scripts
@@ -311,16 +312,18 @@ def _sent_back_then_green(
 ) -> str:
     """A scripted run whose first version (`versions`: path, blocked code, good code) the gate sends
     back, and whose second goes green against `tests` (path, content) at iteration 2: the prompt
-    the coder wrote the second version from."""
+    the coder wrote the second version from. Nothing ran, so the reflector's model is not asked
+    (the script has no Reflection): the gate's findings are the diagnosis."""
     path, blocked, good = versions
     script = {
         "ProgramPlan": [{"args": program_plan(path, ["it does what the goal says"])}],
         "write_file": [scripts.write(path, blocked), scripts.write(path, good), scripts.write(*tests)],
-        "Reflection": [{"args": {"hypothesis": "The gate sent it back.", "fix_plan": ["Do what it says"]}}],
     }
     outcome, model = _run(language, profile, script, f"program-{name}")
     assert outcome.status == "passed" and outcome.iterations == 2, outcome
-    return str(model.prompts_for("write_file")[1])
+    prompt = str(model.prompts_for("write_file")[1])
+    assert BLOCKED_HYPOTHESIS in prompt
+    return prompt
 
 
 def test_node_code_requiring_a_file_nobody_wrote_is_sent_back_before_it_runs(
@@ -420,6 +423,29 @@ def test_a_command_line_program_asking_for_its_input_is_sent_back_before_it_runs
     )
     assert expected in second_version_prompt
     assert "asks for input at a prompt" in second_version_prompt
+
+
+def test_code_the_gate_blocks_every_time_ends_the_run_saying_so_and_fresh_code_still_hears_the_gate(
+    database_url: str, agent_home: Path
+) -> None:
+    """Three versions in a row ask at a prompt. The third is written fresh (the same block twice),
+    without the failed history but with the gate's findings; the run ends failed, and its reason
+    is the blocked code, not a tester who never ran."""
+    script = {
+        "ProgramPlan": [{"args": program_plan("greet.py", ["it does what the goal says"])}],
+        "write_file": [scripts.write("greet.py", PY_ASKING)] * 3,
+    }
+    outcome, model = _run("python", "cli_tool", script, "always-asking", max_iterations=3)
+
+    assert outcome.status == "failed" and outcome.iterations == 3
+    assert outcome.stop_reason == (
+        "circuit breaker: 3 iterations without passing; the safety gate blocked every version of the code, "
+        "so no test ran"
+    )
+    fresh = model.prompts_for("write_file")[2]
+    assert "Current source files" not in fresh and "Diagnosis" not in fresh  # written fresh
+    assert "greet.py:8 interactive input" in fresh  # the gate's finding all the same
+    assert not model.prompts_for("Reflection")  # nothing ran: the findings are the diagnosis
 
 
 def test_input_at_a_prompt_is_no_finding_when_the_goal_asks_for_it_or_in_a_test_file() -> None:
