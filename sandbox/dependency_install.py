@@ -157,10 +157,14 @@ class TargetPython:
 
 
 def probe_python(sandbox: Sandbox, distributions: Iterable[str] = ()) -> tuple[TargetPython, set[str]]:
-    """The sandbox's Python, and which of `distributions` it already provides (installed in the image)."""
+    """The sandbox's Python, and which of `distributions` it already provides (installed in the image).
+
+    The probe runs with `-E`: the task's own folder, on PYTHONPATH, is what the install replaces,
+    so a package found only there is no reason to leave it out of the new set.
+    """
     names = sorted({n for n in distributions if _PYTHON_NAME.match(n)})
     with tempfile.TemporaryDirectory(prefix="agent-graph-probe-") as empty:
-        result = sandbox.execute(["python3", "-c", _PROBE, *names], Path(empty), timeout_seconds=60)
+        result = sandbox.execute(["python3", "-E", "-c", _PROBE, *names], Path(empty), timeout_seconds=60)
     fields = result.stdout.split()
     if result.exit_code != 0 or len(fields) < 3 or not re.match(r"^\d+\.\d+$", fields[0]):
         raise DependencyInstallError(

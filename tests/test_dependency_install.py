@@ -95,6 +95,16 @@ def test_an_installed_package_is_importable_by_the_tests(
     assert (report.status, report.passed) == ("passed", 1), report.output
 
 
+def test_a_package_the_task_s_own_folder_holds_is_not_counted_as_the_image_s(
+    with_toolz: tuple[Sandbox, Path],
+) -> None:
+    """The probe asks what the image provides; the task's folder is replaced by the next install,
+    so a package found only there must be installed again with the rest, not dropped."""
+    sandbox, _ = with_toolz
+    _, provided = probe_python(sandbox, [PACKAGE])
+    assert PACKAGE not in provided
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_without_the_install_the_package_is_not_there(backend: str, deps_root: Path, workspace: Path) -> None:
     empty = deps_root / f"empty-{backend}"
