@@ -354,12 +354,40 @@ def cut_off_line(source: str) -> str | None:
 MAX_TRAILING_JUNK = 40
 
 
+def with_line_breaks_escaped(source: str, limit: int = 20) -> str:
+    """`source` with `\\n` in place of each line break that splits a one-line string literal, if
+    that makes it parse; else `source` as it is.
+
+    A model writing code into a tool call's JSON string means JavaScript's `'\\n'` but writes
+    JSON's line break escape, which decodes to a real line break: the file then holds `split('`
+    and `')` on two lines, which the parser calls an ILLEGAL token on the first.
+    """
+    from agent_graph.sandbox.findings import Finding
+    from agent_graph.sandbox.scan_node import parse_js
+
+    joined = source
+    for _ in range(limit):
+        if _parse_exact(joined) is not None:
+            return joined
+        result = parse_js(joined, "answer.js")
+        lines = joined.split("\n")
+        if not isinstance(result, Finding) or "ILLEGAL" not in result.message or result.line >= len(lines):
+            return source
+        index = result.line - 1
+        joined = "\n".join([*lines[:index], lines[index] + "\\n" + lines[index + 1], *lines[index + 2 :]])
+    return source
+
+
 def salvage(source: str) -> str:
     """`source` without junk after the code (prose, an echoed prompt): when the whole answer does not
-    parse but it does without some of its last lines, the longest such prefix. A file cut off in
+    parse but it does without some of its last lines, the longest such prefix; or with the line
+    breaks that split one-line strings escaped (`with_line_breaks_escaped`). A file cut off in
     the middle of a statement is left as it is (`cut_off_line` tells it)."""
-    if _parse_exact(source) is not None or _esprima() is None or cut_off_line(source) is not None:
+    if _parse_exact(source) is not None or _esprima() is None:
         return source
+    rejoined = with_line_breaks_escaped(source)
+    if rejoined != source or cut_off_line(source) is not None:
+        return rejoined
     lines = source.rstrip("\n").split("\n")
     for cut in range(1, min(MAX_TRAILING_JUNK, len(lines) - 1) + 1):
         prefix = "\n".join(lines[:-cut]).rstrip() + "\n"

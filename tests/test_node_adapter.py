@@ -185,6 +185,24 @@ def test_a_declared_function_exported_as_the_module_is_exported_by_its_name_too(
     assert NODE.clean_source(named, {"f"}) == named
 
 
+def test_line_breaks_that_split_one_line_strings_are_escaped_again() -> None:
+    """JSON's `\\n` decoded inside a one-line string: the file holds `split('` and `')` on two lines.
+    Escaped again, it parses and runs as meant; a template literal's line break stays, and a
+    string left open at the end (a cut-off answer) is not touched."""
+    slipped = (
+        "const text = 'a,b\\nc';\n"
+        "const rows = text.split('\n');\n"
+        'console.log(rows.length, "x\ny".length, `t\nu`.length);\n'
+    )
+    cleaned = NODE.clean_source(slipped, set())
+    assert "split('\\n')" in cleaned and '"x\\ny"' in cleaned and "`t\nu`" in cleaned
+    ran = subprocess.run(["node", "-e", cleaned], capture_output=True, text=True, timeout=30)
+    assert ran.stdout == "2 3 3\n", ran.stderr
+    cut = "const greeting = 'hello\n"
+    assert NODE.clean_source(cut, set()) == cut
+    assert NODE.cut_off_line(cut) is not None
+
+
 def test_the_adapter_is_the_one_the_graph_picks() -> None:
     assert isinstance(adapter_for("node"), NodeAdapter)
     assert NODE.test_path("calc") == "calc.test.js"
