@@ -25,6 +25,7 @@ from agent_graph.prompts.test_checks import (
     imports_from_program,
     only_failures_tested,
     only_the_skeleton_error_test,
+    other_framework_client,
     program_never_run,
     shell_operator_argument,
     skeleton_placeholder,
@@ -38,6 +39,14 @@ SHELL_OPERATORS = frozenset({"|", ">", ">>", "<", "2>", "2>&1", "&>", "&&", "||"
 
 # Node modules a small model imports in a Python test by mistake (none is a Python module a test needs).
 NODE_ONLY_MODULES = frozenset({"fs", "child_process", "path"})
+
+
+# Python web frameworks: how the goal names each, and its own test client. One framework's client
+# cannot drive the other's app (Starlette's TestClient calls a Flask app as ASGI and fails).
+WEB_FRAMEWORKS = {
+    "Flask": (re.compile(r"\bflask\b", re.I), "`app.test_client()`"),
+    "FastAPI": (re.compile(r"\bfastapi\b", re.I), "`TestClient(app)` from fastapi.testclient"),
+}
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,7 @@ def program_test_checks(
     bodies: Mapping[str, str] | None = None,
     goal: str = "",
     undefined_calls: Collection[tuple[str, str]] = (),
+    test_clients: Collection[tuple[str | None, str]] = (),
 ) -> list[TestCheck]:
     """Tests that are wrong whatever the program does, one reason each (first reason per test).
 
@@ -91,6 +101,8 @@ def program_test_checks(
     - a test importing a module of another language (`foreign_modules`: (test, module) pairs);
     - a test calling a function its file never binds and the language does not provide
       (`undefined_calls`: (test, name) pairs): a helper the skeleton had and the file lost;
+    - a test driving the app with one web framework's test client when the goal names only the
+      other framework (`test_clients`: (test, framework of the client) pairs);
     - a test holding one of the profile's skeleton placeholders or an unfilled slot of the goal's
       command lines (`<KEY>`; `literals`: (test, string literal) pairs): copied from the prompt, it
       checks a command or an output no contract states (unless the goal names that value: `goal`);
@@ -115,6 +127,11 @@ def program_test_checks(
         reason = foreign_module(module)
         found += [TestCheck(name, reason) for name in _each(tests, test)]
     found += [TestCheck(test, undefined_call(name)) for test, name in undefined_calls]
+    named = [name for name, (words, _) in WEB_FRAMEWORKS.items() if words.search(goal)]
+    for test, used in test_clients:
+        if len(named) == 1 and used != named[0]:
+            reason = other_framework_client(used, named[0], WEB_FRAMEWORKS[named[0]][1])
+            found += [TestCheck(name, reason) for name in _each(tests, test)]
     for item in imports:
         if item.module not in program_modules:
             continue

@@ -6,8 +6,12 @@ import ast
 import builtins
 import re
 from collections.abc import Collection
+from typing import TYPE_CHECKING
 
 from agent_graph.languages.base import TestCheck
+
+if TYPE_CHECKING:
+    from agent_graph.checks.program_tests import ModuleImport
 from agent_graph.repairs.python import (
     add_missing_test_imports,
     cut_off_line,
@@ -197,7 +201,26 @@ def program_checks(
         bodies=bodies,
         goal=goal,
         undefined_calls=undefined_calls(tree),
+        test_clients=web_test_clients(tree, imports),
     )
+
+
+def web_test_clients(tree: ast.Module, imports: list[ModuleImport]) -> list[tuple[str | None, str]]:
+    """(test, framework) for each web framework test client the file uses: Starlette's or
+    FastAPI's `TestClient` imported, Flask's `.test_client()` called (for the whole file, since a
+    fixture usually makes it)."""
+    found: list[tuple[str | None, str]] = [
+        (item.test, "FastAPI")
+        for item in imports
+        if item.module in ("fastapi", "starlette") and "TestClient" in item.names
+    ]
+    flask = any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "test_client"
+        for node in ast.walk(tree)
+    )
+    return [*found, (None, "Flask")] if flask else found
 
 
 def undefined_calls(tree: ast.Module) -> list[tuple[str, str]]:

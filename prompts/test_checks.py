@@ -128,6 +128,10 @@ def undefined_call(name: str) -> str:
     )
 
 
+def other_framework_client(used: str, named: str, right: str) -> str:
+    return f"tests the app with {used}'s test client, but the goal asks for a {named} app: use {right}"
+
+
 def skeleton_placeholder(value: str) -> str:
     return (
         f"keeps the skeleton's stand-in {value!r}: write the arguments and the expected output of a "

@@ -338,3 +338,43 @@ def test_a_test_calling_a_helper_its_file_never_defines_is_the_tests_fault() -> 
     )
     checks = NodeAdapter().certainly_wrong_tests(node, "goal", {"createServer"}, False, profile="web_app")
     assert [(c.test, c.reason.split(",")[0]) for c in checks] == [("lost", "calls `start()`")]
+
+
+def test_a_test_driving_the_app_with_the_other_framework_s_client_is_the_tests_fault() -> None:
+    """Starlette's TestClient calls a Flask app as ASGI and fails whatever the app does; Flask's
+    test_client() does not exist on a FastAPI app. Only when the goal names one framework alone."""
+    starlette = (
+        "import pytest\nfrom fastapi.testclient import TestClient\nfrom app import app\n\n\n"
+        "@pytest.fixture\ndef client():\n    return TestClient(app)\n\n\n"
+        "def test_create(client):\n    assert client.post('/notes', json={'text': 'a'}).status_code == 201\n"
+    )
+    flask = starlette.replace("from fastapi.testclient import TestClient\n", "").replace(
+        "TestClient(app)", "app.test_client()"
+    )
+    adapter = PythonAdapter()
+
+    def reasons(source: str, goal: str) -> list[tuple[str, str]]:
+        checks = adapter.certainly_wrong_tests(
+            source, goal, {"app"}, False, profile="web_app", files=["app.py"]
+        )
+        return [(c.test, c.reason) for c in checks]
+
+    assert reasons(starlette, "Create a Flask REST API for notes in app.py.") == [
+        (
+            "test_create",
+            "tests the app with FastAPI's test client, but the goal asks for a Flask app: use "
+            "`app.test_client()`",
+        ),
+    ]
+    assert reasons(flask, "A FastAPI service in app.py.") == [
+        (
+            "test_create",
+            "tests the app with Flask's test client, but the goal asks for a FastAPI app: use "
+            "`TestClient(app)` from fastapi.testclient",
+        ),
+    ]
+    # the framework the goal names, no framework named, or both: nothing to judge
+    assert reasons(flask, "Create a Flask REST API for notes in app.py.") == []
+    assert reasons(starlette, "A FastAPI service in app.py.") == []
+    assert reasons(starlette, "A JSON API for notes in app.py.") == []
+    assert reasons(flask, "A Flask or FastAPI API for notes in app.py.") == []
