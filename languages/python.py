@@ -9,9 +9,6 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from agent_graph.languages.base import TestCheck
-
-if TYPE_CHECKING:
-    from agent_graph.checks.program_tests import ModuleImport
 from agent_graph.repairs.python import (
     add_missing_test_imports,
     cut_off_line,
@@ -25,6 +22,9 @@ from agent_graph.repairs.python import (
     without_debug_server,
     wrap_module_asserts,
 )
+
+if TYPE_CHECKING:
+    from agent_graph.checks.program_tests import ModuleImport
 
 # `["python3", PROGRAM, ...]`: the interpreter by a name the sandbox may not have (and the gate
 # allows only `sys.executable`).
