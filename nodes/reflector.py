@@ -228,33 +228,32 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     state = cast(AgentState, {**state, "attempts": [*state.get("attempts", []), *record.get("attempts", [])]})
     report_text = state.get("safety_feedback") or render_report(state.get("report", {}))
     tried = [r.get("hypothesis", "") for r in state.get("reflections", [])]
-    hints, hint_ids = memory.failure_hints(state)
     warned = warning_due(state, context)
     warning = ""
     if warned:
         warning = CIRCUIT_BREAKER_WARNING.format(iteration=iteration, limit=context.max_iterations)
         emit("circuit_breaker_warning", iteration=iteration, limit=context.max_iterations)
-    request = reflector_request(
-        state.get("task", ""),
-        state.get("files", {}),
-        _written_tests(state),
-        report_text,
-        tried,
-        hints,
-        warning,
-    )
-    messages = [
-        SystemMessage(f"{REFLECTOR_SYSTEM}\n{guidance(state, 'reflector')}"),
-        HumanMessage(request),
-    ]
-    adapter = adapter_for(state.get("language"))
-    missing = missing_name(state, adapter)
+    hint_ids: list[int] = []  # the memory's hints, searched (and counted as shown) only for the model
     if state.get("safety_feedback"):
         result, usage = Reflection(hypothesis=BLOCKED_HYPOTHESIS, fix_plan=list(BLOCKED_FIX_PLAN)), Usage()
-    elif missing is not None:
+    elif (missing := missing_name(state, adapter_for(state.get("language")))) is not None:
         result, usage = missing_name_reflection(*missing), Usage()
         emit("name_missing", iteration=iteration, name=missing[0], file=missing[1])
     else:
+        hints, hint_ids = memory.failure_hints(state)
+        request = reflector_request(
+            state.get("task", ""),
+            state.get("files", {}),
+            _written_tests(state),
+            report_text,
+            tried,
+            hints,
+            warning,
+        )
+        messages = [
+            SystemMessage(f"{REFLECTOR_SYSTEM}\n{guidance(state, 'reflector')}"),
+            HumanMessage(request),
+        ]
         result, usage = _ask_reflector(runtime, state, messages, tried, report_text)
     rewrites = sum(1 for r in state.get("reflections", []) if r.get("tests_are_wrong"))
     suspects = suspect_tests(state)
