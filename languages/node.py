@@ -25,6 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from agent_graph.languages.base import TestCheck
+from agent_graph.repairs import split_strings
+from agent_graph.sandbox.findings import Finding
+from agent_graph.sandbox.scan_node import (
+    child_nodes,
+    is_node_builtin,
+    lower_modern_syntax,
+    parse_js,
+    runs_program,
+    walk_nodes,
+)
 from agent_graph.tools import TOOL_NAMES
 
 # `test('name', ...)` / `it('name', ...)` at any depth: the fallback when esprima is missing.
@@ -74,28 +84,8 @@ def _parse_lenient(source: str) -> Any:
     program = _parse_exact(source)
     if program is not None or _esprima() is None:
         return program
-    from agent_graph.sandbox.scan_node import lower_modern_syntax
-
     lowered = lower_modern_syntax(source)
     return _parse_exact(lowered) if lowered is not None else None
-
-
-def _children(node: Any) -> Iterator[Any]:
-    for key, value in vars(node).items():
-        if key in ("type", "loc", "range"):
-            continue
-        if isinstance(value, list):
-            yield from (item for item in value if hasattr(item, "type"))
-        elif hasattr(value, "type"):
-            yield value
-
-
-def _walk(node: Any) -> Iterator[Any]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(list(_children(current))))
 
 
 def _string(node: Any) -> str | None:
@@ -151,7 +141,7 @@ def _tests(program: Any) -> Iterator[tuple[str, Any, Any]]:
                 yield " > ".join([*suites, name]), node, statement
                 return
             suites = [*suites, name]
-        for child in _children(node):
+        for child in child_nodes(node):
             yield from visit(child, suites, statement)
 
     yield from visit(program, [], None)
@@ -177,7 +167,7 @@ def _declared_names(program: Any) -> set[str]:
         elif node.type == "RestElement":
             pattern(node.argument)
 
-    for node in _walk(program):
+    for node in walk_nodes(program):
         if node.type == "VariableDeclarator":
             pattern(node.id)
         elif node.type in ("FunctionDeclaration", "ClassDeclaration") and node.id is not None:
@@ -195,7 +185,7 @@ def _declared_names(program: Any) -> set[str]:
 def _used_names(program: Any) -> set[str]:
     """Identifiers called (`f(...)`) or read as an object (`assert.equal`): what the file needs bound."""
     used: set[str] = set()
-    for node in _walk(program):
+    for node in walk_nodes(program):
         if node.type == "CallExpression" and node.callee.type == "Identifier":
             used.add(node.callee.name)
         elif node.type == "MemberExpression" and node.object.type == "Identifier":
@@ -207,10 +197,10 @@ def _requires(program: Any) -> Iterator[tuple[Any, Any, str]]:
     """(the require call, the declarator binding it or None, the specifier) of each constant require."""
     declarators = {
         id(node.init): node
-        for node in _walk(program)
+        for node in walk_nodes(program)
         if node.type == "VariableDeclarator" and node.init is not None
     }
-    for node in _walk(program):
+    for node in walk_nodes(program):
         if (
             node.type == "CallExpression"
             and node.callee.type == "Identifier"
@@ -244,7 +234,7 @@ def drop_tool_echoes(source: str) -> str:
         return source
     own = {  # functions and variables of the file's own by these names
         node.id.name
-        for node in _walk(program)
+        for node in walk_nodes(program)
         if node.type in ("FunctionDeclaration", "VariableDeclarator")
         and getattr(node.id, "type", "") == "Identifier"
     }
@@ -333,9 +323,6 @@ def cut_off_line(source: str) -> str | None:
         return None
     esprima = _esprima()
     if esprima is not None:
-        from agent_graph.sandbox.findings import Finding
-        from agent_graph.sandbox.scan_node import parse_js
-
         result = parse_js(source, "answer.js")
         if not isinstance(result, Finding):
             return None
@@ -354,28 +341,20 @@ def cut_off_line(source: str) -> str | None:
 MAX_TRAILING_JUNK = 40
 
 
-def with_line_breaks_escaped(source: str, limit: int = 20) -> str:
+def _split_string_line(source: str) -> int | None:
+    """The line where esprima finds a string literal the end of the line leaves open (an ILLEGAL
+    token), or None."""
+    result = parse_js(source, "answer.js")
+    return result.line if isinstance(result, Finding) and "ILLEGAL" in result.message else None
+
+
+def with_line_breaks_escaped(source: str) -> str:
     """`source` with `\\n` in place of each line break that splits a one-line string literal, if
-    that makes it parse; else `source` as it is.
-
-    A model writing code into a tool call's JSON string means JavaScript's `'\\n'` but writes
-    JSON's line break escape, which decodes to a real line break: the file then holds `split('`
-    and `')` on two lines, which the parser calls an ILLEGAL token on the first.
-    """
-    from agent_graph.sandbox.findings import Finding
-    from agent_graph.sandbox.scan_node import parse_js
-
-    joined = source
-    for _ in range(limit):
-        if _parse_exact(joined) is not None:
-            return joined
-        result = parse_js(joined, "answer.js")
-        lines = joined.split("\n")
-        if not isinstance(result, Finding) or "ILLEGAL" not in result.message or result.line >= len(lines):
-            return source
-        index = result.line - 1
-        joined = "\n".join([*lines[:index], lines[index] + "\\n" + lines[index + 1], *lines[index + 2 :]])
-    return source
+    that makes it parse; else `source` as it is (`repairs.split_strings`). Template literals may
+    hold line breaks and are left alone."""
+    return split_strings.with_line_breaks_escaped(
+        source, lambda code: _parse_exact(code) is not None, _split_string_line
+    )
 
 
 def salvage(source: str) -> str:
@@ -441,7 +420,7 @@ class NodeAdapter:
             return set()
         methods = {
             node.key.name
-            for node in _walk(program)
+            for node in walk_nodes(program)
             if node.type == "MethodDefinition" and node.key.type == "Identifier"
         }
         return methods - _declared_names(program)
@@ -516,7 +495,6 @@ class NodeAdapter:
         undeclared names, and a program profile's file that never runs the program."""
         from agent_graph.checks.program_tests import ModuleImport, module_stems, program_test_checks
         from agent_graph.prompts.test_checks import JEST_EXPECT, NO_NODE_TESTS
-        from agent_graph.sandbox.scan_node import runs_program
 
         program = _parse_lenient(source)
         if program is None:
@@ -553,7 +531,7 @@ class NodeAdapter:
                 (name, value)
                 for name, call, _ in _tests(program)
                 for argument in call.arguments[1:]  # the body, not the test's name
-                for node in _walk(argument)
+                for node in walk_nodes(argument)
                 for value in _string_parts(node)
             ],
             bodies={name: _lines_of(source, call) for name, call, _ in _tests(program)},
@@ -601,7 +579,7 @@ def _undefined_calls(program: Any) -> list[tuple[str, str]]:
         for body in call.arguments[1:]:
             found += [
                 (name, node.callee.name)
-                for node in _walk(body)
+                for node in walk_nodes(body)
                 if node.type == "CallExpression"
                 and node.callee.type == "Identifier"
                 and node.callee.name not in bound
@@ -665,7 +643,7 @@ def _lines_of(source: str, node: Any) -> str:
 def _enclosing_test(program: Any, target: Any) -> str | None:
     """The test whose body holds `target`, or None when it is outside every test."""
     for name, call, _ in _tests(program):
-        if any(node is target for node in _walk(call)):
+        if any(node is target for node in walk_nodes(call)):
             return name
     return None
 
@@ -708,8 +686,6 @@ def _fix_requires(source: str, stem: str, names: set[str]) -> str:
     program = _parse_exact(source)
     if program is None:
         return source
-    from agent_graph.sandbox.scan_node import is_node_builtin
-
     wanted = f"./{stem}.js"
     edits: list[tuple[int, int, str]] = []
     for call, declarator, specifier in _requires(program):

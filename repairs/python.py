@@ -17,6 +17,7 @@ import ast
 from typing import TypeGuard
 
 from agent_graph.prompts.feedback import cut_off_feedback as cut_off_feedback  # worded in prompts/
+from agent_graph.repairs import split_strings
 from agent_graph.repairs.parametrize_rows import without_rows
 from agent_graph.tools import TOOL_NAMES
 
@@ -124,28 +125,20 @@ _CONTINUES = ("(", "[", "{", ",", "=", ":", "+", "-", "*", "/", "%", "<", ">", "
               " not", " in", " if", " else", "return", "raise")  # fmt: skip
 
 
-def with_line_breaks_escaped(source: str, limit: int = 20) -> str:
-    """`source` with `\\n` in place of each line break that splits a one-line string literal, if
-    that makes it parse; else `source` as it is.
+def _split_string_line(source: str) -> int | None:
+    """The line where Python finds a string literal the end of the line leaves open, or None."""
+    try:
+        ast.parse(source)
+    except SyntaxError as error:
+        if str(error.msg).startswith("unterminated string literal"):
+            return error.lineno
+    return None
 
-    A model writing code into a tool call's JSON string means Python's `'\\n'` but writes JSON's
-    line break escape, which decodes to a real line break: the file then holds `split('` and `')`
-    on two lines.
-    """
-    joined = source
-    for _ in range(limit):
-        try:
-            ast.parse(joined)
-            return joined
-        except SyntaxError as error:
-            if not str(error.msg).startswith("unterminated string literal") or error.lineno is None:
-                return source
-            lines = joined.split("\n")
-            index = error.lineno - 1
-            if index + 1 >= len(lines):
-                return source
-            joined = "\n".join([*lines[:index], lines[index] + "\\n" + lines[index + 1], *lines[index + 2 :]])
-    return source
+
+def with_line_breaks_escaped(source: str) -> str:
+    """`source` with `\\n` in place of each line break that splits a one-line string literal, if
+    that makes it parse; else `source` as it is (`repairs.split_strings`)."""
+    return split_strings.with_line_breaks_escaped(source, _parses, _split_string_line)
 
 
 def salvage_python(source: str) -> str:

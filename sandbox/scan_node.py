@@ -454,8 +454,13 @@ def _walk(program: Any) -> Iterator[_Visit]:
 
 
 def walk_nodes(program: Any) -> Iterator[Any]:
-    """Every node of a parsed program, parents before children."""
+    """Every node of a parsed program (or of any node's subtree), parents before children."""
     return (visit.node for visit in _walk(program))
+
+
+def child_nodes(node: Any) -> Iterator[Any]:
+    """A node's direct children, in source order."""
+    return (child for _, child in _children(node))
 
 
 def line_of(node: Any) -> int:
