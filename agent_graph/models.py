@@ -220,7 +220,8 @@ def _llamacpp(path: Path, context: Context) -> BaseChatModel:
         # llama.cpp reuses only the prefix shared with the call just before; the roles take turns,
         # so without saved states every call evaluates its whole prompt again. With them, e.g. the
         # coder's next call resumes after its stable system prompt, goal and plan.
-        from llama_cpp import LlamaRAMCache
+        from agent_graph.prompt_states import PromptStateCache
 
-        model.client.set_cache(LlamaRAMCache(capacity_bytes=context.prompt_cache_mb << 20))
+        cache = PromptStateCache(context.prompt_cache_mb << 20, keeps_all_logits=model.logits_all)
+        model.client.set_cache(cache)
     return model

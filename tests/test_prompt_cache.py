@@ -59,3 +59,23 @@ def test_a_role_resumes_from_its_own_last_prompt_and_answers_the_same() -> None:
     # The coder's system prompt and the goal (well over 100 tokens) are not evaluated again.
     assert with_cache < without - 100, (with_cache, without)
     assert cached_answers == plain_answers
+
+
+@pytest.mark.e2e
+def test_the_saved_states_hold_no_more_memory_than_the_setting_gives_them() -> None:
+    """Every byte a saved state holds counts (its context, its copy of the logits, its tokens):
+    a state's logits alone were 156 MB for this model, more than the whole cache here."""
+    if not MODEL or not Path(MODEL).is_file():
+        pytest.fail("AGENT_GRAPH_E2E_MODEL must name a GGUF file (scripts/test.sh sets it).")
+    model = get_chat_model(
+        f"llamacpp:{MODEL}", Context(prompt_cache_mb=64, temperature=0.0, seed=7, max_output_tokens=8)
+    )
+    try:
+        for request in ("Write the complete file `cube_sum.py`.", "Write `cube_sum.py` again."):
+            model.invoke(_coder(request))
+        states = list(model.client.cache.cache_state.values())  # type: ignore[attr-defined]
+        held = sum(s.llama_state_size + s.scores.nbytes + s.input_ids.nbytes for s in states)
+    finally:
+        release_models()
+    assert states, "no prompt state was saved"
+    assert held <= 64 << 20, f"{len(states)} states hold {held >> 20} MB"
