@@ -226,20 +226,20 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     memory = context.services.memory
     memory.remember_outcome(state, False)
     state = cast(AgentState, {**state, "attempts": [*state.get("attempts", []), *record.get("attempts", [])]})
-    report_text = state.get("safety_feedback") or render_report(state.get("report", {}))
-    tried = [r.get("hypothesis", "") for r in state.get("reflections", [])]
     warned = warning_due(state, context)
     warning = ""
     if warned:
         warning = CIRCUIT_BREAKER_WARNING.format(iteration=iteration, limit=context.max_iterations)
         emit("circuit_breaker_warning", iteration=iteration, limit=context.max_iterations)
-    hint_ids: list[int] = []  # the memory's hints, searched (and counted as shown) only for the model
+    hint_ids: list[int] = []  # the report, the memory's hints (counted as shown): only for the model
     if state.get("safety_feedback"):
         result, usage = Reflection(hypothesis=BLOCKED_HYPOTHESIS, fix_plan=list(BLOCKED_FIX_PLAN)), Usage()
     elif (missing := missing_name(state, adapter_for(state.get("language")))) is not None:
         result, usage = missing_name_reflection(*missing), Usage()
         emit("name_missing", iteration=iteration, name=missing[0], file=missing[1])
     else:
+        report_text = render_report(state.get("report", {}))
+        tried = [r.get("hypothesis", "") for r in state.get("reflections", [])]
         hints, hint_ids = memory.failure_hints(state)
         request = reflector_request(
             state.get("task", ""),
