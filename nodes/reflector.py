@@ -231,7 +231,7 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     if warned:
         warning = CIRCUIT_BREAKER_WARNING.format(iteration=iteration, limit=context.max_iterations)
         emit("circuit_breaker_warning", iteration=iteration, limit=context.max_iterations)
-    hint_ids: list[int] = []  # the report, the memory's hints (counted as shown): only for the model
+    hint_ids: list[int] = []  # the memory's hints, searched (and counted as shown) only for the model
     if state.get("safety_feedback"):
         result, usage = Reflection(hypothesis=BLOCKED_HYPOTHESIS, fix_plan=list(BLOCKED_FIX_PLAN)), Usage()
     elif (missing := missing_name(state, adapter_for(state.get("language")))) is not None:
