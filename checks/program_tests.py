@@ -105,7 +105,9 @@ def program_test_checks(
       other framework (`test_clients`: (test, framework of the client) pairs);
     - a test holding one of the profile's skeleton placeholders or an unfilled slot of the goal's
       command lines (`<KEY>`; `literals`: (test, string literal) pairs): copied from the prompt, it
-      checks a command or an output no contract states (unless the goal names that value: `goal`);
+      checks a command or an output no contract states (unless the goal names that value: `goal`).
+      A slot that comes back in another of the test's strings (`run(['<NAME>'])` expecting
+      `Hello, <NAME>!`) is a value used throughout, and stays;
     - for a program run as a process, a test holding a shell operator (`2>&1`, `|`, `>`) as a
       string: the argument list reaches the program with no shell, so the program gets it as an
       argument;
@@ -146,7 +148,8 @@ def program_test_checks(
         found += [TestCheck(name, reason) for name in _each(tests, item.test)]
     for test, value in literals:
         under_route = any(value.startswith(f"{p}/") for p in placeholders if p.startswith("/"))
-        if value in placeholders or under_route or VALUE_SLOT.fullmatch(value):
+        unfilled = VALUE_SLOT.fullmatch(value) and not _comes_back(value, test, literals)
+        if value in placeholders or under_route or unfilled:
             found.append(TestCheck(test, skeleton_placeholder(value)))
         elif kind.runs_program and value.strip() in SHELL_OPERATORS:
             found.append(TestCheck(test, shell_operator_argument(value.strip())))
@@ -162,6 +165,12 @@ def program_test_checks(
     elif left and kind.runs_program and bodies and all(expects_only_failure(bodies.get(n, "")) for n in left):
         first |= {name: TestCheck(name, only_failures_tested()) for name in left}
     return list(first.values())
+
+
+def _comes_back(slot: str, test: str, literals: Collection[tuple[str, str]]) -> bool:
+    """Whether `slot` is in more than one of `test`'s string literals (an argument and the output
+    expected of it)."""
+    return sum(1 for owner, value in literals if owner == test and slot in value) > 1
 
 
 # An assertion on a finished process's exit status (Python's `returncode`, Node's `status`) that

@@ -8,6 +8,10 @@ It keeps the failed iteration's record, then decides the next iteration's strate
 seen before changes something real (`next_strategy`): the second time the same failure comes,
 the tests are written again (when they may be at fault) or the code is written fresh, the third
 time fresh code, after that a new plan. So no run repeats one failure more than twice.
+
+Generated tests that failed the same way on two different versions are set aside
+(`suspect_tests`), unless the tests left would fail the checks a new test file gets; then the
+tests are written afresh instead.
 """
 
 from __future__ import annotations
@@ -19,12 +23,14 @@ from typing import Any, Literal, cast
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 
+from agent_graph.checks import functions_apply
 from agent_graph.checks.examples import EXAMPLES_FILE
 from agent_graph.checks.missing_name import name_the_code_lacks
 from agent_graph.context import Context
 from agent_graph.languages import LanguageAdapter, adapter_for
 from agent_graph.languages.layout import RETURN_CHECK_FILE
 from agent_graph.limits import warned as warning_due
+from agent_graph.nodes.tester import importable_names
 from agent_graph.pricing import Usage
 from agent_graph.prompts import (
     BLOCKED_FIX_PLAN,
@@ -119,6 +125,29 @@ def suspect_tests(state: AgentState) -> set[str]:
         and (examples or message.startswith(("assert ", "AssertionError")))
         and RETURN_TYPE_FAILURE not in message  # the goal's own signature, not a generated expectation
     }
+
+
+def unsound_after_set_aside(state: AgentState, context: Context, kept: dict[str, str]) -> bool:
+    """Whether a test file, once the doubtful tests are set aside, fails the checks every new test
+    file passes (`certainly_wrong_tests`): for a program run as a process, the tests left may all
+    expect it to fail, and a program that always fails would then go green."""
+    adapter = adapter_for(state.get("language"))
+    before = state.get("tests", {})
+    planned = [f["path"] for f in state.get("plan", {}).get("files", [])]
+    for path, source in kept.items():
+        if path in (EXAMPLES_FILE, RETURN_CHECK_FILE) or source == before.get(path):
+            continue
+        wrong = adapter.certainly_wrong_tests(
+            source,
+            state.get("task", ""),
+            importable_names(state, adapter),
+            functions_apply(state, context),
+            profile=state.get("profile", "library"),
+            files=planned,
+        )
+        if wrong:
+            return True
+    return False
 
 
 def _without_addresses(message: str) -> str:
@@ -258,6 +287,10 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     rewrites = sum(1 for r in state.get("reflections", []) if r.get("tests_are_wrong"))
     suspects = suspect_tests(state)
     kept = without_doubted(state.get("tests", {}), suspects, keep=EXAMPLES_FILE)
+    unsound = kept is not None and unsound_after_set_aside(state, context, kept)
+    if unsound:  # what would be left proves nothing: write new tests instead
+        emit("tests_not_quarantined", iteration=iteration, tests=sorted(suspects))
+        kept = None
     # none could be taken out (a row with an unsure id): the tests are doubted as usual below
     quarantined = suspects if kept is not None else set()
     tests_may_be_wrong = (
@@ -266,7 +299,9 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         and not quarantined  # the doubtful tests are already set aside
     )
     strategy = next_strategy(state, tests_may_be_wrong)
-    doubt_tests = tests_may_be_wrong and (result.tests_are_wrong or stuck(state) or strategy == "new_tests")
+    doubt_tests = tests_may_be_wrong and (
+        result.tests_are_wrong or unsound or stuck(state) or strategy == "new_tests"
+    )
     if strategy != "fix":
         emit("strategy", iteration=iteration, strategy=strategy, repeats=repeats(state.get("attempts", [])))
     memory.remember_failure(state, result.hypothesis)

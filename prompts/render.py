@@ -228,8 +228,9 @@ def command_forms(goal: str, language: str) -> str:
     if not lines:
         return ""
     return (
-        "The goal's commands, as calls of the skeleton's run(); in each test, replace every '<NAME>' by a "
-        "real value (write any input file into the test's folder first):\n" + "\n".join(lines)
+        "The goal's commands, as calls of the skeleton's run(); in each test, put a real value in place of "
+        "each word in angle brackets, the same value wherever that word comes back (write any input file "
+        "into the test's folder first):\n" + "\n".join(lines)
     )
 
 

@@ -146,6 +146,22 @@ def test_the_goal_s_commands_become_run_calls_whose_unfilled_slots_are_the_test_
     assert [c.test for c in wrong] == ["sum"] and "'<N1>'" in wrong[0].reason
 
 
+def test_a_slot_that_comes_back_in_the_expected_output_is_a_value_used_throughout() -> None:
+    """`run(['<NAME>'])` expecting `Hello, <NAME>!` tests the contract with an odd but real value; a
+    slot only in the arguments, or one slot in the arguments and another expected, does not."""
+    greets = RUNS.replace('"add", "milk"', '"<NAME>"') + "    assert r.stdout == 'Hello, <NAME>!\\n'\n"
+    assert checks(greets, set(), "cli_tool") == {}
+    other = greets.replace("'Hello, <NAME>!", "'Hello, <WHO>!")
+    assert "stand-in '<NAME>'" in checks(other, set(), "cli_tool")["test_add"]
+    node_test = NODE_HEAD + (
+        "test('greets', () => {\n  const r = spawnSync(process.execPath, ['greet.js', '<NAME>'], "
+        "{ encoding: 'utf8' });\n  assert.equal(r.stdout, `Hello, <NAME>!\\n`);\n});\n"
+    )
+    assert node_checks(node_test, "greet.js") == []
+    alone = node_test.replace("`Hello, <NAME>!\\n`", "'Hello, Ada!\\n'")
+    assert [c.test for c in node_checks(alone, "greet.js")] == ["greets"]
+
+
 def test_a_program_test_file_that_only_expects_failures_is_the_test_s_fault_in_either_language() -> None:
 
     failing = (

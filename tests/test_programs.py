@@ -697,3 +697,36 @@ def test_a_source_answer_that_runs_past_its_code_is_ended_and_cleaned() -> None:
     python_stop = _stop_when(python=True, source=True, functions=True)
     assert python_stop is not None and python_stop(head + "def f():\n    return 1\n```\n")
     assert _stop_when(python=False, source=False, functions=False) is None
+
+
+def test_setting_tests_aside_never_leaves_only_tests_that_expect_the_program_to_fail(
+    database_url: str, agent_home: Path
+) -> None:
+    """Two different versions fail the one success test the same way and pass the error test: set
+    aside, it would leave a file that any program failing at start passes. The tests are written
+    afresh instead, and the run goes green on tests that check the greeting."""
+    wrong_greeting = PY_CLI_TESTS.replace('"hello Ada\\n"', '"Hello, Ada!\\n"')
+    second = PY_CLI.replace('print(f"hello {sys.argv[1]}")', 'print("hello " + sys.argv[1])')
+    reflections = [
+        {"hypothesis": "The greeting is wrong.", "fix_plan": ["Print the greeting"]},
+        {"hypothesis": "The name is printed wrongly.", "fix_plan": ["Print the name as given"]},
+    ]
+    script = {
+        "ProgramPlan": [{"args": program_plan("greet.py", ["greet.py NAME prints hello NAME"])}],
+        "write_file": [
+            scripts.write("greet.py", PY_CLI),
+            scripts.write("test_greet.py", wrong_greeting),
+            scripts.write("greet.py", second),
+            scripts.write("greet.py", second),
+            scripts.write("test_greet.py", PY_CLI_TESTS),
+        ],
+        "Reflection": [{"args": r} for r in reflections],
+    }
+    from tests.test_loop import final_values
+
+    outcome, _ = _run("python", "cli_tool", script, "program-unsound-set-aside", max_iterations=4)
+    values = final_values(database_url, outcome.task_id)
+    assert [r["quarantined"] for r in values["reflections"]] == [[], []]
+    assert values["reflections"][-1]["tests_are_wrong"] is True
+    assert outcome.status == "passed" and outcome.iterations == 3, outcome
+    assert "test_greets_by_name" in values["tests"]["test_greet.py"]
