@@ -8,7 +8,8 @@ a rule; `dependencies` are the packages a program of this kind is expected to us
 allowlist, so an unattended `--yes` run installs them). `runs_program` says the tests must run the
 program as a user does (a subprocess of the interpreter) rather than import it; `placeholders` are
 the skeleton's stand-in values, which a test written from the contract never keeps, and
-`skeleton_error_tests` its tests of an error path, which alone test none of the contract.
+`skeleton_error_tests` its tests of an error path, which alone test none of the contract. A web
+goal naming one Python framework (Flask or FastAPI) shows the tester only that framework's skeleton.
 
 The texts are written for the kind of program, never for the wording of particular goals. They
 hold two placeholders, filled by `Profile.guidance` from the plan: `{program}` (the main file, e.g.
@@ -19,7 +20,7 @@ JavaScript braces need no escaping.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from agent_graph.errors import UserInputError
@@ -45,15 +46,21 @@ class Profile:
     # The skeleton's tests of an error path (bad input exits non-zero): kept beside tests of the
     # contract, but alone they test nothing the goal asks for.
     skeleton_error_tests: frozenset[str] = frozenset()
+    # The Python tester's text when the goal names exactly one web framework (its test client only).
+    python_tester_for_framework: dict[str, str] = field(default_factory=dict)
 
-    def guidance(self, role: Role, language: str, program: str = "", module: str = "") -> str:
+    def guidance(self, role: Role, language: str, program: str = "", module: str = "", goal: str = "") -> str:
         """The `role`'s text for `language` with the plan's main file filled in.
 
         `program` is the main file's workspace path (`app.py`), `module` its import name (`app`);
-        either defaults from the other. Unknown languages fall back to Python's text.
+        either defaults from the other. Unknown languages fall back to Python's text. A Python tester
+        whose `goal` names one web framework gets that framework's text, when the profile has one.
         """
         texts = self.coder if role == "coder" else self.tester
         text = texts.get(language) or texts["python"]
+        named = frameworks_named(goal)
+        if role == "tester" and language == "python" and len(named) == 1:
+            text = self.python_tester_for_framework.get(named[0], text)
         if not module and program:
             module = program.rsplit("/", 1)[-1].rsplit(".", 1)[0]
         if not program and module:
@@ -205,6 +212,54 @@ CLI_TOOL = Profile(
     skeleton_error_tests=frozenset({"test_bad_input_fails", "bad input fails"}),
 )
 
+# The Python web frameworks: how a goal names each, and how a test drives its app. One framework's
+# test client cannot drive the other's app (Starlette's TestClient calls a Flask app as ASGI and fails).
+WEB_FRAMEWORKS = {
+    "Flask": re.compile(r"\bflask\b", re.I),
+    "FastAPI": re.compile(r"\bfastapi\b", re.I),
+}
+WEB_TEST_CLIENTS = {
+    "Flask": ("", "app.test_client()", "r.get_json()"),
+    "FastAPI": ("from fastapi.testclient import TestClient\n", "TestClient(app)", "r.json()"),
+}
+
+
+def frameworks_named(goal: str) -> list[str]:
+    """The Python web frameworks `goal` names (`["Flask"]` for "a Flask REST API")."""
+    return [name for name, words in WEB_FRAMEWORKS.items() if words.search(goal)]
+
+
+def _web_skeleton(framework: str) -> str:
+    """The Python web_app test skeleton driving the app with `framework`'s test client."""
+    imports, client, body = WEB_TEST_CLIENTS[framework]
+    return (
+        f"import pytest\n{imports}"
+        "from {module} import app\n\n"
+        "@pytest.fixture\n"
+        "def client(tmp_path, monkeypatch):\n"
+        "    monkeypatch.chdir(tmp_path)  # files the app writes go to a fresh folder\n"
+        f"    return {client}\n\n"
+        "def test_create_then_read(client):\n"
+        "    r = client.post('/items', json={'name': 'pen'})\n"
+        "    assert r.status_code == 201\n"
+        f"    item_id = {body}['id']\n"
+        "    assert client.get(f'/items/{item_id}').status_code == 200\n\n"
+        "def test_unknown_item_is_404(client):\n"
+        "    assert client.get('/items/999').status_code == 404\n"
+    )
+
+
+_PY_WEB_TESTER = (
+    _SINGLE_QUOTES
+    + "Profile web_app: call the routes through the framework's test client; never start a real server.\n"
+)
+_FASTAPI_NOTE = (
+    "FastAPI: the same, with `from fastapi.testclient import TestClient` and `return TestClient(app)` in "
+    "the fixture, and `r.json()` instead of `r.get_json()`."
+)
+# A goal naming one framework gets only its skeleton: shown both, a small model mixes them.
+_PY_WEB_TESTER_FOR = {name: _PY_WEB_TESTER + "Skeleton:\n" + _web_skeleton(name) for name in WEB_FRAMEWORKS}
+
 WEB_APP = Profile(
     name="web_app",
     summary="An HTTP service: tests call its routes through a test client or a server on port 0.",
@@ -232,26 +287,7 @@ WEB_APP = Profile(
         ),
     },
     tester={
-        "python": (
-            _SINGLE_QUOTES
-            + "Profile web_app: call the routes through the framework's test client; never start a real server.\n"
-            "Flask skeleton:\n"
-            "import pytest\n"
-            "from {module} import app\n\n"
-            "@pytest.fixture\n"
-            "def client(tmp_path, monkeypatch):\n"
-            "    monkeypatch.chdir(tmp_path)  # files the app writes go to a fresh folder\n"
-            "    return app.test_client()\n\n"
-            "def test_create_then_read(client):\n"
-            "    r = client.post('/items', json={'name': 'pen'})\n"
-            "    assert r.status_code == 201\n"
-            "    item_id = r.get_json()['id']\n"
-            "    assert client.get(f'/items/{item_id}').status_code == 200\n\n"
-            "def test_unknown_item_is_404(client):\n"
-            "    assert client.get('/items/999').status_code == 404\n"
-            "FastAPI: the same, with `from fastapi.testclient import TestClient` and `return TestClient(app)` in "
-            "the fixture, and `r.json()` instead of `r.get_json()`."
-        ),
+        "python": _PY_WEB_TESTER + "Flask skeleton:\n" + _web_skeleton("Flask") + _FASTAPI_NOTE,
         "node": (
             "Profile web_app: start the exported server on port 0 in each test, call it with fetch, close it.\n"
             "Skeleton:\n" + _NODE_TEST_HEAD + "\n"
@@ -278,6 +314,7 @@ WEB_APP = Profile(
         "node": ("express",),
     },
     placeholders=frozenset({"/items"}),  # the skeleton's route (and those under it); a goal may have it too
+    python_tester_for_framework=_PY_WEB_TESTER_FOR,
 )
 
 DATA_PIPELINE = Profile(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from agent_graph.languages.base import TestCheck
-from agent_graph.profiles import VALUE_SLOT, profile_for
+from agent_graph.profiles import VALUE_SLOT, frameworks_named, profile_for
 from agent_graph.prompts.test_checks import (
     RUN_PROGRAM,
     foreign_module,
@@ -41,12 +41,9 @@ SHELL_OPERATORS = frozenset({"|", ">", ">>", "<", "2>", "2>&1", "&>", "&&", "||"
 NODE_ONLY_MODULES = frozenset({"fs", "child_process", "path"})
 
 
-# Python web frameworks: how the goal names each, and its own test client. One framework's client
-# cannot drive the other's app (Starlette's TestClient calls a Flask app as ASGI and fails).
-WEB_FRAMEWORKS = {
-    "Flask": (re.compile(r"\bflask\b", re.I), "`app.test_client()`"),
-    "FastAPI": (re.compile(r"\bfastapi\b", re.I), "`TestClient(app)` from fastapi.testclient"),
-}
+# Each Python web framework's own test client (`profiles.WEB_FRAMEWORKS`: one framework's client
+# cannot drive the other's app).
+TEST_CLIENT = {"Flask": "`app.test_client()`", "FastAPI": "`TestClient(app)` from fastapi.testclient"}
 
 
 @dataclass(frozen=True)
@@ -129,10 +126,10 @@ def program_test_checks(
         reason = foreign_module(module)
         found += [TestCheck(name, reason) for name in _each(tests, test)]
     found += [TestCheck(test, undefined_call(name)) for test, name in undefined_calls]
-    named = [name for name, (words, _) in WEB_FRAMEWORKS.items() if words.search(goal)]
+    named = frameworks_named(goal)
     for test, used in test_clients:
         if len(named) == 1 and used != named[0]:
-            reason = other_framework_client(used, named[0], WEB_FRAMEWORKS[named[0]][1])
+            reason = other_framework_client(used, named[0], TEST_CLIENT[named[0]])
             found += [TestCheck(name, reason) for name in _each(tests, test)]
     for item in imports:
         if item.module not in program_modules:

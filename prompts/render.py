@@ -29,7 +29,11 @@ def guidance(state: AgentState, role: Role) -> str:
         entry = (state.get("plan", {}).get("contract") or {}).get("entry_point", "")
         program = entry or next(iter(f["path"] for f in state.get("plan", {}).get("files", [])), "")
         text = profile.guidance(
-            role, language, program=program, module=module_stem(state) if not entry else ""
+            role,
+            language,
+            program=program,
+            module=module_stem(state) if not entry else "",
+            goal=state.get("task", ""),
         )
     return f"{LANGUAGE_GUIDANCE[language]}\n{text}"
 

@@ -43,6 +43,31 @@ def test_the_placeholders_take_the_plan_s_main_file() -> None:
     assert "from app import app" in profile_for("web_app").guidance("tester", "python", program="app.py")
 
 
+@pytest.mark.parametrize(
+    ("goal", "client", "other"),
+    [
+        ("Create a Flask REST API for books.", "return app.test_client()", "TestClient"),
+        ("Create a FastAPI service for books.", "return TestClient(app)", "test_client"),
+    ],
+)
+def test_a_web_goal_naming_one_framework_shows_the_tester_only_its_test_client(
+    goal: str, client: str, other: str
+) -> None:
+    """Shown both clients, a small model drives a Flask app with FastAPI's (which cannot call it)."""
+    text = profile_for("web_app").guidance("tester", "python", program="app.py", goal=goal)
+    assert client in text and other not in text
+    skeleton = _skeleton(text)
+    scan = scan_files({"test_app.py": skeleton, "app.py": ""}, "python")
+    assert not scan.blocked and not scan.needs_approval, scan.feedback()
+    either = profile_for("web_app").guidance(
+        "tester", "python", program="app.py", goal="A REST API for books."
+    )
+    assert "app.test_client()" in either and "TestClient(app)" in either
+    # the Node text does not depend on the framework named
+    node = profile_for("web_app").guidance("tester", "node", program="server.js", goal=goal)
+    assert node == profile_for("web_app").guidance("tester", "node", program="server.js")
+
+
 def test_program_texts_for_python_hold_no_double_quote() -> None:
     """A double quote written unescaped inside write_file's content ends the file there; a small model
     copies the quotes of the text it is shown."""
