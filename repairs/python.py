@@ -227,7 +227,35 @@ def wrap_module_asserts(source: str) -> str:
 def repair_python_tests(source: str, module: str, names: set[str]) -> str:
     """All the test-file repairs, in order."""
     repaired = add_missing_test_imports(fix_test_imports(salvage_python(source), module, names))
-    return limit_tests(split_assert_only_tests(wrap_module_asserts(repaired)))
+    return limit_tests(split_assert_only_tests(wrap_module_asserts(flask_json_read(repaired))))
+
+
+def flask_json_read(source: str) -> str:
+    """In a file driving a Flask app (`app.test_client()`, no Starlette/FastAPI `TestClient`), each
+    `r.json()` as `r.get_json()`: a Flask response's `json` is a property, so calling it (FastAPI's
+    habit) fails with "'dict' object is not callable" whatever the app answers."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    methods = [
+        (node, node.func)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+    ]
+    if "TestClient" in source or not any(method.attr == "test_client" for _, method in methods):
+        return source
+    reads = [
+        method for call, method in methods if method.attr == "json" and not call.args and not call.keywords
+    ]
+    lines = source.split("\n")
+    for method in sorted(reads, key=lambda m: (m.end_lineno or 0, m.end_col_offset or 0), reverse=True):
+        row, end = (method.end_lineno or method.lineno) - 1, method.end_col_offset or 0
+        line = lines[row].encode()  # the AST's column offsets count UTF-8 bytes
+        if line[:end].endswith(b"json"):
+            lines[row] = (line[: end - len(b"json")] + b"get_json" + line[end:]).decode()
+    repaired = "\n".join(lines)
+    return repaired if _parses(repaired) else source
 
 
 def split_assert_only_tests(source: str) -> str:

@@ -234,3 +234,36 @@ def test_a_line_break_that_splits_a_one_line_string_becomes_backslash_n() -> Non
     assert salvage_python(split) == fixed
     # a string that is really left open is not joined into the next lines
     assert with_line_breaks_escaped("x = 'abc\ny = 2\n") == "x = 'abc\ny = 2\n"
+
+
+FLASK_TESTS = """import json
+import pytest
+from app import app
+
+
+@pytest.fixture
+def client():
+    return app.test_client()
+
+
+def test_create(client):
+    r = client.post('/notes', json={'text': 'café'}); body = r.json()
+    assert body['text'] == 'café' and client.get('/notes').json()[0] == body
+    assert json.loads(r.data) == r.json
+"""
+
+
+def test_a_flask_response_read_as_fastapi_s_is_read_with_get_json() -> None:
+    """A Flask response's `json` is a property: `r.json()` fails whatever the app answers."""
+    from agent_graph.languages import adapter_for
+    from agent_graph.repairs.python import flask_json_read
+
+    repaired = adapter_for("python").repair_tests(FLASK_TESTS, "app", {"app"})
+    assert "body = r.get_json()" in repaired and "client.get('/notes').get_json()[0]" in repaired
+    assert "json.loads(r.data) == r.json\n" in repaired  # the property itself, and json.loads, stay
+    fastapi = FLASK_TESTS.replace(
+        "import pytest\n", "import pytest\nfrom fastapi.testclient import TestClient\n"
+    )
+    assert flask_json_read(fastapi) == fastapi
+    no_client = FLASK_TESTS.replace("app.test_client()", "app")
+    assert flask_json_read(no_client) == no_client
