@@ -6,7 +6,9 @@ from pathlib import Path
 
 from agent_graph.state import AgentState
 
-RETURN_CHECK_FILE = "conftest.py"  # the generated return-type check of a Python goal (tester)
+# The conftest.py the tester adds to a Python run: the return-type check of a goal with typed functions,
+# or, for a program whose tests run it, the record of what it did in each failing test.
+GENERATED_CONFTEST = "conftest.py"
 
 
 def module_stem(state: AgentState) -> str:

@@ -28,7 +28,7 @@ from agent_graph.checks.examples import EXAMPLES_FILE
 from agent_graph.checks.missing_name import name_the_code_lacks
 from agent_graph.context import Context
 from agent_graph.languages import LanguageAdapter, adapter_for
-from agent_graph.languages.layout import RETURN_CHECK_FILE
+from agent_graph.languages.layout import GENERATED_CONFTEST
 from agent_graph.limits import warned as warning_due
 from agent_graph.nodes.tester import importable_names
 from agent_graph.pricing import Usage
@@ -135,7 +135,7 @@ def unsound_after_set_aside(state: AgentState, context: Context, kept: dict[str,
     before = state.get("tests", {})
     planned = [f["path"] for f in state.get("plan", {}).get("files", [])]
     for path, source in kept.items():
-        if path in (EXAMPLES_FILE, RETURN_CHECK_FILE) or source == before.get(path):
+        if path in (EXAMPLES_FILE, GENERATED_CONFTEST) or source == before.get(path):
             continue
         wrong = adapter.certainly_wrong_tests(
             source,
@@ -198,7 +198,7 @@ def missing_name(state: AgentState, adapter: LanguageAdapter) -> tuple[str, str]
 def _written_tests(state: AgentState) -> dict[str, str]:
     """The test files worth showing: not the generated conftest that checks return types (its
     failures say everything it knows)."""
-    return {path: content for path, content in state.get("tests", {}).items() if path != RETURN_CHECK_FILE}
+    return {path: content for path, content in state.get("tests", {}).items() if path != GENERATED_CONFTEST}
 
 
 def missing_name_reflection(name: str, path: str) -> Reflection:

@@ -22,7 +22,7 @@ from agent_graph.checks.examples import EXAMPLES_FILE, examples_test_file, goal_
 from agent_graph.checks.signature_check import goal_signatures
 from agent_graph.context import Context
 from agent_graph.languages import LanguageAdapter, adapter_for
-from agent_graph.languages.layout import RETURN_CHECK_FILE, module_stem, test_path
+from agent_graph.languages.layout import GENERATED_CONFTEST, module_stem, test_path
 from agent_graph.limits import MAX_TEST_ASKS
 from agent_graph.llm import ModelOutputError
 from agent_graph.nodes.safety import scan_tests
@@ -32,6 +32,7 @@ from agent_graph.prompts import SIMPLE_TESTS_REQUEST, TESTER_SYSTEM
 from agent_graph.prompts.feedback import CUT_OFF_TESTS, cut_off_feedback, unusable_tests_feedback
 from agent_graph.prompts.render import guidance, tester_request, tests_retry_request
 from agent_graph.roles import api_names, ask_role, context_of, emit, strip_fences
+from agent_graph.sandbox.program_runs import conftest_source as program_runs_conftest
 from agent_graph.sandbox.return_types_conftest import conftest_source
 from agent_graph.state import AgentState
 from agent_graph.tools import write_file
@@ -141,6 +142,8 @@ def test_files(
         tests = (dict([examples]) if examples else {}) | return_type_check(
             state.get("task", ""), stem, adapter.name, planned
         )
+    elif profile.runs_program:  # a failing test shows what the program did in it
+        tests = program_runs_record(adapter.name, planned)
     previous = state.get("tests", {}).get(path)
     spent = Usage()
     cut_tests: str | None = None  # the usable part of a file cut off mid-statement
@@ -216,13 +219,22 @@ def tester_budget(state: AgentState, context: Context) -> int:
     return 1000 if state.get("profile", "library") == "library" else min(context.max_output_tokens, 1600)
 
 
+def program_runs_record(language: str, planned: Iterable[str] = ()) -> dict[str, str]:
+    """`conftest.py` that adds to each failing test's report the program's runs in it (command,
+    exit status, stdout, stderr): Python programs whose tests run them; nothing when the plan has
+    a `conftest.py` of its own."""
+    if language != "python" or GENERATED_CONFTEST in planned:
+        return {}
+    return {GENERATED_CONFTEST: program_runs_conftest()}
+
+
 def return_type_check(goal: str, module: str, language: str, planned: Iterable[str] = ()) -> dict[str, str]:
     """`conftest.py` that fails any call returning another type than the goal's signature declares
     (Python goals whose functions have return annotations; nothing otherwise, nor when the plan
     has a `conftest.py` of its own, which this one would overwrite)."""
-    if language != "python" or RETURN_CHECK_FILE in planned:
+    if language != "python" or GENERATED_CONFTEST in planned:
         return {}
     returns = {
         name: ast.unparse(s.returns) for name, s in goal_signatures(goal).items() if s.returns is not None
     }
-    return {RETURN_CHECK_FILE: conftest_source(module, returns)} if returns else {}
+    return {GENERATED_CONFTEST: conftest_source(module, returns)} if returns else {}

@@ -118,7 +118,8 @@ def render_files(files: dict[str, str], title: str = "Current files") -> str:
 
 
 def render_report(report: dict[str, Any], limit: int = 6) -> str:
-    """The failing tests, with assertion messages and traceback lines, for the reflector and coder."""
+    """The failing tests, with assertion messages and traceback lines (and, for a program run as a
+    process, what it did in the test), for the reflector and coder."""
     if not report:
         return ""
     lines = [
@@ -130,6 +131,8 @@ def render_report(report: dict[str, Any], limit: int = 6) -> str:
         trace = without_return_check_frames(failure.get("traceback", "").strip())
         if trace:
             lines.append("\n".join(trace.splitlines()[-12:]))
+        if failure.get("program_runs"):
+            lines.append(PROGRAM_RUNS_SHOWN + failure["program_runs"].strip())
     if report.get("status") == "timeout":
         # No report survives a run killed at the limit; the output's stack dump shows where it hung.
         lines.append(
@@ -139,6 +142,10 @@ def render_report(report: dict[str, Any], limit: int = 6) -> str:
     if not report.get("failures") and report.get("output"):
         lines.append("Output (tail):\n" + "\n".join(str(report["output"]).splitlines()[-25:]))
     return "\n".join(lines)
+
+
+# Above a failing test's program runs (sandbox/program_runs_conftest.py), one per line.
+PROGRAM_RUNS_SHOWN = "What the program did in this test (command -> exit status, stdout, stderr):\n"
 
 
 def without_return_check_frames(trace: str) -> str:

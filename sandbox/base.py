@@ -59,6 +59,7 @@ class TestFailure:
     test: str
     message: str
     traceback: str = ""
+    program_runs: str = ""  # what the program did in the test, one run per line (program_runs_conftest)
 
 
 @dataclass

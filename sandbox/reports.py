@@ -22,6 +22,7 @@ import yaml
 
 from agent_graph.sandbox.base import Language, TestFailure, TestReport
 from agent_graph.sandbox.capture import tail_text
+from agent_graph.sandbox.program_runs import PROGRAM_RUNS
 
 MESSAGE_LIMIT = 2000  # characters of one failure message
 TRACEBACK_LINES = 30  # lines of one failure's traceback
@@ -121,14 +122,23 @@ def parse_junit_xml(text: str) -> ParsedRun:
     return run
 
 
+# The header pytest writes above a report section (`---- program runs ----`).
+_PROGRAM_RUNS_HEADER = re.compile(rf"^-+ {re.escape(PROGRAM_RUNS)} -+$", re.M)
+
+
 def _junit_failure(test: str, element: ET.Element) -> TestFailure:
-    body = element.text or ""
+    body, *runs = _PROGRAM_RUNS_HEADER.split(element.text or "", maxsplit=1)
     message = element.get("message", "") or ""
     if message in ("", "collection failure"):
         # The message attribute says nothing useful; the E lines of the body do.
         explained = [line[1:].strip() for line in body.splitlines() if line.startswith("E ")]
         message = "\n".join(explained) or (body.strip().splitlines() or [message])[0]
-    return TestFailure(test=test, message=_clip(message), traceback=relevant_pytest_traceback(body))
+    return TestFailure(
+        test=test,
+        message=_clip(message),
+        traceback=relevant_pytest_traceback(body),
+        program_runs=_clip(runs[0]) if runs else "",
+    )
 
 
 # --------------------------------------------------------------------------- node:test (TAP)

@@ -730,3 +730,25 @@ def test_setting_tests_aside_never_leaves_only_tests_that_expect_the_program_to_
     assert values["reflections"][-1]["tests_are_wrong"] is True
     assert outcome.status == "passed" and outcome.iterations == 3, outcome
     assert "test_greets_by_name" in values["tests"]["test_greet.py"]
+
+
+def test_a_python_program_s_failing_test_shows_the_reflector_what_the_program_did(
+    database_url: str, agent_home: Path
+) -> None:
+    """A wrong greeting fails one test: the reflector reads the command, exit status and output of
+    the program's run in it, and the gate let the generated conftest through."""
+    wrong = PY_CLI.replace('print(f"hello {sys.argv[1]}")', 'print(f"hi {sys.argv[1]}")')
+    script = {
+        "ProgramPlan": [{"args": program_plan("greet.py", ["greet.py NAME prints hello NAME"])}],
+        "write_file": [
+            scripts.write("greet.py", wrong),
+            scripts.write("test_greet.py", PY_CLI_TESTS),
+            scripts.write("greet.py", PY_CLI),
+        ],
+        "Reflection": [{"args": {"hypothesis": "It says hi.", "fix_plan": ["Say hello"]}}],
+    }
+    outcome, model = _run("python", "cli_tool", script, "program-runs-shown", max_iterations=2)
+    assert outcome.status == "passed" and outcome.iterations == 2, outcome
+    (reflector_prompt,) = model.prompts_for("Reflection")
+    assert "greet.py Ada -> exit 0, stdout 'hi Ada\\n', stderr ''" in reflector_prompt
+    assert Path(outcome.workspace, "conftest.py").exists()

@@ -21,8 +21,11 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from agent_graph.cli_sandbox import detect_language, sandbox_app
+from agent_graph.languages.layout import GENERATED_CONFTEST
+from agent_graph.prompts.render import PROGRAM_RUNS_SHOWN, render_report
 from agent_graph.sandbox.base import Sandbox, TestReport
 from agent_graph.sandbox.capture import BoundedBuffer, tail_text
+from agent_graph.sandbox.program_runs import conftest_source as program_runs_conftest
 from agent_graph.sandbox.reports import (
     ReportParseError,
     build_report,
@@ -396,6 +399,33 @@ def test_failing_pytest_message_reaches_the_report(sandbox: Sandbox, tmp_path: P
     assert "return a - b" in add.traceback or "add(2, 3)" in add.traceback
     commutes = next(f for f in report.failures if f.test.endswith("test_add_commutes"))
     assert "Falsifying example" in commutes.message
+
+
+PROGRAM_SUITE = {
+    "greet.py": "import sys\n\nprint('hi ' + sys.argv[1])\nprint('greeted', file=sys.stderr)\n",
+    "test_greet.py": (
+        "import os, subprocess, sys\n\n"
+        "PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'greet.py')\n\n"
+        "def run(*args):\n"
+        "    return subprocess.run([sys.executable, PROGRAM, *args], capture_output=True, text=True)\n\n"
+        "def test_greets():\n    assert run('Ada').stdout == 'hello Ada\\n'\n\n"
+        "def test_runs():\n    assert run('Bo').returncode == 0\n"
+    ),
+}
+
+
+def test_a_failing_program_test_reports_what_the_program_did(sandbox: Sandbox, tmp_path: Path) -> None:
+    """The generated conftest records the program's runs; only the failing test reports them."""
+    files = {**PROGRAM_SUITE, GENERATED_CONFTEST: program_runs_conftest()}
+    report = sandbox.run_tests(write_files(tmp_path, files), "python", 60)
+    assert (report.passed, report.failed) == (1, 1), report.output
+    [failure] = report.failures
+    assert failure.program_runs == "greet.py Ada -> exit 0, stdout 'hi Ada\\n', stderr 'greeted\\n'"
+    assert "program runs" not in failure.traceback
+    rendered = render_report(report.to_dict())
+    assert PROGRAM_RUNS_SHOWN + failure.program_runs in rendered
+    without = sandbox.run_tests(write_files(tmp_path / "plain", PROGRAM_SUITE), "python", 60)
+    assert [f.program_runs for f in without.failures] == [""]
 
 
 def test_node_suite_passes_and_counts_nested_tests(sandbox: Sandbox, tmp_path: Path) -> None:
