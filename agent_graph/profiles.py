@@ -218,9 +218,27 @@ WEB_FRAMEWORKS = {
     "Flask": re.compile(r"\bflask\b", re.I),
     "FastAPI": re.compile(r"\bfastapi\b", re.I),
 }
+
+
+@dataclass(frozen=True)
+class WebTestClient:
+    """How a test drives one framework's app: the import it needs, the client, a JSON body read, and
+    how a finding names the client."""
+
+    imports: str
+    client: str
+    body: str
+    named: str
+
+
 WEB_TEST_CLIENTS = {
-    "Flask": ("", "app.test_client()", "r.get_json()"),
-    "FastAPI": ("from fastapi.testclient import TestClient\n", "TestClient(app)", "r.json()"),
+    "Flask": WebTestClient("", "app.test_client()", "r.get_json()", "`app.test_client()`"),
+    "FastAPI": WebTestClient(
+        "from fastapi.testclient import TestClient\n",
+        "TestClient(app)",
+        "r.json()",
+        "`TestClient(app)` from fastapi.testclient",
+    ),
 }
 
 
@@ -231,18 +249,18 @@ def frameworks_named(goal: str) -> list[str]:
 
 def _web_skeleton(framework: str) -> str:
     """The Python web_app test skeleton driving the app with `framework`'s test client."""
-    imports, client, body = WEB_TEST_CLIENTS[framework]
+    use = WEB_TEST_CLIENTS[framework]
     return (
-        f"import pytest\n{imports}"
+        f"import pytest\n{use.imports}"
         "from {module} import app\n\n"
         "@pytest.fixture\n"
         "def client(tmp_path, monkeypatch):\n"
         "    monkeypatch.chdir(tmp_path)  # files the app writes go to a fresh folder\n"
-        f"    return {client}\n\n"
+        f"    return {use.client}\n\n"
         "def test_create_then_read(client):\n"
         "    r = client.post('/items', json={'name': 'pen'})\n"
         "    assert r.status_code == 201\n"
-        f"    item_id = {body}['id']\n"
+        f"    item_id = {use.body}['id']\n"
         "    assert client.get(f'/items/{item_id}').status_code == 200\n\n"
         "def test_unknown_item_is_404(client):\n"
         "    assert client.get('/items/999').status_code == 404\n"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from agent_graph.languages.base import TestCheck
-from agent_graph.profiles import VALUE_SLOT, frameworks_named, profile_for
+from agent_graph.profiles import VALUE_SLOT, WEB_TEST_CLIENTS, frameworks_named, profile_for
 from agent_graph.prompts.test_checks import (
     RUN_PROGRAM,
     foreign_module,
@@ -39,11 +39,6 @@ SHELL_OPERATORS = frozenset({"|", ">", ">>", "<", "2>", "2>&1", "&>", "&&", "||"
 
 # Node modules a small model imports in a Python test by mistake (none is a Python module a test needs).
 NODE_ONLY_MODULES = frozenset({"fs", "child_process", "path"})
-
-
-# Each Python web framework's own test client (`profiles.WEB_FRAMEWORKS`: one framework's client
-# cannot drive the other's app).
-TEST_CLIENT = {"Flask": "`app.test_client()`", "FastAPI": "`TestClient(app)` from fastapi.testclient"}
 
 
 @dataclass(frozen=True)
@@ -129,7 +124,7 @@ def program_test_checks(
     named = frameworks_named(goal)
     for test, used in test_clients:
         if len(named) == 1 and used != named[0]:
-            reason = other_framework_client(used, named[0], TEST_CLIENT[named[0]])
+            reason = other_framework_client(used, named[0], WEB_TEST_CLIENTS[named[0]].named)
             found += [TestCheck(name, reason) for name in _each(tests, test)]
     for item in imports:
         if item.module not in program_modules:

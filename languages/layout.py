@@ -11,10 +11,14 @@ from agent_graph.state import AgentState
 GENERATED_CONFTEST = "conftest.py"
 
 
+def planned_paths(state: AgentState) -> list[str]:
+    """The paths of the files the plan names, in its order."""
+    return [f["path"] for f in state.get("plan", {}).get("files", [])]
+
+
 def module_stem(state: AgentState) -> str:
     """The stem of the first source file the plan names (`solution` when it names none)."""
-    files = [f["path"] for f in state.get("plan", {}).get("files", [])]
-    code_files = [f for f in files if f.endswith((".py", ".js"))] or ["solution"]
+    code_files = [f for f in planned_paths(state) if f.endswith((".py", ".js"))] or ["solution"]
     return Path(code_files[0]).stem
 
 

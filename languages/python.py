@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from agent_graph.languages.base import TestCheck
 from agent_graph.repairs.python import (
     add_missing_test_imports,
+    calls_flask_test_client,
     cut_off_line,
     has_python_tests,
     limit_tests,
@@ -214,13 +215,7 @@ def web_test_clients(tree: ast.Module, imports: list[ModuleImport]) -> list[tupl
         for item in imports
         if item.module in ("fastapi", "starlette") and "TestClient" in item.names
     ]
-    flask = any(
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "test_client"
-        for node in ast.walk(tree)
-    )
-    return [*found, (None, "Flask")] if flask else found
+    return [*found, (None, "Flask")] if calls_flask_test_client(tree) else found
 
 
 def undefined_calls(tree: ast.Module) -> list[tuple[str, str]]:

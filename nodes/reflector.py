@@ -23,14 +23,13 @@ from typing import Any, Literal, cast
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 
-from agent_graph.checks import functions_apply
 from agent_graph.checks.examples import EXAMPLES_FILE
 from agent_graph.checks.missing_name import name_the_code_lacks
 from agent_graph.context import Context
 from agent_graph.languages import LanguageAdapter, adapter_for
 from agent_graph.languages.layout import GENERATED_CONFTEST
 from agent_graph.limits import warned as warning_due
-from agent_graph.nodes.tester import importable_names
+from agent_graph.nodes.tester import certainly_wrong_in
 from agent_graph.pricing import Usage
 from agent_graph.prompts import (
     BLOCKED_FIX_PLAN,
@@ -129,25 +128,14 @@ def suspect_tests(state: AgentState) -> set[str]:
 
 def unsound_after_set_aside(state: AgentState, context: Context, kept: dict[str, str]) -> bool:
     """Whether a test file, once the doubtful tests are set aside, fails the checks every new test
-    file passes (`certainly_wrong_tests`): for a program run as a process, the tests left may all
+    file passes (`certainly_wrong_in`): for a program run as a process, the tests left may all
     expect it to fail, and a program that always fails would then go green."""
-    adapter = adapter_for(state.get("language"))
     before = state.get("tests", {})
-    planned = [f["path"] for f in state.get("plan", {}).get("files", [])]
-    for path, source in kept.items():
-        if path in (EXAMPLES_FILE, GENERATED_CONFTEST) or source == before.get(path):
-            continue
-        wrong = adapter.certainly_wrong_tests(
-            source,
-            state.get("task", ""),
-            importable_names(state, adapter),
-            functions_apply(state, context),
-            profile=state.get("profile", "library"),
-            files=planned,
-        )
-        if wrong:
-            return True
-    return False
+    return any(
+        certainly_wrong_in(state, context, source)
+        for path, source in kept.items()
+        if path not in (EXAMPLES_FILE, GENERATED_CONFTEST) and source != before.get(path)
+    )
 
 
 def _without_addresses(message: str) -> str:

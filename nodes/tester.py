@@ -22,7 +22,8 @@ from agent_graph.checks.examples import EXAMPLES_FILE, examples_test_file, goal_
 from agent_graph.checks.signature_check import goal_signatures
 from agent_graph.context import Context
 from agent_graph.languages import LanguageAdapter, adapter_for
-from agent_graph.languages.layout import GENERATED_CONFTEST, module_stem, test_path
+from agent_graph.languages.base import TestCheck
+from agent_graph.languages.layout import GENERATED_CONFTEST, module_stem, planned_paths, test_path
 from agent_graph.limits import MAX_TEST_ASKS
 from agent_graph.llm import ModelOutputError
 from agent_graph.nodes.safety import scan_tests
@@ -135,7 +136,7 @@ def test_files(
     system = f"{TESTER_SYSTEM}\n{guidance(state, 'tester')}"
     messages: list[BaseMessage] = [SystemMessage(system), HumanMessage(request)]
     tests: dict[str, str] = {}
-    planned = [f["path"] for f in state.get("plan", {}).get("files", [])]
+    planned = planned_paths(state)
     profile = profile_for(state.get("profile", "library"))
     if functions:  # the goal's examples get a file no rewrite replaces; the return types a conftest
         examples = examples_test_file(goal_examples(state.get("task", ""), names), stem, adapter.name)
@@ -179,14 +180,7 @@ def test_files(
         content = strip_fences(call.content)
         cut = None if final else adapter.cut_off_line(content)
         content = adapter.repair_tests(content, stem, names, runs_program=profile.runs_program)
-        wrong = adapter.certainly_wrong_tests(
-            content,
-            state.get("task", ""),
-            names,
-            functions,
-            profile=state.get("profile", "library"),
-            files=planned,
-        )
+        wrong = certainly_wrong_in(state, context, content)
         if wrong:
             emit("tests_dropped", tests=[c.test for c in wrong], reasons=[c.reason for c in wrong])
             content = adapter.remove_tests(content, {c.test for c in wrong})
@@ -212,6 +206,20 @@ def test_files(
     if previous is None and EXAMPLES_FILE not in tests:
         raise UnusableTestsError(path, problem, spent)
     return ({path: previous} if previous is not None else {}) | tests, spent
+
+
+def certainly_wrong_in(state: AgentState, context: Context, source: str) -> list[TestCheck]:
+    """The tests in `source`, a test file of this run, that no correct program can pass (the
+    language's checks, with the goal, the API a test may import, the profile and the planned files)."""
+    adapter = adapter_for(state.get("language"))
+    return adapter.certainly_wrong_tests(
+        source,
+        state.get("task", ""),
+        importable_names(state, adapter),
+        functions_apply(state, context),
+        profile=state.get("profile", "library"),
+        files=planned_paths(state),
+    )
 
 
 def tester_budget(state: AgentState, context: Context) -> int:

@@ -238,15 +238,16 @@ def flask_json_read(source: str) -> str:
         tree = ast.parse(source)
     except SyntaxError:
         return source
-    methods = [
-        (node, node.func)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-    ]
-    if "TestClient" in source or not any(method.attr == "test_client" for _, method in methods):
+    if "TestClient" in source or not calls_flask_test_client(tree):
         return source
     reads = [
-        method for call, method in methods if method.attr == "json" and not call.args and not call.keywords
+        node.func
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "json"
+        and not node.args
+        and not node.keywords
     ]
     lines = source.split("\n")
     for method in sorted(reads, key=lambda m: (m.end_lineno or 0, m.end_col_offset or 0), reverse=True):
@@ -256,6 +257,16 @@ def flask_json_read(source: str) -> str:
             lines[row] = (line[: end - len(b"json")] + b"get_json" + line[end:]).decode()
     repaired = "\n".join(lines)
     return repaired if _parses(repaired) else source
+
+
+def calls_flask_test_client(tree: ast.Module) -> bool:
+    """Whether a test file calls Flask's `.test_client()` (usually in a fixture, for every test)."""
+    return any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "test_client"
+        for node in ast.walk(tree)
+    )
 
 
 def split_assert_only_tests(source: str) -> str:

@@ -21,6 +21,7 @@ from agent_graph.prompts import BLOCKED_HYPOTHESIS
 from agent_graph.runner import run_task
 from agent_graph.state import AgentState
 from tests import scripts
+from tests.test_loop import final_values
 
 # One small program per (language, profile): the code and a test file that exercises it as the
 # profile says. Each is the kind of answer a model gives, not a fixture tuned to pass a check.
@@ -534,8 +535,6 @@ def test_a_cut_off_answer_is_asked_for_again_and_never_run(database_url: str, ag
     outcome, model = _run("python", "cli_tool", script, "program-cut-off")
     assert outcome.status == "passed" and outcome.iterations == 1
     assert "stops in the middle of a statement" in model.prompts_for("write_file")[1]
-    from tests.test_loop import final_values
-
     values = final_values(database_url, outcome.task_id)
     assert all(
         v["files"]["greet.py"] == PY_CLI for v in values["versions"]
@@ -722,8 +721,6 @@ def test_setting_tests_aside_never_leaves_only_tests_that_expect_the_program_to_
         ],
         "Reflection": [{"args": r} for r in reflections],
     }
-    from tests.test_loop import final_values
-
     outcome, _ = _run("python", "cli_tool", script, "program-unsound-set-aside", max_iterations=4)
     values = final_values(database_url, outcome.task_id)
     assert [r["quarantined"] for r in values["reflections"]] == [[], []]
