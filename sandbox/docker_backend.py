@@ -25,6 +25,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ from agent_graph.sandbox.runners import (
     TMP_TMPFS_MB,
     WORKSPACE_DIR,
     WORKSPACE_TMPFS_MB,
+    runner_files,
     test_command,
     wrapped,
 )
@@ -298,7 +300,7 @@ class DockerSandbox:
         try:
             deadline = timeout_seconds if timeout_seconds is not None else self.settings.timeout_seconds
             command = test_command(language, timeout_seconds=deadline)
-            run = self._run(command, workspace, REPORT_PATH, deadline, REPORT_LIMIT)
+            run = self._run(command, workspace, REPORT_PATH, deadline, REPORT_LIMIT, runner_files(language))
         except WorkspaceTooLargeError as exc:
             return TestReport(status="error", output=str(exc), backend=self.name)
         report_text = run.stdout.text() if run.stdout.total else None
@@ -314,11 +316,17 @@ class DockerSandbox:
         )
 
     def _run(
-        self, command: list[str], workspace: Path, report_path: str, timeout: float | None, stdout_limit: int
+        self,
+        command: list[str],
+        workspace: Path,
+        report_path: str,
+        timeout: float | None,
+        stdout_limit: int,
+        extra_files: Mapping[str, str] | None = None,
     ) -> _Run:
         if self._closed:
             raise SandboxUnavailableError("this sandbox has been closed; open a new one.")
-        archive = workspace_tar(workspace)
+        archive = workspace_tar(workspace, runner_files=extra_files)
         argv = wrapped(command, report_path, extract_from_stdin=False, clean_after=True)
         deadline_seconds = timeout if timeout is not None else self.settings.timeout_seconds
         with self._lock:

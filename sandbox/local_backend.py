@@ -52,6 +52,7 @@ from agent_graph.sandbox.runners import (
     TMP_TMPFS_MB,
     WORKSPACE_DIR,
     WORKSPACE_TMPFS_MB,
+    runner_files,
     test_command,
     wrapped,
 )
@@ -149,7 +150,7 @@ class LocalSandbox:
     ) -> TestReport:
         """Run pytest or node --test on a fresh copy of `workspace` and parse the report."""
         try:
-            archive = workspace_tar(workspace)
+            archive = workspace_tar(workspace, runner_files=runner_files(language))
         except WorkspaceTooLargeError as exc:
             return TestReport(status="error", output=str(exc), backend=self.name)
         timeout = self._timeout(timeout_seconds)

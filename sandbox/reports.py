@@ -22,7 +22,7 @@ import yaml
 
 from agent_graph.sandbox.base import Language, TestFailure, TestReport
 from agent_graph.sandbox.capture import tail_text
-from agent_graph.sandbox.program_runs import PROGRAM_RUNS
+from agent_graph.sandbox.program_runs import NODE_PRELOAD, PROGRAM_RUNS
 
 MESSAGE_LIMIT = 2000  # characters of one failure message
 TRACEBACK_LINES = 30  # lines of one failure's traceback
@@ -122,7 +122,8 @@ def parse_junit_xml(text: str) -> ParsedRun:
     return run
 
 
-# The header pytest writes above a report section (`---- program runs ----`).
+# The header above a failure's program runs (`---- program runs ----`): a report section's, as pytest
+# writes it, and the one the Node preload adds to the error's message.
 _PROGRAM_RUNS_HEADER = re.compile(rf"^-+ {re.escape(PROGRAM_RUNS)} -+$", re.M)
 
 
@@ -249,14 +250,15 @@ def _js_value(value: Any) -> str:
 
 def _node_traceback(diag: dict[str, Any], comments: list[str]) -> str:
     lines: list[str] = []
-    if diag.get("location"):
+    # A test registered through the sandbox's preload is located there; the stack has its real line.
+    if diag.get("location") and NODE_PRELOAD not in str(diag["location"]):
         lines.append(f"at {diag['location']}")
     stack = str(diag.get("stack") or "")
-    # Frames inside node itself never help the reflector; the test file's frames do.
+    # Frames inside node itself or the preload never help the reflector; the test file's frames do.
     lines += [
         f"  {frame.strip()}"
         for frame in stack.splitlines()
-        if _USER_FRAME.search(frame) and "node:" not in frame
+        if _USER_FRAME.search(frame) and "node:" not in frame and NODE_PRELOAD not in frame
     ]
     if comments:
         lines += comments
@@ -297,8 +299,14 @@ def parse_node_tap(text: str) -> ParsedRun:
             )
         else:
             run.failed += 1
+            error, *runs = _PROGRAM_RUNS_HEADER.split(str(diag.get("error") or ""), maxsplit=1)
             run.failures.append(
-                TestFailure(test=point.name, message=_node_message(diag), traceback=_node_traceback(diag, []))
+                TestFailure(
+                    test=point.name,
+                    message=_node_message({**diag, "error": error}),
+                    traceback=_node_traceback(diag, []),
+                    program_runs=_clip(runs[0]) if runs else "",
+                )
             )
     return run
 

@@ -10,6 +10,7 @@ output, with no file to fetch afterwards.
 from __future__ import annotations
 
 from agent_graph.sandbox.base import Language
+from agent_graph.sandbox.program_runs import NODE_PRELOAD, preload_source
 
 SANDBOX_UID = 10001  # the `sandbox` user of the image recipe; never root
 SANDBOX_GID = 10001
@@ -81,11 +82,17 @@ def test_command(
         ]  # fmt: skip
     if language == "node":
         return [
-            "node", "--test",
+            "node", "--require", f"{WORKSPACE_DIR}/{NODE_PRELOAD}", "--test",
             "--test-reporter=tap", f"--test-reporter-destination={report_path}",
             "--test-reporter=spec", "--test-reporter-destination=stdout",
         ]  # fmt: skip
     raise ValueError(f"unknown language {language!r}")
+
+
+def runner_files(language: Language) -> dict[str, str]:
+    """The files a test run of `language` needs besides the workspace (path relative to it -> text):
+    the Node preload that shows a failing test's program runs (sandbox.program_runs)."""
+    return {NODE_PRELOAD: preload_source()} if language == "node" else {}
 
 
 def wrapper_script(*, extract_from_stdin: bool, clean_after: bool) -> str:

@@ -729,23 +729,42 @@ def test_setting_tests_aside_never_leaves_only_tests_that_expect_the_program_to_
     assert "test_greets_by_name" in values["tests"]["test_greet.py"]
 
 
-def test_a_python_program_s_failing_test_shows_the_reflector_what_the_program_did(
-    database_url: str, agent_home: Path
+@pytest.mark.parametrize(
+    ("language", "wrong", "shown"),
+    [
+        (
+            "python",
+            PY_CLI.replace('print(f"hello {sys.argv[1]}")', 'print(f"hi {sys.argv[1]}")'),
+            "greet.py Ada -> exit 0, stdout 'hi Ada\\n', stderr ''",
+        ),
+        (
+            "node",
+            JS_CLI.replace("console.log(`hello ${name}`)", "console.log(`hi ${name}`)"),
+            'greet.js Ada -> exit 0, stdout "hi Ada\\n", stderr ""',
+        ),
+    ],
+)
+def test_a_program_s_failing_test_shows_the_reflector_what_the_program_did(
+    language: str, wrong: str, shown: str, database_url: str, agent_home: Path
 ) -> None:
     """A wrong greeting fails one test: the reflector reads the command, exit status and output of
-    the program's run in it, and the gate let the generated conftest through."""
-    wrong = PY_CLI.replace('print(f"hello {sys.argv[1]}")', 'print(f"hi {sys.argv[1]}")')
+    the program's run in it (Python: the generated conftest, which the gate let through; Node: the
+    sandbox's preload, which leaves the workspace as the agent wrote it)."""
+    program, right, test_file, tests = CASES[(language, "cli_tool")]
+    assert wrong != right
     script = {
-        "ProgramPlan": [{"args": program_plan("greet.py", ["greet.py NAME prints hello NAME"])}],
+        "ProgramPlan": [{"args": program_plan(program, [f"{program} NAME prints hello NAME"])}],
         "write_file": [
-            scripts.write("greet.py", wrong),
-            scripts.write("test_greet.py", PY_CLI_TESTS),
-            scripts.write("greet.py", PY_CLI),
+            scripts.write(program, wrong),
+            scripts.write(test_file, tests),
+            scripts.write(program, right),
         ],
         "Reflection": [{"args": {"hypothesis": "It says hi.", "fix_plan": ["Say hello"]}}],
     }
-    outcome, model = _run("python", "cli_tool", script, "program-runs-shown", max_iterations=2)
+    outcome, model = _run(language, "cli_tool", script, f"program-runs-shown-{language}", max_iterations=2)
     assert outcome.status == "passed" and outcome.iterations == 2, outcome
     (reflector_prompt,) = model.prompts_for("Reflection")
-    assert "greet.py Ada -> exit 0, stdout 'hi Ada\\n', stderr ''" in reflector_prompt
-    assert Path(outcome.workspace, "conftest.py").exists()
+    assert shown in reflector_prompt
+    assert sorted(p.name for p in Path(outcome.workspace).iterdir() if p.is_file()) == sorted(
+        [program, test_file, *(["conftest.py"] if language == "python" else [])]
+    )

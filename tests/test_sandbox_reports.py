@@ -25,6 +25,7 @@ from agent_graph.languages.layout import GENERATED_CONFTEST
 from agent_graph.prompts.render import PROGRAM_RUNS_SHOWN, render_report
 from agent_graph.sandbox.base import Sandbox, TestReport
 from agent_graph.sandbox.capture import BoundedBuffer, tail_text
+from agent_graph.sandbox.program_runs import NODE_PRELOAD
 from agent_graph.sandbox.program_runs import conftest_source as program_runs_conftest
 from agent_graph.sandbox.reports import (
     ReportParseError,
@@ -426,6 +427,45 @@ def test_a_failing_program_test_reports_what_the_program_did(sandbox: Sandbox, t
     assert PROGRAM_RUNS_SHOWN + failure.program_runs in rendered
     without = sandbox.run_tests(write_files(tmp_path / "plain", PROGRAM_SUITE), "python", 60)
     assert [f.program_runs for f in without.failures] == [""]
+
+
+NODE_PROGRAM_SUITE = {
+    "greet.js": "console.log(`hi ${process.argv[2]}`);\nconsole.error('greeted');\n",
+    "greet.test.js": (
+        "const test = require('node:test');\n"
+        "const { describe, it } = require('node:test');\n"
+        "const assert = require('node:assert/strict');\n"
+        "const path = require('node:path');\n"
+        "const { spawnSync, execFileSync } = require('node:child_process');\n\n"
+        "const PROGRAM = path.join(__dirname, 'greet.js');\n"
+        "const run = (...args) => spawnSync(process.execPath, [PROGRAM, ...args], { encoding: 'utf8' });\n\n"
+        "test('greets', () => {\n  run('Bo');\n  assert.equal(run('Ada').stdout, 'hello Ada\\n');\n});\n\n"
+        "test('runs', () => {\n  assert.equal(run('Cy').status, 0);\n});\n\n"
+        "test('answers later', async () => {\n"
+        "  const out = execFileSync(process.execPath, [PROGRAM, 'Di'], { encoding: 'utf8' });\n"
+        "  await new Promise((resolve) => setTimeout(resolve, 5));\n"
+        "  assert.equal(out, 'hello Di\\n');\n"
+        "});\n\n"
+        "describe('suite', () => {\n  it('calls back', (t, done) => { run('Ed'); done(); });\n});\n"
+    ),
+}
+
+
+def test_a_failing_node_program_test_reports_what_the_program_did(sandbox: Sandbox, tmp_path: Path) -> None:
+    """The sandbox's preload records spawnSync and execFileSync runs; only failing tests report them,
+    located in the test file, and a workspace's own `.agent-graph` folder cannot replace the preload."""
+    files = {**NODE_PROGRAM_SUITE, ".agent-graph/program-runs.cjs": "throw new Error('not the preload');\n"}
+    report = sandbox.run_tests(write_files(tmp_path, files), "node", 60)
+    assert (report.passed, report.failed) == (2, 2), report.output
+    greets, later = report.failures
+    assert greets.program_runs == (
+        'greet.js Bo -> exit 0, stdout "hi Bo\\n", stderr "greeted\\n"\n'
+        'greet.js Ada -> exit 0, stdout "hi Ada\\n", stderr "greeted\\n"'
+    )
+    assert later.program_runs == 'greet.js Di -> exit 0, stdout "hi Di\\n"'
+    assert "program runs" not in greets.message and "+ 'hi Ada\\n'" in greets.message
+    assert "greet.test.js" in greets.traceback and NODE_PRELOAD not in greets.traceback
+    assert PROGRAM_RUNS_SHOWN + greets.program_runs in render_report(report.to_dict())
 
 
 def test_node_suite_passes_and_counts_nested_tests(sandbox: Sandbox, tmp_path: Path) -> None:

@@ -40,7 +40,10 @@ import agent_graph
 from agent_graph import graph
 graph.get_graph()
 imported = sorted(name for name in sys.modules if name.split(".")[0] in optional)
-print(json.dumps({{"file": agent_graph.__file__, "installed": installed, "imported": imported}}))
+from agent_graph.sandbox.runners import runner_files
+from agent_graph.sandbox.program_runs import conftest_source
+read = {{"node": len(runner_files("node")), "conftest": len(conftest_source())}}
+print(json.dumps({{"file": agent_graph.__file__, "installed": installed, "imported": imported, "read": read}}))
 """
 
 
@@ -144,6 +147,7 @@ def test_plain_install_imports_and_compiles_the_graph(tmp_path: Path) -> None:
     assert Path(report["file"]).is_relative_to(venv), report["file"]  # the wheel's copy, not the checkout
     assert report["installed"] == [], f"extras' packages installed by a plain install: {report['installed']}"
     assert report["imported"] == [], f"optional packages imported by the graph: {report['imported']}"
+    assert report["read"]["node"] == 1 and report["read"]["conftest"] > 0, report["read"]  # its data files
     print(
         f"wheel test: build and install {installed_at - started:.0f} s, "
         f"import and compile {time.monotonic() - installed_at:.0f} s"
@@ -161,3 +165,4 @@ def test_graph_imports_no_optional_package() -> None:
     }
     report = json.loads(run([sys.executable, "-c", PROBE], ROOT, env, 300).strip().splitlines()[-1])
     assert report["imported"] == [], f"optional packages imported by the graph: {report['imported']}"
+    assert report["read"]["node"] == 1 and report["read"]["conftest"] > 0, report["read"]  # its data files
