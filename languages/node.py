@@ -29,6 +29,7 @@ from agent_graph.repairs import split_strings
 from agent_graph.sandbox.findings import Finding
 from agent_graph.sandbox.scan_node import (
     child_nodes,
+    fold_string,
     is_node_builtin,
     lower_modern_syntax,
     parse_js,
@@ -88,22 +89,12 @@ def _parse_lenient(source: str) -> Any:
     return _parse_exact(lowered) if lowered is not None else None
 
 
-def _string(node: Any) -> str | None:
-    if node is None:
-        return None
-    if node.type == "Literal" and isinstance(node.value, str):
-        return str(node.value)
-    if node.type == "TemplateLiteral" and not node.expressions:
-        return "".join(str(q.value.cooked) for q in node.quasis)
-    return None
-
-
 def _string_parts(node: Any) -> list[str]:
     """A string literal's value, or each constant part of a template literal (`${base}/items`
     gives `/items`)."""
     if node is not None and node.type == "TemplateLiteral" and node.expressions:
         return [str(q.value.cooked) for q in node.quasis if q.value.cooked]
-    value = _string(node)
+    value = fold_string(node)
     return [] if value is None else [value]
 
 
@@ -118,7 +109,7 @@ def _runner_call(node: Any) -> tuple[str, str] | None:
         callee = callee.object
     if callee.type != "Identifier":
         return None
-    name = _string(node.arguments[0])
+    name = fold_string(node.arguments[0])
     if name is None:
         return None
     if callee.name in _TEST_FUNCTIONS:
@@ -207,7 +198,7 @@ def _requires(program: Any) -> Iterator[tuple[Any, Any, str]]:
             and node.callee.name == "require"
             and len(node.arguments) == 1
         ):
-            specifier = _string(node.arguments[0])
+            specifier = fold_string(node.arguments[0])
             if specifier is not None:
                 yield node, declarators.get(id(node)), specifier
 
@@ -667,7 +658,7 @@ def _imports_to_requires(source: str) -> str:
     for statement in program.body:
         if statement.type != "ImportDeclaration":
             continue
-        module = _string(statement.source)
+        module = fold_string(statement.source)
         whole = [s.local.name for s in statement.specifiers if s.type != "ImportSpecifier"]
         named = [
             s.local.name if s.imported.name == s.local.name else f"{s.imported.name}: {s.local.name}"

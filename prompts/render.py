@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from agent_graph.languages.layout import module_stem
+from agent_graph.languages.layout import module_stem, planned_paths
 from agent_graph.profiles import METAVARIABLE, profile_for, value_slot
 from agent_graph.prompts import LANGUAGE_GUIDANCE
 from agent_graph.sandbox.return_types_conftest import RETURN_TYPE_FAILURE
@@ -27,7 +27,7 @@ def guidance(state: AgentState, role: Role) -> str:
         text = f"Profile {profile.name}: {profile.summary}"
     else:
         entry = (state.get("plan", {}).get("contract") or {}).get("entry_point", "")
-        program = entry or next(iter(f["path"] for f in state.get("plan", {}).get("files", [])), "")
+        program = entry or next(iter(planned_paths(state)), "")
         text = profile.guidance(
             role,
             language,
@@ -170,7 +170,7 @@ def tester_request(state: AgentState, path: str, import_line: str, feedback: str
     one reading of the goal that the first version is also written from: tests working their
     expected values out the plan's way would favour that version even when the plan misread the
     goal), how the tests reach the code, and why the last file came back, if it did."""
-    modules = ", ".join(f["path"] for f in state.get("plan", {}).get("files", []))
+    modules = ", ".join(planned_paths(state))
     plan = render_plan(state.get("plan", {}), with_steps=False)
     profile = profile_for(state.get("profile", "library"))
     if profile.runs_program:
