@@ -15,6 +15,7 @@ export when the plan says the export.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -33,6 +34,7 @@ from agent_graph.sandbox.scan_node import (
     is_node_builtin,
     lower_modern_syntax,
     parse_js,
+    property_name,
     runs_program,
     walk_nodes,
 )
@@ -464,12 +466,13 @@ class NodeAdapter:
 
     def repair_tests(self, source: str, stem: str, names: set[str], *, runs_program: bool = False) -> str:
         """The slips undone, in order: fences, ES imports, echoes of the tool interface,
-        `require('test')`, the path and the names the code under test is required by, then missing
-        node:test and assert lines."""
+        `require('test')`, the path and the names the code under test is required by, missing
+        node:test and assert lines, then text compared with a trimmed value that keeps the
+        whitespace trimmed."""
         repaired = salvage(_without_fences(source))
         repaired = drop_tool_echoes(_imports_to_requires(repaired))
         repaired = _fix_requires(repaired, stem, names)
-        repaired = _add_missing_requires(repaired)
+        repaired = _trimmed_comparisons(_add_missing_requires(repaired))
         return repaired if repaired.endswith("\n") else repaired + "\n"
 
     def certainly_wrong_tests(
@@ -670,6 +673,56 @@ def _imports_to_requires(source: str) -> str:
             lines.append(f"const {{ {', '.join(named)} }} = require('{module}');")
         edits.append((statement.range[0], statement.range[1], "\n".join(lines) or f"require('{module}');"))
     return _apply(source, edits) if edits else source
+
+
+# node:assert's comparisons of two values, and what each trimming method removes (JavaScript's
+# whitespace is close enough to Python's for text a test writes).
+_EQUALITY_ASSERTIONS = frozenset({"equal", "strictEqual", "deepEqual", "deepStrictEqual"})
+_TRIMMED = {
+    "trim": str.strip,
+    "trimEnd": str.rstrip,
+    "trimRight": str.rstrip,
+    "trimStart": str.lstrip,
+    "trimLeft": str.lstrip,
+}
+
+
+def _trimmed_comparisons(source: str) -> str:
+    """Each `assert.equal(x.trim(), 'hi\\n')` (`strictEqual`, `deepEqual`; either side; `trimEnd`,
+    `trimStart`) with the text trimmed the same way: `'hi'`. A trimmed value never ends in
+    whitespace, so the test fails whatever the program prints; what it means to check is the text
+    without it (a goal's "followed by a newline" next to the skeleton's `.trim()`)."""
+    program = _parse_exact(source)
+    if program is None:
+        return source
+    edits: list[tuple[int, int, str]] = []
+    for node in walk_nodes(program):
+        if node.type != "CallExpression" or len(node.arguments) < 2:
+            continue
+        callee = node.callee
+        name = property_name(callee) if callee.type == "MemberExpression" else getattr(callee, "name", None)
+        if name not in _EQUALITY_ASSERTIONS:
+            continue
+        first, second = node.arguments[0], node.arguments[1]
+        for value, text in ((first, second), (second, first)):
+            trim = _trimming(value)
+            literal = fold_string(text) if text.type in ("Literal", "TemplateLiteral") else None
+            if trim is not None and literal is not None and trim(literal) != literal:
+                edits.append((text.range[0], text.range[1], _js_string(trim(literal))))
+    return _apply(source, edits) if edits else source
+
+
+def _trimming(node: Any) -> Any:
+    """What `node` trims when it is `<value>.trim()` (or `trimEnd`, `trimStart`) with no arguments."""
+    if node.type == "CallExpression" and not node.arguments and node.callee.type == "MemberExpression":
+        return _TRIMMED.get(property_name(node.callee) or "")
+    return None
+
+
+def _js_string(text: str) -> str:
+    """`text` as a single-quoted JavaScript string literal."""
+    body = json.dumps(text, ensure_ascii=False)[1:-1].replace('\\"', '"').replace("'", "\\'")
+    return f"'{body}'"
 
 
 def _fix_requires(source: str, stem: str, names: set[str]) -> str:

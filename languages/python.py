@@ -20,6 +20,7 @@ from agent_graph.repairs.python import (
     salvage_python,
     split_assert_only_tests,
     strip_tests_from_source,
+    stripped_comparisons,
     without_debug_server,
     wrap_module_asserts,
 )
@@ -87,6 +88,7 @@ class PythonAdapter:
         if not runs_program and not python_test_runs_program(source):
             return repair_python_tests(source, stem, names)
         repaired = add_missing_test_imports(without_star_import(salvage_python(source), stem))
+        repaired = stripped_comparisons(repaired)
         if runs_program:
             repaired = program_beside_the_test(repaired, f"{stem}.py")
         return limit_tests(split_assert_only_tests(wrap_module_asserts(repaired)))

@@ -8,12 +8,15 @@ They never invent behaviour; they undo slips that would waste a whole iteration:
 - a test file that defines its own copy of the function it should test (and so tests nothing);
 - assertions written at module level, which pytest reports as one collection error instead of
   as separate, readable test failures;
-- a web app started with Werkzeug's debugger (`app.run(debug=True)`), which the safety gate blocks.
+- a web app started with Werkzeug's debugger (`app.run(debug=True)`), which the safety gate blocks;
+- a stripped value compared with text that has the whitespace stripping removed
+  (`result.stdout.strip() == 'hi\\n'`), which nothing can equal.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from typing import TypeGuard
 
 from agent_graph.prompts.feedback import cut_off_feedback as cut_off_feedback  # worded in prompts/
@@ -227,7 +230,8 @@ def wrap_module_asserts(source: str) -> str:
 def repair_python_tests(source: str, module: str, names: set[str]) -> str:
     """All the test-file repairs, in order."""
     repaired = add_missing_test_imports(fix_test_imports(salvage_python(source), module, names))
-    return limit_tests(split_assert_only_tests(wrap_module_asserts(flask_json_read(repaired))))
+    repaired = stripped_comparisons(flask_json_read(repaired))
+    return limit_tests(split_assert_only_tests(wrap_module_asserts(repaired)))
 
 
 def flask_json_read(source: str) -> str:
@@ -257,6 +261,56 @@ def flask_json_read(source: str) -> str:
             lines[row] = (line[: end - len(b"json")] + b"get_json" + line[end:]).decode()
     repaired = "\n".join(lines)
     return repaired if _parses(repaired) else source
+
+
+# What each stripping method removes: both ends, the right end, the left end.
+STRIPPED = {"strip": str.strip, "rstrip": str.rstrip, "lstrip": str.lstrip}
+
+
+def stripped_comparisons(source: str) -> str:
+    """Each `x.strip() == 'hi\\n'` (or `!=`, either side; `rstrip`, `lstrip`) with the text stripped
+    the same way: `'hi'`. A stripped value never ends in whitespace, so the test fails whatever the
+    program prints; what it means to check is the text without it (a goal's "followed by a newline"
+    next to the skeleton's `.strip()`)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    edits: list[tuple[ast.expr, str]] = []
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Compare)
+            and len(node.ops) == 1
+            and isinstance(node.ops[0], ast.Eq | ast.NotEq)
+        ):
+            continue
+        for value, text in ((node.left, node.comparators[0]), (node.comparators[0], node.left)):
+            strip = _stripping(value)
+            if strip is None or not (isinstance(text, ast.Constant) and isinstance(text.value, str)):
+                continue
+            if strip(text.value) != text.value:
+                edits.append((text, repr(strip(text.value))))
+    if not edits:
+        return source
+    lines = [line.encode() for line in source.split("\n")]  # the AST's column offsets count UTF-8 bytes
+    for text, replacement in sorted(edits, key=lambda e: (e[0].lineno, e[0].col_offset), reverse=True):
+        first, last = text.lineno - 1, (text.end_lineno or text.lineno) - 1
+        head, tail = lines[first][: text.col_offset], lines[last][text.end_col_offset or 0 :]
+        lines[first : last + 1] = [head + replacement.encode() + tail]
+    repaired = "\n".join(line.decode() for line in lines)
+    return repaired if _parses(repaired) else source
+
+
+def _stripping(node: ast.expr) -> Callable[[str], str] | None:
+    """What `node` strips when it is `<value>.strip()` (or `rstrip`, `lstrip`) with no arguments."""
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and not node.args
+        and not node.keywords
+    ):
+        return STRIPPED.get(node.func.attr)
+    return None
 
 
 def calls_flask_test_client(tree: ast.Module) -> bool:

@@ -231,3 +231,39 @@ describe('calc', () => {
     )
     report = sandbox.run_tests(tmp_path, "node")
     assert report.status == "passed" and report.passed == 2, report
+
+
+TRIMMED_TESTS = """const test = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+
+const PROGRAM = path.join(__dirname, 'greet.js');
+const run = (args) => spawnSync(process.execPath, [PROGRAM, ...args], { encoding: 'utf8' });
+
+test('greets — by name', () => {
+  const r = run(['Zoë']);
+  assert.equal(r.stdout.trim(), 'Hello, Zoë!\\n');
+  assert.strictEqual(`Hello, Zoë!\\n`, r.stdout.trimEnd());
+  assert.equal(r.stdout, 'Hello, Zoë!\\n');
+});
+"""
+
+
+def test_text_compared_with_a_trimmed_value_is_trimmed_the_same_way(sandbox: Sandbox, tmp_path: Path) -> None:
+    """`x.trim()` never ends in a newline: compared with text that does, the test fails whatever the
+    program prints. Repaired, it passes the program the goal describes (and only the comparisons
+    with a trimmed value change)."""
+    repaired = NODE.repair_tests(TRIMMED_TESTS, "greet", set())
+    assert "assert.equal(r.stdout.trim(), 'Hello, Zoë!');" in repaired
+    assert "assert.strictEqual('Hello, Zoë!', r.stdout.trimEnd());" in repaired
+    assert "assert.equal(r.stdout, 'Hello, Zoë!\\n');" in repaired
+    program = "console.log(`Hello, ${process.argv[2]}!`);\n"
+    before = sandbox.run_tests(
+        write_files(tmp_path / "before", {"greet.js": program, "greet.test.js": TRIMMED_TESTS}), "node"
+    )
+    assert before.status == "failed", before
+    after = sandbox.run_tests(
+        write_files(tmp_path / "after", {"greet.js": program, "greet.test.js": repaired}), "node"
+    )
+    assert after.status == "passed", after

@@ -267,3 +267,29 @@ def test_a_flask_response_read_as_fastapi_s_is_read_with_get_json() -> None:
     assert flask_json_read(fastapi) == fastapi
     no_client = FLASK_TESTS.replace("app.test_client()", "app")
     assert flask_json_read(no_client) == no_client
+
+
+def test_text_compared_with_a_stripped_value_is_stripped_the_same_way() -> None:
+    """`x.strip()` never ends in a newline: compared with text that does, the test fails whatever the
+    program prints. Either side, `!=` too, `rstrip` and `lstrip`; by the AST's byte offsets, so
+    non-ASCII text before the literal is safe; other comparisons stay."""
+    from agent_graph.languages import adapter_for
+
+    source = (
+        "import subprocess, sys\n\n"
+        "def run(*args):\n"
+        "    return subprocess.run([sys.executable, 'greet.py', *args], capture_output=True, text=True)\n\n"
+        "def test_greets():\n"
+        "    r = run('Zoë')\n"
+        "    assert r.stdout.strip() == 'Hello, Zoë!\\n'\n"
+        "    assert 'Hello, Zoë!\\n' == r.stdout.rstrip()\n"
+        "    assert r.stderr.lstrip() != '  oops'\n"
+        "    assert r.stdout == 'Hello, Zoë!\\n'\n"
+    )
+    repaired = adapter_for("python").repair_tests(source, "greet", set(), runs_program=True)
+    assert "    assert r.stdout.strip() == 'Hello, Zoë!'\n" in repaired
+    assert "    assert 'Hello, Zoë!' == r.stdout.rstrip()\n" in repaired
+    assert "    assert r.stderr.lstrip() != 'oops'\n" in repaired
+    assert "    assert r.stdout == 'Hello, Zoë!\\n'\n" in repaired
+    library = "from m import f\n\ndef test_f():\n    assert f().strip() == 'a\\n'\n"
+    assert "== 'a'" in adapter_for("python").repair_tests(library, "m", {"f"})
