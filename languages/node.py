@@ -100,8 +100,22 @@ def _string_parts(node: Any) -> list[str]:
     return [] if value is None else [value]
 
 
+def _is_function(node: Any) -> bool:
+    return node.type in ("ArrowFunctionExpression", "FunctionExpression")
+
+
+def _run_time_name(node: Any) -> str:
+    """A test name computed when the file runs, by what is constant in it: `parses ${…}`."""
+    if node.type == "TemplateLiteral":
+        parts = [str(q.value.cooked) for q in node.quasis]
+        return "${…}".join(parts)
+    return "${…}"
+
+
 def _runner_call(node: Any) -> tuple[str, str] | None:
-    """('test' | 'suite', name) for `test('name', ...)`, `it.only('name', ...)`, `describe('s', ...)`."""
+    """('test' | 'suite', name) for `test('name', ...)`, `it.only('name', ...)`, `describe('s', ...)`;
+    a name made at run time (`test(`parses ${input}`, () => ...)` in a loop over cases) is named by
+    its constant parts (`parses ${…}`)."""
     if node.type != "CallExpression" or not node.arguments:
         return None
     callee = node.callee
@@ -112,6 +126,8 @@ def _runner_call(node: Any) -> tuple[str, str] | None:
     if callee.type != "Identifier":
         return None
     name = fold_string(node.arguments[0])
+    if name is None and any(_is_function(a) for a in node.arguments[1:]):
+        name = _run_time_name(node.arguments[0])
     if name is None:
         return None
     if callee.name in _TEST_FUNCTIONS:

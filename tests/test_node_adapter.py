@@ -117,6 +117,29 @@ CLI_tool();
     assert check.test == "" and "no node:test tests" in check.reason
 
 
+def test_tests_named_at_run_time_are_tests_named_by_their_constant_parts() -> None:
+    """Tests made in a loop over cases (`test(`slugifies ${input}`, ...)`) are node:test tests, not a
+    file without any; the checks judge them, and one can be removed by that name."""
+    source = """const test = require('node:test');
+const assert = require('node:assert/strict');
+const { slugify } = require('./slug.js');
+
+for (const [input, expected] of [['A b', 'a-b'], ['x', 'x']]) {
+  test(`slugifies ${input}`, () => {
+    assert.equal(slugify(input), expected);
+  });
+}
+[['x']].forEach(([text]) => test(text, () => assert.ok(isSlug(slugify(text)))));
+"""
+    assert NODE.test_names(source) == ["slugifies ${…}", "${…}"]
+    found = NODE.certainly_wrong_tests(
+        source, "slug.js exports slugify", {"slugify"}, True, files=["slug.js"]
+    )
+    assert [check.test for check in found] == ["${…}"]  # it calls a helper nobody defines
+    kept = NODE.remove_tests(source, {"${…}"})
+    assert NODE.test_names(kept) == ["slugifies ${…}"]
+
+
 def test_program_checks_name_undeclared_imports_and_files_that_never_run_the_program() -> None:
     imports_it = """const test = require('node:test');
 const assert = require('node:assert/strict');
