@@ -55,6 +55,17 @@ class LanguageAdapter(Protocol):
         """The test file without the tests named."""
         ...
 
+    def set_aside_tests(self, tests: dict[str, str], failed: set[str], keep: str) -> dict[str, str]:
+        """The test files without the `failed` tests, named as the runner reports them (one
+        parametrized row alone where the runner names rows), except the file `keep` (the goal's
+        own examples)."""
+        ...
+
+    def compares_values(self, message: str) -> bool:
+        """Whether a failure's message is an assertion that compared values (what the test expects
+        against what the code gave), not a crash or an error the code raised."""
+        ...
+
     def repair_tests(self, source: str, stem: str, names: set[str], *, runs_program: bool = False) -> str:
         """A generated test file with the slips a small model makes undone (imports of the code...).
         `runs_program`: the profile's tests run the program, so none of its imports is added."""
@@ -76,3 +87,15 @@ class LanguageAdapter(Protocol):
         importing a name the plan never declares, a cli_tool/data_pipeline file that never runs the
         program. A check whose `test` is "" is about the whole file (it defines no test at all)."""
         ...
+
+
+def without_doubted(
+    adapter: LanguageAdapter, tests: dict[str, str], doubted: set[str], keep: str
+) -> dict[str, str] | None:
+    """The test files without the `doubted` tests (`set_aside_tests`), or None when none of them
+    could be taken out (a parametrize row whose id is unsure stays), and nothing may then be
+    reported as set aside."""
+    if not doubted:
+        return None
+    kept = adapter.set_aside_tests(tests, doubted, keep)
+    return kept if kept != tests else None

@@ -27,7 +27,7 @@ from typing import Any
 
 from agent_graph.languages.base import TestCheck
 from agent_graph.repairs import split_strings
-from agent_graph.sandbox.findings import Finding
+from agent_graph.sandbox.findings import Finding, is_test_file
 from agent_graph.sandbox.scan_node import (
     child_nodes,
     fold_string,
@@ -45,6 +45,8 @@ _TEST_CALL = re.compile(r"""\b(?:test|it)\s*\(\s*(['"`])(.+?)\1""")
 _TEST_FUNCTIONS = frozenset({"test", "it"})
 _SUITE_FUNCTIONS = frozenset({"describe", "suite"})
 _SKIPPED = frozenset({"skip", "todo"})
+# The values a failed node:assert comparison reports, as sandbox.reports renders them.
+_COMPARED_VALUES = re.compile(r"^actual: .*\nexpected: ", re.M)
 # What node:test exports that a test file calls by name.
 _RUNNER_NAMES = ("describe", "it", "test", "before", "after", "beforeEach", "afterEach", "suite")
 _FENCE = re.compile(r"^\s*```[\w-]*\s*$")
@@ -479,6 +481,18 @@ class NodeAdapter:
                     end += 1 if source[end : end + 1] == "\n" else 0
                 edits.append((start, end, ""))
         return _apply(source, edits) if edits else source
+
+    def set_aside_tests(self, tests: dict[str, str], failed: set[str], keep: str) -> dict[str, str]:
+        """Each test file without the tests node:test reported as `failed` (`name`, `suite > name`)."""
+        return {
+            path: self.remove_tests(content, failed) if path != keep and is_test_file(path) else content
+            for path, content in tests.items()
+        }
+
+    def compares_values(self, message: str) -> bool:
+        """node:assert's comparison: the report shows the values it compared (`actual: ...`,
+        `expected: ...`; sandbox.reports), which a thrown TypeError never has."""
+        return bool(_COMPARED_VALUES.search(message))
 
     def repair_tests(self, source: str, stem: str, names: set[str], *, runs_program: bool = False) -> str:
         """The slips undone, in order: fences, ES imports, echoes of the tool interface,

@@ -18,6 +18,7 @@ from agent_graph.repairs.python import (
     remove_tests,
     repair_python_tests,
     salvage_python,
+    set_aside_tests,
     split_assert_only_tests,
     strip_tests_from_source,
     stripped_comparisons,
@@ -77,6 +78,13 @@ class PythonAdapter:
 
     def remove_tests(self, source: str, names: set[str]) -> str:
         return remove_tests(source, names)
+
+    def set_aside_tests(self, tests: dict[str, str], failed: set[str], keep: str) -> dict[str, str]:
+        return set_aside_tests(tests, failed, keep)
+
+    def compares_values(self, message: str) -> bool:
+        """pytest's `assert a == b` (rewritten: `assert 3 == 4`) or an AssertionError with a message."""
+        return message.startswith(("assert ", "AssertionError"))
 
     def repair_tests(self, source: str, stem: str, names: set[str], *, runs_program: bool = False) -> str:
         """The Python repairs; a file that runs the program gets `sys.executable` for a `"python"` it

@@ -27,6 +27,7 @@ from agent_graph.checks.examples import EXAMPLES_FILE
 from agent_graph.checks.missing_name import name_the_code_lacks
 from agent_graph.context import Context
 from agent_graph.languages import LanguageAdapter, adapter_for
+from agent_graph.languages.base import without_doubted
 from agent_graph.languages.layout import GENERATED_CONFTEST
 from agent_graph.limits import warned as warning_due
 from agent_graph.nodes.tester import certainly_wrong_in
@@ -41,7 +42,6 @@ from agent_graph.prompts import (
 )
 from agent_graph.prompts.render import guidance, reflector_request, render_report
 from agent_graph.records import iteration_record, recorded
-from agent_graph.repairs.python import without_doubted
 from agent_graph.roles import api_names, ask_role, context_of, emit
 from agent_graph.sandbox.return_types_conftest import RETURN_TYPE_FAILURE
 from agent_graph.state import AgentState, Attempt, Reflection
@@ -102,12 +102,12 @@ def suspect_tests(state: AgentState) -> set[str]:
     of the code. Two programs that agree with each other (and with every example stated in the
     goal, when there are any) outweigh one generated expectation (the agreement idea of CodeT).
 
-    Without examples in the goal, only plain assertion mismatches count, and both versions must
-    pass some other test: code that crashes or fails everything proves nothing about the tests.
+    Without examples in the goal, only assertions that compared values count (the language's
+    `compares_values`), and both versions must pass some other test: code that crashes or fails
+    everything proves nothing about the tests.
     """
     tests = state.get("tests", {})
-    if state.get("language") != "python":
-        return set()
+    adapter = adapter_for(state.get("language"))
     attempts = [a for a in state.get("attempts", []) if a["status"] != "blocked"][-2:]
     if len(attempts) < 2 or attempts[0].get("code_hash") == attempts[1].get("code_hash"):
         return set()
@@ -121,7 +121,7 @@ def suspect_tests(state: AgentState) -> set[str]:
         name
         for name, message in now.items()
         if _without_addresses(before.get(name, "")) == _without_addresses(message)
-        and (examples or message.startswith(("assert ", "AssertionError")))
+        and (examples or adapter.compares_values(message))
         and RETURN_TYPE_FAILURE not in message  # the goal's own signature, not a generated expectation
     }
 
@@ -274,7 +274,9 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         result, usage = _ask_reflector(runtime, state, messages, tried, report_text)
     rewrites = sum(1 for r in state.get("reflections", []) if r.get("tests_are_wrong"))
     suspects = suspect_tests(state)
-    kept = without_doubted(state.get("tests", {}), suspects, keep=EXAMPLES_FILE)
+    kept = without_doubted(
+        adapter_for(state.get("language")), state.get("tests", {}), suspects, EXAMPLES_FILE
+    )
     unsound = kept is not None and unsound_after_set_aside(state, context, kept)
     if unsound:  # what would be left proves nothing: write new tests instead
         emit("tests_not_quarantined", iteration=iteration, tests=sorted(suspects))

@@ -9,7 +9,8 @@ from langgraph.runtime import Runtime
 from agent_graph.checks import functions_apply
 from agent_graph.checks.examples import EXAMPLES_FILE
 from agent_graph.context import Context
-from agent_graph.repairs.python import without_doubted
+from agent_graph.languages import adapter_for
+from agent_graph.languages.base import without_doubted
 from agent_graph.roles import context_of, emit
 from agent_graph.selection import STRONG_GROUP_VOTES, choose_version
 from agent_graph.state import AgentState
@@ -36,7 +37,8 @@ def select(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     if iteration == 1 and functions and choice.votes >= STRONG_GROUP_VOTES:
         # independent readings agreeing: the answer if the loop never meets its tests (final_choice.py)
         update["agreed"] = {"files": choice.files, "votes": choice.votes}
-    kept = without_doubted(tests, choice.doubted, keep=EXAMPLES_FILE) if functions else None
+    adapter = adapter_for(state.get("language"))
+    kept = without_doubted(adapter, tests, choice.doubted, EXAMPLES_FILE) if functions else None
     if kept is not None:
         update["tests"] = kept
         emit("tests_quarantined", iteration=iteration, tests=sorted(choice.doubted))

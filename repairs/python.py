@@ -387,16 +387,6 @@ def set_aside_tests(tests: dict[str, str], failed: set[str], keep: str) -> dict[
     }
 
 
-def without_doubted(tests: dict[str, str], doubted: set[str], keep: str) -> dict[str, str] | None:
-    """The test files without the `doubted` tests (`set_aside_tests`), or None when none of them
-    could be taken out: a parametrize row whose pytest id is unsure stays (parametrize_rows.py),
-    and nothing may then be reported as set aside."""
-    if not doubted:
-        return None
-    kept = set_aside_tests(tests, doubted, keep)
-    return kept if kept != tests else None
-
-
 def _set_aside(source: str, whole: set[str], rows: dict[str, set[str]]) -> str:
     """`source` without the `whole` test functions and the parametrize `rows` (see without_rows)."""
     trimmed, emptied = without_rows(source, rows)

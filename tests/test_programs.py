@@ -768,3 +768,36 @@ def test_a_program_s_failing_test_shows_the_reflector_what_the_program_did(
     assert sorted(p.name for p in Path(outcome.workspace).iterdir() if p.is_file()) == sorted(
         [program, test_file, *(["conftest.py"] if language == "python" else [])]
     )
+
+
+def test_a_node_test_two_versions_fail_the_same_way_is_set_aside(database_url: str, agent_home: Path) -> None:
+    """Node as Python: a generated test that two different versions fail with the same compared
+    values (both pass the others) is set aside, and the run goes green on the tests left."""
+    doubtful = JS_CLI_TESTS.replace(
+        "test('without a name it fails'",
+        "test('shouts the name', () => {\n"
+        "  assert.equal(run('Bo').stdout, 'HELLO BO\\n');\n"
+        "});\n\n"
+        "test('without a name it fails'",
+    )
+    second = JS_CLI.replace("console.log(`hello ${name}`);", "console.log('hello ' + name);")
+    reflections = [
+        {"hypothesis": "It does not shout.", "fix_plan": ["Print the greeting"]},
+        {"hypothesis": "It still does not shout.", "fix_plan": ["Print the greeting"]},
+    ]
+    script = {
+        "ProgramPlan": [{"args": program_plan("greet.js", ["greet.js NAME prints hello NAME"])}],
+        "write_file": [
+            scripts.write("greet.js", JS_CLI),
+            scripts.write("greet.test.js", doubtful),
+            scripts.write("greet.js", second),
+            scripts.write("greet.js", second),
+        ],
+        "Reflection": [{"args": r} for r in reflections],
+    }
+    outcome, _ = _run("node", "cli_tool", script, "program-node-set-aside", max_iterations=4)
+    values = final_values(database_url, outcome.task_id)
+    assert [r["quarantined"] for r in values["reflections"]] == [[], ["shouts the name"]]
+    assert outcome.status == "passed" and outcome.iterations == 3, outcome
+    kept = values["tests"]["greet.test.js"]
+    assert "shouts the name" not in kept and "test('greets by name'" in kept

@@ -7,10 +7,10 @@ from typing import Any
 from agent_graph.nodes.reflector import suspect_tests
 
 
-def _state(first_message: str, second_message: str) -> Any:
+def _state(first_message: str, second_message: str, language: str = "python") -> Any:
     failures = [{"test_m.py::test_row": first_message}, {"test_m.py::test_row": second_message}]
     return {
-        "language": "python",
+        "language": language,
         "tests": {"test_m.py": ""},
         "attempts": [
             {"status": "failed", "code_hash": version, "tests_passed": 1, "failures": failed}
@@ -28,3 +28,13 @@ def test_the_same_failure_differing_only_in_an_object_address_is_the_same() -> N
 
 def test_different_failures_are_not_doubted() -> None:
     assert suspect_tests(_state("assert -1 == 0", "assert -2 == 0")) == set()
+
+
+def test_in_node_only_a_comparison_of_values_is_doubted() -> None:
+    """node:assert's failure shows the values compared; the same TypeError twice is the code's."""
+    compared = (
+        "Expected values to be strictly equal:\n\n1 !== 2\n\nactual: 1\nexpected: 2 (operator strictEqual)"
+    )
+    assert suspect_tests(_state(compared, compared, "node")) == {"test_m.py::test_row"}
+    crash = "TypeError: slugify is not a function"
+    assert suspect_tests(_state(crash, crash, "node")) == set()
