@@ -43,6 +43,8 @@ from agent_graph.workspace import Workspace
 RUNAWAY_STOPS = [digit * 24 for digit in "0123456789"]
 # A file with no test in it, or cut off, gets more tries within one call of the node.
 TEST_FILE_ATTEMPTS = 3
+# Characters of a test file dropped as a whole that its `tests_dropped` log event keeps.
+DROPPED_OPENING = 800
 
 
 class UnusableTestsError(ModelOutputError):
@@ -182,7 +184,9 @@ def test_files(
         content = adapter.repair_tests(content, stem, names, runs_program=profile.runs_program)
         wrong = certainly_wrong_in(state, context, content)
         if wrong:
-            emit("tests_dropped", tests=[c.test for c in wrong], reasons=[c.reason for c in wrong])
+            # a check of the whole file names no test: the file's opening shows what was written instead
+            opening = {"opening": content[:DROPPED_OPENING]} if any(not c.test for c in wrong) else {}
+            emit("tests_dropped", tests=[c.test for c in wrong], reasons=[c.reason for c in wrong], **opening)
             content = adapter.remove_tests(content, {c.test for c in wrong})
         if adapter.test_names(content) and cut is None:
             return {path: content} | tests, spent

@@ -21,7 +21,7 @@ from agent_graph.prompts import BLOCKED_HYPOTHESIS
 from agent_graph.runner import run_task
 from agent_graph.state import AgentState
 from tests import scripts
-from tests.test_loop import final_values
+from tests.test_loop import EventRecorder, final_values
 
 # One small program per (language, profile): the code and a test file that exercises it as the
 # profile says. Each is the kind of answer a model gives, not a fixture tuned to pass a check.
@@ -801,3 +801,26 @@ def test_a_node_test_two_versions_fail_the_same_way_is_set_aside(database_url: s
     assert outcome.status == "passed" and outcome.iterations == 3, outcome
     kept = values["tests"]["greet.test.js"]
     assert "shouts the name" not in kept and "test('greets by name'" in kept
+
+
+def test_a_node_test_file_with_no_test_in_it_is_written_again_and_its_opening_logged(
+    database_url: str, agent_home: Path
+) -> None:
+    """A file without a node:test test is dropped as a whole; the log keeps its opening (no test name
+    can say what it was), and the tester's next file runs green."""
+    no_tests = "const { greet } = require('./greet.js');\ngreet('Ada');\n"
+    script = {
+        "ProgramPlan": [{"args": program_plan("greet.js", ["greet.js NAME prints hello NAME"])}],
+        "write_file": [
+            scripts.write("greet.js", JS_CLI),
+            scripts.write("greet.test.js", no_tests),
+            scripts.write("greet.test.js", JS_CLI_TESTS),
+        ],
+    }
+    spec, _ = scripts.scripted("program-node-no-tests", script)
+    events = EventRecorder()
+    context = Context(model=spec, first_samples=1, samples_per_iteration=1, memory_enabled=False)
+    outcome = run_task("A small cli_tool in node.", "node", "cli_tool", context, observer=events)
+    assert outcome.status == "passed" and outcome.iterations == 1, outcome
+    (dropped,) = [e for e in events.events if e["event"] == "tests_dropped"]
+    assert dropped["tests"] == [""] and dropped["opening"].startswith("const { greet } = require")
