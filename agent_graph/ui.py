@@ -162,8 +162,11 @@ class LiveObserver:
             # Tests that two versions failed the same way, or that every first version failed.
             view.row(iteration).note = "set aside doubtful tests: " + ", ".join(event.get("tests", []))
         elif kind == "tests_dropped":
-            view.row(iteration).note = "dropped tests that cannot be right: " + ", ".join(
-                event.get("tests", [])
+            named = [str(test) for test in event.get("tests", []) if test]
+            view.row(iteration).note = (
+                "dropped tests that cannot be right: " + ", ".join(named)
+                if named
+                else "dropped a test file with no usable test in it"
             )
         elif kind == "samples":
             counts = ", ".join("blocked" if n is None else str(n) for n in event.get("passed", []))

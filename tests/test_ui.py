@@ -79,3 +79,12 @@ def test_a_run_without_usable_tests_says_which_version_it_kept() -> None:
         live.view.rows[0].note == "no usable tests: kept version 2 (2 of 3 versions return the same outputs)"
     )
     assert live.view.finished == "failed"
+
+
+def test_dropped_tests_are_named_and_a_file_dropped_whole_is_said_so() -> None:
+    screen = Console(record=True, force_terminal=True, width=120)
+    with LiveObserver(screen, max_iterations=4) as live:
+        live.on_event({"event": "tests_dropped", "iteration": 1, "tests": ["test_a", "test_b"]})
+        live.on_event({"event": "tests_dropped", "iteration": 2, "tests": [""], "opening": "greet('Ada');"})
+    assert live.view.rows[0].note == "dropped tests that cannot be right: test_a, test_b"
+    assert live.view.rows[1].note == "dropped a test file with no usable test in it"
