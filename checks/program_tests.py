@@ -98,7 +98,7 @@ def program_test_checks(
     - a test holding one of the profile's skeleton placeholders or an unfilled slot of the goal's
       command lines (`<KEY>`; `literals`: (test, string literal) pairs): copied from the prompt, it
       checks a command or an output no contract states (unless the goal names that value: `goal`).
-      A slot that comes back in another of the test's strings (`run(['<NAME>'])` expecting
+      A slot that comes back in another of the test's strings (`run(dir, ['<NAME>'])` expecting
       `Hello, <NAME>!`) is a value used throughout, and stays;
     - for a program run as a process, a test holding a shell operator (`2>&1`, `|`, `>`) as a
       string: the argument list reaches the program with no shell, so the program gets it as an

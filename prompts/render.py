@@ -234,7 +234,7 @@ def command_forms(goal: str, language: str) -> str:
         if language == "python":
             call = f"run(tmp_path{', ' if arguments else ''}{arguments})"
         else:
-            call = f"run([{arguments}])"
+            call = f"run(dir, [{arguments}])"
         lines.append(f"- `{span}` is `{call}`")
     if not lines:
         return ""

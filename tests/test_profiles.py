@@ -191,3 +191,51 @@ def test_the_cli_tool_skeleton_runs_the_program_in_the_sandbox(
     )
     report = sandbox.run_tests(tmp_path, language)  # type: ignore[arg-type]
     assert report.status == "passed" and report.passed == 2, report
+
+
+STATEFUL_PY = """import sys
+from pathlib import Path
+
+if sys.argv[1] == "save":
+    Path("state.txt").write_text(sys.argv[2])
+else:
+    print(Path("state.txt").read_text())
+"""
+STATEFUL_JS = """const fs = require('node:fs');
+
+const [command, value] = process.argv.slice(2);
+if (command === 'save') {
+  fs.writeFileSync('state.txt', value);
+} else {
+  console.log(fs.readFileSync('state.txt', 'utf8'));
+}
+"""
+STATE_TESTS = {
+    "python": "\ndef test_state(tmp_path):\n    run(tmp_path, 'save', 'x')\n    assert run(tmp_path, 'load').stdout == 'x\\n'\n",
+    "node": (
+        "\ntest('state', () => {\n"
+        "  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'state-'));\n"
+        "  run(dir, ['save', 'x']);\n"
+        "  assert.equal(run(dir, ['load']).stdout, 'x\\n');\n"
+        "});\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_program_skeleton_s_runs_in_one_test_share_its_folder(
+    sandbox: Sandbox, tmp_path: Path, language: str
+) -> None:
+    """A program keeping data in its folder (a TODO list in JSON) is run several times by one test:
+    the skeleton's `run` helper takes that test's folder, so the second run reads what the first wrote."""
+    adapter = adapter_for(language)
+    program = f"prog{adapter.source_suffix}"
+    for profile in ("cli_tool", "data_pipeline"):
+        skeleton = _skeleton(profile_for(profile).guidance("tester", language, program=program))
+        only_state = skeleton.split("\ndef test_" if language == "python" else "\ntest(")[0]
+        files = {
+            program: STATEFUL_PY if language == "python" else STATEFUL_JS,
+            adapter.test_path("prog"): only_state + STATE_TESTS[language],
+        }
+        report = sandbox.run_tests(write_files(tmp_path / profile, files), language)  # type: ignore[arg-type]
+        assert report.status == "passed" and report.passed == 1, (profile, report)

@@ -121,7 +121,7 @@ def test_the_goal_s_commands_become_run_calls_whose_unfilled_slots_are_the_test_
     assert "`wc`" not in forms and "python -V" not in forms  # not a command line of a program
     assert command_forms(goal, "node") == ""
     node_forms = command_forms("`node calc.js sum N1 ...` prints the sum", "node")
-    assert "`run(['sum', '<N1>', '<...>'])`" in node_forms
+    assert "`run(dir, ['sum', '<N1>', '<...>'])`" in node_forms
     from agent_graph.prompts.render import tester_request
     from agent_graph.state import AgentState
 
@@ -147,7 +147,7 @@ def test_the_goal_s_commands_become_run_calls_whose_unfilled_slots_are_the_test_
 
 
 def test_a_slot_that_comes_back_in_the_expected_output_is_a_value_used_throughout() -> None:
-    """`run(['<NAME>'])` expecting `Hello, <NAME>!` tests the contract with an odd but real value; a
+    """`run(dir, ['<NAME>'])` expecting `Hello, <NAME>!` tests the contract with an odd but real value; a
     slot only in the arguments, or one slot in the arguments and another expected, does not."""
     greets = RUNS.replace('"add", "milk"', '"<NAME>"') + "    assert r.stdout == 'Hello, <NAME>!\\n'\n"
     assert checks(greets, set(), "cli_tool") == {}
