@@ -31,11 +31,19 @@ from agent_graph.prompts.test_checks import (
     skeleton_placeholder,
     undeclared_import,
     undefined_call,
+    unstated_failure,
 )
 
 # What a shell makes of a command line (redirections, pipes, lists): passed in a process's argument
 # list, which no shell reads, they reach the program as plain arguments.
 SHELL_OPERATORS = frozenset({"|", ">", ">>", "<", "2>", "2>&1", "&>", "&&", "||", ";"})
+
+# A goal stating some failure of the program: an error, an exit status other than 0, bad input.
+FAILURE_STATED = re.compile(
+    r"\b(?:errors?|fail(?:s|ed|ure|ing)?|invalid|usage|non-?zero|missing|unknown|not found|stderr"
+    r"|exits? (?:with )?(?:status|code) [1-9]|status [1-9])\b",
+    re.IGNORECASE,
+)
 
 # Node modules a small model imports in a Python test by mistake (none is a Python module a test needs).
 NODE_ONLY_MODULES = frozenset({"fs", "child_process", "path"})
@@ -105,6 +113,9 @@ def program_test_checks(
       argument;
     - the skeleton's example of an error (`Profile.skeleton_error_tests`) when it is the only test
       left: a file of it alone would call any program that fails on bad input green;
+    - for a program run as a process, a test expecting a non-zero exit status when the goal states no
+      failure at all (`FAILURE_STATED`): the skeleton's error example copied into a goal whose every
+      argument is a value (`greet.js NAME`) expects an error no correct program gives;
     - for a program run as a process, every test left when each expects a non-zero exit status and
       none a zero one (`bodies`: each test's source): a program that crashes at start passes them.
 
@@ -148,6 +159,8 @@ def program_test_checks(
     if kind.runs_program and not runs_program:
         reason = program_never_run(kind.name, how)
         found += [TestCheck(name, reason) for name in _each(tests, None)]
+    if kind.runs_program and bodies and not FAILURE_STATED.search(goal):
+        found += [TestCheck(n, unstated_failure()) for n in tests if expects_only_failure(bodies.get(n, ""))]
     first: dict[str, TestCheck] = {}
     for check in found:
         first.setdefault(check.test, check)

@@ -154,6 +154,13 @@ def only_failures_tested() -> str:
     )
 
 
+def unstated_failure() -> str:
+    return (
+        "expects the program to fail, but the goal states no failure (no error, exit status or bad input): "
+        "test what the goal states"
+    )
+
+
 def only_the_skeleton_error_test(value: str) -> str:
     return (
         f"is the skeleton's example of an error ({value!r}) and the only test left, which tests none of the "

@@ -22,12 +22,16 @@ def test_add(tmp_path):
 """
 
 
+# A goal that states a failure: tests expecting one are not judged by that alone.
+GOAL = "A program; bad input is an error."
+
+
 def checks(
-    source: str, names: set[str], profile: str, files: tuple[str, ...] = ("todo.py",)
+    source: str, names: set[str], profile: str, files: tuple[str, ...] = ("todo.py",), goal: str = GOAL
 ) -> dict[str, str]:
     return {
         c.test: c.reason
-        for c in PY.certainly_wrong_tests(source, "goal", names, False, profile=profile, files=files)
+        for c in PY.certainly_wrong_tests(source, goal, names, False, profile=profile, files=files)
     }
 
 
@@ -38,10 +42,10 @@ NODE_HEAD = (
 )
 
 
-def node_checks(source: str, program: str) -> list[TestCheck]:
+def node_checks(source: str, program: str, goal: str = GOAL) -> list[TestCheck]:
     """The Node adapter's certainly-wrong tests of a cli_tool test file that runs `program`."""
     return NodeAdapter().certainly_wrong_tests(
-        source, "goal", set(), False, profile="cli_tool", files=[program]
+        source, goal, set(), False, profile="cli_tool", files=[program]
     )
 
 
@@ -178,6 +182,22 @@ def test_a_program_test_file_that_only_expects_failures_is_the_test_s_fault_in_e
     assert "a program that crashes at start passes them all" in found["test_negative"]
     # beside a test of a success they stay; a web app's tests are not run as a process
     assert checks(RUNS + failing, set(), "cli_tool") == {}
+    # unless the goal states no failure at all: then a test expecting one expects what no goal says
+    greet = "Write greet.py: `python greet.py NAME` prints `Hello, NAME!` and exits with status 0."
+    unstated = checks(RUNS + failing, set(), "cli_tool", goal=greet)
+    assert (
+        set(unstated) == {"test_negative", "test_missing"} and "states no failure" in unstated["test_missing"]
+    )
+    node_test = NODE_HEAD + (
+        "test('greets', () => {\n  const r = spawnSync(process.execPath, ['greet.js', 'Ada'], { encoding: 'utf8' });\n"
+        "  assert.equal(r.status, 0);\n});\n\n"
+        "test('bad input fails', () => {\n"
+        "  const r = spawnSync(process.execPath, ['greet.js', 'no-such-command'], { encoding: 'utf8' });\n"
+        "  assert.notEqual(r.status, 0);\n});\n"
+    )
+    node_greet = greet.replace("python greet.py", "node greet.js")
+    assert [c.test for c in node_checks(node_test, "greet.js", goal=node_greet)] == ["bad input fails"]
+    assert node_checks(node_test, "greet.js") == []
     assert checks(only_failures, set(), "web_app") == {}
     node = NODE_HEAD + (
         "test('unknown op', () => {\n  const r = spawnSync(process.execPath, ['calc.js', 'pow', '1', '2']);\n"

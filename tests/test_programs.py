@@ -820,7 +820,8 @@ def test_a_node_test_file_with_no_test_in_it_is_written_again_and_its_opening_lo
     spec, _ = scripts.scripted("program-node-no-tests", script)
     events = EventRecorder()
     context = Context(model=spec, first_samples=1, samples_per_iteration=1, memory_enabled=False)
-    outcome = run_task("A small cli_tool in node.", "node", "cli_tool", context, observer=events)
+    goal = "greet.js NAME prints hello NAME; without a name it prints a usage error."
+    outcome = run_task(goal, "node", "cli_tool", context, observer=events)
     assert outcome.status == "passed" and outcome.iterations == 1, outcome
     (dropped,) = [e for e in events.events if e["event"] == "tests_dropped"]
     assert dropped["tests"] == [""] and dropped["opening"].startswith("const { greet } = require")
