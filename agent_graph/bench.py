@@ -8,7 +8,8 @@ of the final workspace and running the language's runner on it there, with the p
 installed mounted as in its own test runs. With `--baseline` the same model is also
 asked once, with no loop, and graded the same way; with `--baseline-samples N` it is asked N
 times, each answer graded on its own, and its pass@1 is their mean pass rate. Results go to a
-JSONL file, one line per problem, so an interrupted benchmark resumes where it stopped.
+JSONL file, one line per problem, so an interrupted benchmark resumes where it stopped; the agent's
+run of the problem it stopped in goes on from its checkpoint (`<out>.started` names it).
 """
 
 from __future__ import annotations
@@ -21,20 +22,23 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from agent_graph.checkpoints.database import connection, database_url
 from agent_graph.context import Context
 from agent_graph.errors import UserInputError
 from agent_graph.llm import ModelOutputError, call_structured
+from agent_graph.memory import history
 from agent_graph.models import get_chat_model
 from agent_graph.paths import dependencies_dir
 from agent_graph.profiles import PROFILES
 from agent_graph.prompts import PLAIN_REQUEST, PLAIN_SYSTEM
 from agent_graph.roles import strip_fences
-from agent_graph.runner import Observer, RunOutcome, run_task
+from agent_graph.runner import Observer, RunOutcome, new_task_id, resume_task, run_task
 from agent_graph.sandbox.base import Sandbox
 from agent_graph.sandbox.dependencies import detect_dependencies, load_allowlist, parse_requirement
 from agent_graph.sandbox.dependency_install import (
@@ -89,6 +93,7 @@ class ProblemResult:
     agent_grade: str = ""  # what the hidden test said when the agent's code failed it
     agent_hidden_share: str = ""  # a program's hidden tests the agent's code passed ("3/8")
     cost_usd: float | None = None  # the agent's; None when a hosted model's price is unknown
+    resumed: bool = False  # the agent's run was resumed from the checkpoint of an interrupted benchmark
 
 
 def load_suite(path: Path, offset: int = 0, limit: int | None = None) -> list[Problem]:
@@ -387,6 +392,34 @@ def done_ids(out: Path) -> set[str]:
     return {row["task_id"] for row in load_results(out)} if out.is_file() else set()
 
 
+def started_path(out: Path) -> Path:
+    """Where `run_suite` notes the agent's task of each problem as it starts (`<out>.started`)."""
+    return out.with_name(out.name + ".started")
+
+
+def started_tasks(out: Path) -> dict[str, str]:
+    """Each problem's latest agent task, as `run_suite` noted it."""
+    path = started_path(out)
+    if not path.is_file():
+        return {}
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {row["problem"]: row["agent_task"] for row in rows}
+
+
+# A task's status once its run has ended; any other (running, interrupted) can be resumed.
+ENDED = ("passed", "failed", "stopped")
+
+
+def resumable(task_id: str) -> list[dict[str, Any]] | None:
+    """The iterations task `task_id` recorded, when its run was cut off and can go on from its
+    checkpoint; None when it never started or already ended."""
+    with connection(database_url()) as conn:
+        task = history.get_task(conn, task_id)
+        if task is None or task["status"] in ENDED:
+            return None
+        return history.get_iterations(conn, task_id)
+
+
 def run_suite(
     problems: list[Problem],
     context: Context,
@@ -399,12 +432,24 @@ def run_suite(
     baseline_samples: int = 1,
 ) -> Iterator[ProblemResult]:
     """Solve and grade each problem not yet in `out`; append each result as it is known. With the
-    baseline, the model is asked `baseline_samples` times, each answer graded on its own."""
+    baseline, the model is asked `baseline_samples` times, each answer graded on its own.
+
+    The agent's task of each problem is noted as it starts (`started_path`): a benchmark stopped
+    in the middle of a problem resumes that task from its checkpoint, so a long run spread over
+    several sittings loses no finished iteration. A task that ended before its row was written
+    is started again."""
     finished = done_ids(out)
+    started = started_tasks(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     for problem in problems:
         if problem.task_id in finished:
             continue
+        task_id = started.get(problem.task_id, "")
+        earlier = resumable(task_id) if task_id else None
+        if earlier is None:
+            task_id = new_task_id()
+            with started_path(out).open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps({"problem": problem.task_id, "agent_task": task_id}) + "\n")
         result = solve(
             problem,
             context,
@@ -413,10 +458,26 @@ def run_suite(
             scratch=scratch,
             observer=observer,
             baseline_samples=baseline_samples,
+            run=partial(run_task, task_id=task_id) if earlier is None else _resuming(task_id),
         )
+        if earlier is not None:
+            # the time of the iterations the earlier sitting finished; the one it lost is run again
+            earlier_seconds = sum(float(row["duration_seconds"] or 0) for row in earlier)
+            result = replace(
+                result, resumed=True, wall_seconds=round(result.wall_seconds + earlier_seconds, 1)
+            )
         with out.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(asdict(result)) + "\n")
         yield result
+
+
+def _resuming(task_id: str) -> Callable[..., RunOutcome]:
+    """`run_task`'s stand-in that continues the interrupted task `task_id` (with its own settings)."""
+
+    def resume(*_: Any, observer: Observer | None = None, **__: Any) -> RunOutcome:
+        return resume_task(task_id, observer=observer)
+
+    return resume
 
 
 def solve(

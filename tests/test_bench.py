@@ -177,3 +177,68 @@ def test_a_failed_grade_says_which_hidden_assertion_failed(tmp_path: Path) -> No
         services.release("bench-grade-test")
     assert not verdict.passed and "AssertionError" in verdict.detail
     assert right.passed and right.detail == ""
+
+
+def test_a_bench_stopped_in_the_middle_of_a_problem_resumes_its_run_from_the_checkpoint(
+    database_url: str, agent_home: Path, tmp_path: Path
+) -> None:
+    """Killed while the agent's second iteration waits on the model, the benchmark run again goes on
+    with the same task from its checkpoint: no finished iteration is lost or repeated."""
+    import signal
+    import time
+
+    from agent_graph.bench import started_path
+    from agent_graph.checkpoints.database import connection
+    from agent_graph.memory import history
+    from tests.scripts import REFLECTION
+
+    wrong, right = "def volume_cube(l):\n    return l * 3\n", "def volume_cube(l):\n    return l ** 3\n"
+    slow_right = {**write("volume_cube.py", right), "delay": 120}  # the second iteration's code: killed there
+    command, out = scripted_bench(tmp_path, [])
+    script = tmp_path / "script.json"
+    script.write_text(
+        json.dumps(
+            {
+                "Plan": [{"args": PLAN}],
+                "write_file": [
+                    write("volume_cube.py", wrong),
+                    write("test_volume_cube.py", TESTS),
+                    slow_right,
+                ],
+                "Reflection": [{"args": REFLECTION}],
+            }
+        )
+    )
+    bench = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        task_id = ""
+        while time.monotonic() < deadline:
+            if started_path(out).is_file():
+                task_id = json.loads(started_path(out).read_text().splitlines()[0])["agent_task"]
+                with connection(database_url) as conn:
+                    if len(history.get_iterations(conn, task_id)) == 1:
+                        break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("the first iteration was never recorded")
+        time.sleep(3)  # reflect runs, then the coder of iteration 2 waits on the model
+        assert bench.poll() is None, bench.stderr.read() if bench.stderr else ""
+        bench.send_signal(signal.SIGKILL)
+        bench.wait(timeout=30)
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+    assert not out.exists() or not out.read_text().strip()
+
+    # The resumed process's model answers the rest of the conversation.
+    script.write_text(json.dumps({"write_file": [write("volume_cube.py", right)]}))
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300, env=os.environ.copy())
+    assert again.returncode == 0, again.stderr
+    (row,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert row["agent_task"] == task_id and row["resumed"] is True
+    assert row["agent_passed"] is True and row["iterations"] == 2
+    assert len(started_path(out).read_text().splitlines()) == 1
+    with connection(database_url) as conn:
+        rows = history.get_iterations(conn, task_id)
+    assert [(r["iteration"], r["status"]) for r in rows] == [(1, "failed"), (2, "passed")]
