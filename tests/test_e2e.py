@@ -52,7 +52,6 @@ def test_local_model_takes_a_small_goal_to_green(database_url: str, agent_home: 
 
 
 @pytest.mark.e2e
-@pytest.mark.e2e_extra
 def test_local_model_takes_a_node_command_line_program_to_green(database_url: str, agent_home: Path) -> None:
     """A Node.js program through the whole loop with the real local model: the tests run it as a
     user does, and the program the agent leaves behind really works."""
