@@ -15,6 +15,7 @@ from agent_graph.repairs.python import (
     cut_off_line,
     has_python_tests,
     limit_tests,
+    on_loopback,
     remove_tests,
     repair_python_tests,
     salvage_python,
@@ -69,7 +70,8 @@ class PythonAdapter:
         return methods - module_level_names(tree)
 
     def clean_source(self, source: str, api: set[str]) -> str:
-        return without_debug_server(strip_tests_from_source(salvage_python(source), api)).rstrip() + "\n"
+        cleaned = without_debug_server(strip_tests_from_source(salvage_python(source), api))
+        return on_loopback(cleaned).rstrip() + "\n"
 
     def test_names(self, source: str) -> list[str]:
         from agent_graph.checks.signature_check import parsed_tests

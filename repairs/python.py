@@ -8,7 +8,8 @@ They never invent behaviour; they undo slips that would waste a whole iteration:
 - a test file that defines its own copy of the function it should test (and so tests nothing);
 - assertions written at module level, which pytest reports as one collection error instead of
   as separate, readable test failures;
-- a web app started with Werkzeug's debugger (`app.run(debug=True)`), which the safety gate blocks;
+- a web app started with Werkzeug's debugger (`app.run(debug=True)`) or on every interface
+  (`host='0.0.0.0'`), which the safety gate blocks;
 - a stripped value compared with text that has the whitespace stripping removed
   (`result.stdout.strip() == 'hi\\n'`), which nothing can equal.
 """
@@ -506,6 +507,37 @@ def without_debug_server(source: str) -> str:
         elif after.lstrip().startswith(","):
             after = after.lstrip()[1:].lstrip()
         lines[keyword.lineno - 1] = before + after
+    repaired = "\n".join(lines)
+    return repaired if _parses(repaired) else source
+
+
+# Every interface, as a server's host: Bandit's B104, which the safety gate blocks.
+ALL_INTERFACES = "0.0.0.0"  # the value looked for, never bound
+
+
+def on_loopback(source: str) -> str:
+    """`app.run(host='0.0.0.0')` or `uvicorn.run(app, host='0.0.0.0')` as `host='127.0.0.1'`: a
+    server the user starts listens on this machine only (the gate blocks all interfaces, B104), and
+    a small model writes the other from habit, where it changes nothing the tests see."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    hosts = [
+        keyword.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "run"
+        for keyword in node.keywords
+        if keyword.arg == "host"
+        and isinstance(keyword.value, ast.Constant)
+        and keyword.value.value == ALL_INTERFACES
+    ]
+    lines = source.split("\n")
+    for host in sorted(hosts, key=lambda h: (h.lineno, h.col_offset), reverse=True):
+        if host.lineno != host.end_lineno:
+            continue
+        line = lines[host.lineno - 1].encode()  # the offsets count UTF-8 bytes
+        lines[host.lineno - 1] = (line[: host.col_offset] + b"'127.0.0.1'" + line[host.end_col_offset :]).decode()
     repaired = "\n".join(lines)
     return repaired if _parses(repaired) else source
 

@@ -293,3 +293,22 @@ def test_text_compared_with_a_stripped_value_is_stripped_the_same_way() -> None:
     assert "    assert r.stdout == 'Hello, Zoë!\\n'\n" in repaired
     library = "from m import f\n\ndef test_f():\n    assert f().strip() == 'a\\n'\n"
     assert "== 'a'" in adapter_for("python").repair_tests(library, "m", {"f"})
+
+
+def test_a_web_app_run_on_every_interface_is_repaired_to_listen_on_this_machine_only() -> None:
+    """`host='0.0.0.0'` is what the gate blocks (Bandit B104) in a Flask or uvicorn run; the repair
+    makes it 127.0.0.1 and the gate lets the code through; another host stays."""
+    from agent_graph.languages import adapter_for
+    from agent_graph.sandbox.safety import scan_files
+
+    app = (
+        "import uvicorn\nfrom fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get('/health')\ndef health():\n"
+        "    return {'ok': True}\n\n\nif __name__ == '__main__':\n"
+        "    uvicorn.run(app, host='0.0.0.0', port=8000)  # démarre\n"
+    )
+    assert scan_files({"main.py": app}, "python").blocked
+    cleaned = adapter_for("python").clean_source(app, {"app"})
+    assert cleaned == app.replace("host='0.0.0.0'", "host='127.0.0.1'")
+    assert not scan_files({"main.py": cleaned}, "python").blocked
+    other = app.replace("0.0.0.0", "localhost")
+    assert adapter_for("python").clean_source(other, {"app"}) == other
