@@ -10,7 +10,8 @@ back to `node --check` (cut-off answers) and to patterns (test names).
 The repairs undo what a small model gets wrong in a node:test file without touching what it tests:
 ES `import` lines in a CommonJS file, a missing `require('node:test')` or `assert`, `require('test')`
 for `node:test`, the code under test required by a wrong path, or by a name the plan does not
-export when the plan says the export.
+export when the plan says the export, and text compared with a trimmed output that keeps the
+whitespace trimming removes.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import shutil
 import subprocess
 import tempfile
 import warnings
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -742,7 +743,7 @@ def _trimmed_comparisons(source: str) -> str:
     return _apply(source, edits) if edits else source
 
 
-def _trimming(node: Any) -> Any:
+def _trimming(node: Any) -> Callable[[str], str] | None:
     """What `node` trims when it is `<value>.trim()` (or `trimEnd`, `trimStart`) with no arguments."""
     if node.type == "CallExpression" and not node.arguments and node.callee.type == "MemberExpression":
         return _TRIMMED.get(property_name(node.callee) or "")

@@ -10,7 +10,7 @@ They never invent behaviour; they undo slips that would waste a whole iteration:
   as separate, readable test failures;
 - a web app started with Werkzeug's debugger (`app.run(debug=True)`) or on every interface
   (`host='0.0.0.0'`), which the safety gate blocks;
-- a stripped value compared with text that has the whitespace stripping removed
+- text compared with a stripped value that keeps the whitespace stripping removes
   (`result.stdout.strip() == 'hi\\n'`), which nothing can equal.
 """
 
