@@ -537,7 +537,9 @@ def on_loopback(source: str) -> str:
         if host.lineno != host.end_lineno:
             continue
         line = lines[host.lineno - 1].encode()  # the offsets count UTF-8 bytes
-        lines[host.lineno - 1] = (line[: host.col_offset] + b"'127.0.0.1'" + line[host.end_col_offset :]).decode()
+        lines[host.lineno - 1] = (
+            line[: host.col_offset] + b"'127.0.0.1'" + line[host.end_col_offset :]
+        ).decode()
     repaired = "\n".join(lines)
     return repaired if _parses(repaired) else source
 
