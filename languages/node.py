@@ -521,7 +521,8 @@ class NodeAdapter:
         from agent_graph.checks.program_tests import ModuleImport, module_stems, program_test_checks
         from agent_graph.prompts.test_checks import JEST_EXPECT, NO_NODE_TESTS
 
-        program = _parse_lenient(source)
+        exact = _parse_exact(source)
+        program = exact if exact is not None else _parse_lenient(source)
         if program is None:
             return []
         tests = [name for name, _, _ in _tests(program)]
@@ -559,7 +560,7 @@ class NodeAdapter:
                 for node in walk_nodes(argument)
                 for value in _string_parts(node)
             ],
-            bodies={name: _lines_of(source, call) for name, call, _ in _tests(program)},
+            bodies={name: _source_of(source, call, exact is not None) for name, call, _ in _tests(program)},
             goal=goal,
             undefined_calls=_undefined_calls(program),
         )
@@ -657,8 +658,11 @@ def _is_module_exports(node: Any) -> bool:
     )
 
 
-def _lines_of(source: str, node: Any) -> str:
-    """The source lines `node` spans (a lowered parse keeps the lines, not the character ranges)."""
+def _source_of(source: str, node: Any, exact: bool) -> str:
+    """`node`'s own text when `source` parsed as it is (several tests may share a line); else the
+    lines it spans (a lowered parse keeps the lines, not the character ranges)."""
+    if exact and getattr(node, "range", None) is not None:
+        return source[node.range[0] : node.range[1]]
     location = getattr(node, "loc", None)
     if location is None:
         return ""

@@ -198,6 +198,9 @@ def test_a_program_test_file_that_only_expects_failures_is_the_test_s_fault_in_e
     node_greet = greet.replace("python greet.py", "node greet.js")
     assert [c.test for c in node_checks(node_test, "greet.js", goal=node_greet)] == ["bad input fails"]
     assert node_checks(node_test, "greet.js") == []
+    # written on one line, each test is judged by its own text, not by the line it shares
+    one_line = " ".join(line.strip() for line in node_test.splitlines())
+    assert [c.test for c in node_checks(one_line, "greet.js", goal=node_greet)] == ["bad input fails"]
     assert checks(only_failures, set(), "web_app") == {}
     node = NODE_HEAD + (
         "test('unknown op', () => {\n  const r = spawnSync(process.execPath, ['calc.js', 'pow', '1', '2']);\n"
