@@ -61,7 +61,7 @@ def test_local_model_takes_a_node_command_line_program_to_green(database_url: st
         "Write greet.js, a Node.js command-line program: `node greet.js NAME` prints `Hello, NAME!` "
         "followed by a newline and exits with status 0."
     )
-    outcome = run_agent(goal, "-l", "node", "-p", "cli_tool", timeout=1800)
+    outcome = run_agent(goal, "-l", "node", "-p", "cli_tool", timeout=2700)
     workspace = Path(outcome["workspace"])
     assert outcome["status"] == "passed", why_it_stopped(outcome)
     assert outcome["tests"]["passed"] >= 1 and outcome["tests"]["failed"] == 0
