@@ -88,8 +88,13 @@ def _parse_exact(source: str) -> Any:
 def _parse_lenient(source: str) -> Any:
     """The Program for reading only: the file as is, else its lowered form (lines kept, ranges not)."""
     program = _parse_exact(source)
-    if program is not None or _esprima() is None:
-        return program
+    return program if program is not None else _parse_lowered(source)
+
+
+def _parse_lowered(source: str) -> Any:
+    """The Program of a file that does not parse as it is, read through its lowered form, or None."""
+    if _esprima() is None:
+        return None
     lowered = lower_modern_syntax(source)
     return _parse_exact(lowered) if lowered is not None else None
 
@@ -522,7 +527,7 @@ class NodeAdapter:
         from agent_graph.prompts.test_checks import JEST_EXPECT, NO_NODE_TESTS
 
         exact = _parse_exact(source)
-        program = exact if exact is not None else _parse_lenient(source)
+        program = exact if exact is not None else _parse_lowered(source)
         if program is None:
             return []
         tests = [name for name, _, _ in _tests(program)]

@@ -49,6 +49,25 @@ def _parses(source: str) -> bool:
     return True
 
 
+# Where an edit goes, as the AST gives it: first line, its column, last line, its end column (lines
+# from 1, columns counting UTF-8 bytes).
+Position = tuple[int, int, int, int]
+
+
+def _position(node: ast.expr) -> Position:
+    return node.lineno, node.col_offset, node.end_lineno or node.lineno, node.end_col_offset or 0
+
+
+def _with_replaced(source: str, edits: list[tuple[Position, str]]) -> str:
+    """`source` with the text at each position replaced, or `source` itself when the result would
+    not parse. Positions are the AST's, so non-ASCII text before an edit is safe."""
+    lines = [line.encode() for line in source.split("\n")]
+    for (first, start, last, end), text in sorted(edits, key=lambda edit: edit[0][:2], reverse=True):
+        lines[first - 1 : last] = [lines[first - 1][:start] + text.encode() + lines[last - 1][end:]]
+    repaired = "\n".join(line.decode() for line in lines)
+    return repaired if _parses(repaired) else source
+
+
 def drop_tool_echoes(source: str) -> str:
     """Remove what a model echoed of the tool interface into a file: module-level calls like
     `write_file('x.py')`, and imports of the tool names themselves (`from tools import write_file`,
@@ -245,23 +264,21 @@ def flask_json_read(source: str) -> str:
         return source
     if "TestClient" in source or not calls_flask_test_client(tree):
         return source
-    reads = [
-        node.func
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "json"
-        and not node.args
-        and not node.keywords
-    ]
-    lines = source.split("\n")
-    for method in sorted(reads, key=lambda m: (m.end_lineno or 0, m.end_col_offset or 0), reverse=True):
-        row, end = (method.end_lineno or method.lineno) - 1, method.end_col_offset or 0
-        line = lines[row].encode()  # the AST's column offsets count UTF-8 bytes
-        if line[:end].endswith(b"json"):
-            lines[row] = (line[: end - len(b"json")] + b"get_json" + line[end:]).decode()
-    repaired = "\n".join(lines)
-    return repaired if _parses(repaired) else source
+    lines = [line.encode() for line in source.split("\n")]
+    edits: list[tuple[Position, str]] = []
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "json"
+            and not node.args
+            and not node.keywords
+        ):
+            continue
+        _, _, row, end = _position(node.func)
+        if lines[row - 1][:end].endswith(b"json"):
+            edits.append(((row, end - len(b"json"), row, end), "get_json"))
+    return _with_replaced(source, edits)
 
 
 # What each stripping method removes: both ends, the right end, the left end.
@@ -277,7 +294,7 @@ def stripped_comparisons(source: str) -> str:
         tree = ast.parse(source)
     except SyntaxError:
         return source
-    edits: list[tuple[ast.expr, str]] = []
+    edits: list[tuple[Position, str]] = []
     for node in ast.walk(tree):
         if not (
             isinstance(node, ast.Compare)
@@ -290,16 +307,8 @@ def stripped_comparisons(source: str) -> str:
             if strip is None or not (isinstance(text, ast.Constant) and isinstance(text.value, str)):
                 continue
             if strip(text.value) != text.value:
-                edits.append((text, repr(strip(text.value))))
-    if not edits:
-        return source
-    lines = [line.encode() for line in source.split("\n")]  # the AST's column offsets count UTF-8 bytes
-    for text, replacement in sorted(edits, key=lambda e: (e[0].lineno, e[0].col_offset), reverse=True):
-        first, last = text.lineno - 1, (text.end_lineno or text.lineno) - 1
-        head, tail = lines[first][: text.col_offset], lines[last][text.end_col_offset or 0 :]
-        lines[first : last + 1] = [head + replacement.encode() + tail]
-    repaired = "\n".join(line.decode() for line in lines)
-    return repaired if _parses(repaired) else source
+                edits.append((_position(text), repr(strip(text.value))))
+    return _with_replaced(source, edits) if edits else source
 
 
 def _stripping(node: ast.expr) -> Callable[[str], str] | None:
@@ -523,25 +532,17 @@ def on_loopback(source: str) -> str:
         tree = ast.parse(source)
     except SyntaxError:
         return source
-    hosts = [
-        keyword.value
+    edits = [
+        (_position(keyword.value), "'127.0.0.1'")
         for node in ast.walk(tree)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "run"
         for keyword in node.keywords
         if keyword.arg == "host"
         and isinstance(keyword.value, ast.Constant)
         and keyword.value.value == ALL_INTERFACES
+        and keyword.value.lineno == keyword.value.end_lineno
     ]
-    lines = source.split("\n")
-    for host in sorted(hosts, key=lambda h: (h.lineno, h.col_offset), reverse=True):
-        if host.lineno != host.end_lineno:
-            continue
-        line = lines[host.lineno - 1].encode()  # the offsets count UTF-8 bytes
-        lines[host.lineno - 1] = (
-            line[: host.col_offset] + b"'127.0.0.1'" + line[host.end_col_offset :]
-        ).decode()
-    repaired = "\n".join(lines)
-    return repaired if _parses(repaired) else source
+    return _with_replaced(source, edits)
 
 
 def strip_tests_from_source(source: str, keep: set[str]) -> str:

@@ -191,6 +191,7 @@ def test_a_bench_stopped_in_the_middle_of_a_problem_resumes_its_run_from_the_che
     from agent_graph.checkpoints.database import connection
     from agent_graph.memory import history
     from tests.scripts import REFLECTION
+    from tests.test_cli import _wait_for
 
     wrong, right = "def volume_cube(l):\n    return l * 3\n", "def volume_cube(l):\n    return l ** 3\n"
     slow_right = {**write("volume_cube.py", right), "delay": 120}  # the second iteration's code: killed there
@@ -211,17 +212,17 @@ def test_a_bench_stopped_in_the_middle_of_a_problem_resumes_its_run_from_the_che
     )
     bench = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 180
-        task_id = ""
-        while time.monotonic() < deadline:
-            if started_path(out).is_file():
-                task_id = json.loads(started_path(out).read_text().splitlines()[0])["agent_task"]
-                with connection(database_url) as conn:
-                    if len(history.get_iterations(conn, task_id)) == 1:
-                        break
-            time.sleep(0.5)
-        else:
-            raise AssertionError("the first iteration was never recorded")
+
+        def noted_task() -> str:
+            lines = started_path(out).read_text().splitlines() if started_path(out).is_file() else []
+            return str(json.loads(lines[0])["agent_task"]) if lines else ""
+
+        def first_iteration_recorded() -> bool:
+            with connection(database_url) as conn:
+                return bool(noted_task()) and len(history.get_iterations(conn, noted_task())) == 1
+
+        _wait_for(first_iteration_recorded, 180)
+        task_id = noted_task()
         time.sleep(3)  # reflect runs, then the coder of iteration 2 waits on the model
         assert bench.poll() is None, bench.stderr.read() if bench.stderr else ""
         bench.send_signal(signal.SIGKILL)
