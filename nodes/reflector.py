@@ -1,8 +1,9 @@
 """reflect: reads the failures, states a hypothesis and a fix plan, and chooses what changes next.
 
 The model is asked for the hypothesis, except when the failure says it plainly: when the safety
-gate blocked every version (nothing ran; its findings and their fixes are the diagnosis), or when
-a failure names what the code lacks (a name the tests import that no source file defines).
+gate blocked every version (nothing ran; its findings and their fixes are the diagnosis), when
+a failure names what the code lacks (a name the tests import that no source file defines), or
+when a file imports a name that an installed module lacks (that file's fault, tests or code).
 
 It keeps the failed iteration's record, then decides the next iteration's strategy. A failure
 seen before changes something real (`next_strategy`): the second time the same failure comes,
@@ -24,6 +25,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 
 from agent_graph.checks.examples import EXAMPLES_FILE
+from agent_graph.checks.foreign_import import ForeignImport, foreign_import
 from agent_graph.checks.missing_name import name_the_code_lacks
 from agent_graph.context import Context
 from agent_graph.languages import LanguageAdapter, adapter_for
@@ -183,6 +185,40 @@ def missing_name(state: AgentState, adapter: LanguageAdapter) -> tuple[str, str]
     return None
 
 
+def failing_foreign_import(state: AgentState) -> ForeignImport | None:
+    """The import of a name its installed module lacks that a failure reports, with the file that
+    writes it (None when no failure reports one)."""
+    files = {**state.get("files", {}), **state.get("tests", {})}
+    for failure in state.get("report", {}).get("failures", []):
+        found = foreign_import(str(failure.get("message", "")), files)
+        if found is not None:
+            return found
+    return None
+
+
+def foreign_import_reflection(found: ForeignImport) -> Reflection:
+    """The diagnosis of an import its module cannot satisfy, stated without the model: the file that
+    writes the import is at fault, and only it is changed."""
+    if found.in_tests:
+        return Reflection(
+            hypothesis=f"{found.diagnosis()} The test file is wrong.",
+            fix_plan=[
+                f"Write the tests again without importing `{found.name}` from `{found.module}`: "
+                "import only what a module defines."
+            ],
+            tests_are_wrong=True,
+        )
+    return Reflection(
+        hypothesis=found.diagnosis(),
+        fix_plan=[
+            f"Remove `{found.name}` from the import from `{found.module}` in {found.path}: import it "
+            "from the module that defines it, or write the code without it.",
+            "Keep the rest of the code that works.",
+        ],
+        tests_are_wrong=False,
+    )
+
+
 def _written_tests(state: AgentState) -> dict[str, str]:
     """The test files worth showing: not the generated conftest that checks return types (its
     failures say everything it knows)."""
@@ -249,11 +285,17 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         warning = CIRCUIT_BREAKER_WARNING.format(iteration=iteration, limit=context.max_iterations)
         emit("circuit_breaker_warning", iteration=iteration, limit=context.max_iterations)
     hint_ids: list[int] = []  # the memory's hints, searched (and counted as shown) only for the model
+    foreign = None if state.get("safety_feedback") else failing_foreign_import(state)
     if state.get("safety_feedback"):
         result, usage = Reflection(hypothesis=BLOCKED_HYPOTHESIS, fix_plan=list(BLOCKED_FIX_PLAN)), Usage()
     elif (missing := missing_name(state, adapter_for(state.get("language")))) is not None:
         result, usage = missing_name_reflection(*missing), Usage()
         emit("name_missing", iteration=iteration, name=missing[0], file=missing[1])
+    elif foreign is not None:
+        result, usage = foreign_import_reflection(foreign), Usage()
+        emit(
+            "import_unknown", iteration=iteration, name=foreign.name, module=foreign.module, file=foreign.path
+        )
     else:
         report_text = render_report(state.get("report", {}))
         tried = [r.get("hypothesis", "") for r in state.get("reflections", [])]
@@ -283,10 +325,15 @@ def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         kept = None
     # none could be taken out (a row with an unsure id): the tests are doubted as usual below
     quarantined = suspects if kept is not None else set()
+    # An import no module can satisfy is its own file's fault for certain: a test file's is
+    # written again however often the tests were doubted before; a source file's never is.
+    tests_at_fault = foreign is not None and foreign.in_tests
+    code_at_fault = foreign is not None and not foreign.in_tests
     tests_may_be_wrong = (
-        rewrites < MAX_TEST_REWRITES
+        (rewrites < MAX_TEST_REWRITES or tests_at_fault)
         and not state.get("safety_feedback")
         and not quarantined  # the doubtful tests are already set aside
+        and not code_at_fault
     )
     strategy = next_strategy(state, tests_may_be_wrong)
     doubt_tests = tests_may_be_wrong and (

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from agent_graph.checks.examples import EXAMPLES_FILE
+from agent_graph.checks.foreign_import import foreign_import
 from agent_graph.checks.missing_name import name_the_code_lacks
 from agent_graph.checks.signature_calls import signature_calls
 from agent_graph.checks.signature_check import goal_signatures, parsed_tests
@@ -106,12 +107,13 @@ def broken_tests(candidates: Sequence[Candidate], state: AgentState) -> str:
 
     Distinct versions all failing to run a test file is the file's fault, not theirs: a name it
     never defined, a hypothesis strategy that does not exist (`st.int`). Left alone, the loop
-    would rewrite the code instead of the tests. Unless each version's error names a name the goal
-    or plan declares (of `state`) and that version never writes: then the code is what lacks it."""
+    would rewrite the code instead of the tests. Unless each version's error is its own
+    (`_code_at_fault`): a name the goal or plan declares (of `state`) that it never writes, or a
+    name it imports from an installed module that lacks it."""
     reports = [c.report for c in candidates]
     if len(reports) < 2 or any(r is None or r.status != "error" for r in reports):
         return ""
-    if all(_lacks_declared_name(c, state) for c in candidates):
+    if all(_code_at_fault(c, state) for c in candidates):
         return ""
     report = reports[0]
     assert report is not None
@@ -121,11 +123,15 @@ def broken_tests(candidates: Sequence[Candidate], state: AgentState) -> str:
     return broken_tests_request(error)
 
 
-def _lacks_declared_name(candidate: Candidate, state: AgentState) -> bool:
+def _code_at_fault(candidate: Candidate, state: AgentState) -> bool:
     suffix = adapter_for(state.get("language")).source_suffix
     failures = candidate.report.failures if candidate.report is not None else []
-    return bool(failures) and (
-        name_the_code_lacks(failures[0].message, candidate.files, suffix, api_names(state)) is not None
+    if not failures:
+        return False
+    message = failures[0].message
+    foreign = foreign_import(message, candidate.files)
+    return (foreign is not None and not foreign.in_tests) or (
+        name_the_code_lacks(message, candidate.files, suffix, api_names(state)) is not None
     )
 
 

@@ -353,6 +353,56 @@ def test_every_version_lacking_a_declared_name_does_not_send_the_tests_back() ->
     assert "could not run" in broken_tests(defined, state)
 
 
+def test_an_import_an_installed_module_cannot_satisfy_is_the_fault_of_the_file_that_writes_it() -> None:
+    from agent_graph.checks.foreign_import import ForeignImport, foreign_import
+
+    files = {
+        "main.py": "from fastapi import FastAPI, HTTPStatus\n\napp = FastAPI()\n",
+        "test_main.py": "import pytest\nfrom fastapi.testclient import TestClient\nfrom main import app\n",
+    }
+    message = "ImportError: cannot import name 'HTTPStatus' from 'fastapi' (/deps/fastapi/__init__.py)"
+    found = foreign_import(message, files)
+    assert found == ForeignImport("HTTPStatus", "fastapi", "main.py", 1) and not found.in_tests
+    tests_import = {
+        "main.py": "from fastapi import FastAPI\n",
+        "test_main.py": "import json\nfrom fastapi import status, HTTPStatus\n",
+    }
+    found = foreign_import(message, tests_import)
+    assert found == ForeignImport("HTTPStatus", "fastapi", "test_main.py", 2) and found.in_tests
+    # a workspace module lacking the name is the missing-name case, not this one
+    own = "ImportError: cannot import name 'to_json' from 'inventory' (/workspace/inventory.py)"
+    workspace = {"inventory.py": "x = 1\n", "test_inventory.py": "from inventory import to_json\n"}
+    assert foreign_import(own, workspace) is None
+    assert foreign_import(message, {"main.py": "import fastapi\n"}) is None  # nobody writes that import
+    node = {
+        "slug.mjs": "import { join, joinz } from 'node:path';\nexport const slug = (t) => t;\n",
+        "slug.test.mjs": "import { test } from 'node:test';\nimport { slug } from './slug.mjs';\n",
+    }
+    esm = "SyntaxError: The requested module 'node:path' does not provide an export named 'joinz'"
+    assert foreign_import(esm, node) == ForeignImport("joinz", "node:path", "slug.mjs", 1)
+    relative = "SyntaxError: The requested module './slug.mjs' does not provide an export named 'slugify'"
+    assert foreign_import(relative, node) is None
+
+
+def test_every_version_importing_what_its_module_lacks_does_not_send_the_tests_back() -> None:
+    from agent_graph.sandbox.base import TestFailure, TestReport
+    from agent_graph.selection.agreement import broken_tests
+    from agent_graph.selection.candidates import Candidate
+    from agent_graph.state import AgentState
+
+    error = "ImportError: cannot import name 'loadz' from 'json' (/usr/lib/python3.11/json/__init__.py)"
+
+    def version(code: str) -> Candidate:
+        failure = TestFailure("test_stats", error)
+        return Candidate({"stats.py": code}, TestReport("error", errors=1, failures=[failure]))
+
+    state = AgentState(task="Write `mean(xs)` in stats.py.", plan={}, language="python")
+    importing = [version("from json import loadz\n"), version("from json import dumps, loadz\nx = 1\n")]
+    assert broken_tests(importing, state) == ""
+    # the versions do not write that import: the test file does, and is what is broken
+    assert "could not run" in broken_tests([version("x = 1\n"), version("y = 2\n")], state)
+
+
 def test_a_test_calling_a_helper_its_file_never_defines_is_the_tests_fault() -> None:
     """The skeleton's `run()`/`start()` helper lost from a rewritten file: a NameError or a
     ReferenceError whatever the code does."""

@@ -4,6 +4,7 @@ The chat model is scripted; the database, the safety gate and the sandbox are re
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -825,3 +826,46 @@ def test_a_node_test_file_with_no_test_in_it_is_written_again_and_its_opening_lo
     assert outcome.status == "passed" and outcome.iterations == 1, outcome
     (dropped,) = [e for e in events.events if e["event"] == "tests_dropped"]
     assert dropped["tests"] == [""] and dropped["opening"].startswith("const { greet } = require")
+
+
+def test_code_importing_what_its_module_lacks_is_sent_back_to_the_coder_alone(
+    database_url: str, agent_home: Path
+) -> None:
+    """The app imports a name the standard library's `json` lacks: the reflector says so without
+    asking the model, and the coder fixes it while the tests, which were right, are kept."""
+    wrong = PY_WEB.replace("import json\n", "import json\nfrom json import loadz\n")
+    script = {
+        "ProgramPlan": [{"args": program_plan("app.py", ["GET /health answers 200"])}],
+        "write_file": [
+            scripts.write("app.py", wrong),
+            scripts.write("test_app.py", PY_WEB_TESTS),
+            scripts.write("app.py", PY_WEB),
+        ],
+    }
+    outcome, model = _run("python", "web_app", script, "foreign-import-in-code", max_iterations=2)
+    assert outcome.status == "passed" and outcome.iterations == 2, outcome
+    assert model.prompts_for("Reflection") == []
+    second_code_prompt = model.prompts_for("write_file")[2]
+    assert "app.py line 2 imports `loadz` from `json`, which does not define it" in second_code_prompt
+
+
+def test_a_test_file_importing_what_its_module_lacks_is_written_again(
+    database_url: str, agent_home: Path
+) -> None:
+    """The tests import a name `json` lacks: they are the ones written again, told why."""
+    wrong_tests = PY_WEB_TESTS.replace("import json\n", "import json\nfrom json import loadz\n", 1)
+    script = {
+        "ProgramPlan": [{"args": program_plan("app.py", ["GET /health answers 200"])}],
+        "write_file": [
+            scripts.write("app.py", PY_WEB),
+            scripts.write("test_app.py", wrong_tests),
+            scripts.write("app.py", PY_WEB),
+            scripts.write("test_app.py", PY_WEB_TESTS),
+        ],
+    }
+    outcome, model = _run("python", "web_app", script, "foreign-import-in-tests", max_iterations=2)
+    assert outcome.status == "passed" and outcome.iterations == 2, outcome
+    assert model.prompts_for("Reflection") == []
+    second_test_prompt = model.prompts_for("write_file")[3]
+    assert re.search(r"judged wrong: test_app\.py line \d+ imports `loadz` from `json`", second_test_prompt)
+    assert "The test file is wrong" in second_test_prompt
