@@ -18,7 +18,8 @@ from pathlib import PurePosixPath
 
 from agent_graph.sandbox.findings import is_test_file
 
-_PYTHON = re.compile(r"cannot import name '(?P<name>\w+)' from '(?P<module>[\w.]+)'")
+# A quote may come escaped: a program run's stderr is shown as a Python string literal.
+_PYTHON = re.compile(r"cannot import name \\?'(?P<name>\w+)\\?' from \\?'(?P<module>[\w.]+)\\?'")
 _NODE = re.compile(
     r"The requested module '(?P<module>[^']+)' does not provide an export named '(?P<name>[\w$]+)'"
 )

@@ -186,11 +186,12 @@ def missing_name(state: AgentState, adapter: LanguageAdapter) -> tuple[str, str]
 
 
 def failing_foreign_import(state: AgentState) -> ForeignImport | None:
-    """The import of a name its installed module lacks that a failure reports, with the file that
-    writes it (None when no failure reports one)."""
+    """The import of a name its installed module lacks that a failure reports, in its message or in
+    a program run's error output, with the file that writes it (None when no failure reports one)."""
     files = {**state.get("files", {}), **state.get("tests", {})}
     for failure in state.get("report", {}).get("failures", []):
-        found = foreign_import(str(failure.get("message", "")), files)
+        said = f"{failure.get('message', '')}\n{failure.get('program_runs', '')}"
+        found = foreign_import(said, files)
         if found is not None:
             return found
     return None

@@ -39,9 +39,12 @@ def pytest_configure(config: pytest.Config) -> None:
     subprocess.CompletedProcess.__init__ = _recorded  # type: ignore[method-assign]
 
 
-def _stream(value: object) -> str:
+def _stream(value: object, end: bool = False) -> str:
+    """A stream's start, or with `end` its end: an error ends stderr (a traceback's last line)."""
     text = value.decode(errors="replace") if isinstance(value, bytes) else str(value or "")
-    return repr(text if len(text) <= SHOWN_OUTPUT else text[:SHOWN_OUTPUT] + "...")
+    if len(text) <= SHOWN_OUTPUT:
+        return repr(text)
+    return repr("..." + text[-SHOWN_OUTPUT:] if end else text[:SHOWN_OUTPUT] + "...")
 
 
 def _described(run: subprocess.CompletedProcess[Any]) -> str:
@@ -49,7 +52,7 @@ def _described(run: subprocess.CompletedProcess[Any]) -> str:
     words = [str(a) for a in run.args] if isinstance(run.args, list | tuple) else [str(run.args)]
     if len(words) > 1 and os.path.basename(words[0]).startswith(("python", "node")):
         words = [os.path.basename(words[1]), *words[2:]]
-    return f"{' '.join(words)} -> exit {run.returncode}, stdout {_stream(run.stdout)}, stderr {_stream(run.stderr)}"
+    return f"{' '.join(words)} -> exit {run.returncode}, stdout {_stream(run.stdout)}, stderr {_stream(run.stderr, end=True)}"
 
 
 @pytest.hookimpl(hookwrapper=True)

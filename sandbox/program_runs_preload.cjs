@@ -24,9 +24,11 @@ if (process.env.NODE_TEST_CONTEXT) {
 
   let runs = [];
 
-  const shown = (value) => {
+  // A stream's start, or for stderr its end: an error ends the stream (a stack's last line is its message).
+  const shown = (value, end = false) => {
     const text = Buffer.isBuffer(value) ? value.toString('utf8') : String(value ?? '');
-    return JSON.stringify(text.length <= SHOWN_OUTPUT ? text : `${text.slice(0, SHOWN_OUTPUT)}...`);
+    if (text.length <= SHOWN_OUTPUT) return JSON.stringify(text);
+    return JSON.stringify(end ? `...${text.slice(-SHOWN_OUTPUT)}` : `${text.slice(0, SHOWN_OUTPUT)}...`);
   };
 
   // `kv.js get key1 -> exit 0, stdout "", stderr "Key key1 not found\n"` (the interpreter left out).
@@ -36,7 +38,7 @@ if (process.env.NODE_TEST_CONTEXT) {
       words = [path.basename(words[1]), ...words.slice(2)];
     }
     const ended = run.status === null && run.signal ? `killed by ${run.signal}` : `exit ${run.status}`;
-    const stderr = run.stderr === undefined ? '' : `, stderr ${shown(run.stderr)}`;
+    const stderr = run.stderr === undefined ? '' : `, stderr ${shown(run.stderr, true)}`;
     return `${words.join(' ')} -> ${ended}, stdout ${shown(run.stdout)}${stderr}`;
   };
 

@@ -363,6 +363,10 @@ def test_an_import_an_installed_module_cannot_satisfy_is_the_fault_of_the_file_t
     message = "ImportError: cannot import name 'HTTPStatus' from 'fastapi' (/deps/fastapi/__init__.py)"
     found = foreign_import(message, files)
     assert found == ForeignImport("HTTPStatus", "fastapi", "main.py", 1) and not found.in_tests
+    shown_run = (
+        "main.py -> exit 1, stdout '', stderr '...cannot import name \\'HTTPStatus\\' from \\'fastapi\\''"
+    )
+    assert foreign_import(shown_run, files) == found  # a program run's stderr, as a string literal
     tests_import = {
         "main.py": "from fastapi import FastAPI\n",
         "test_main.py": "import json\nfrom fastapi import status, HTTPStatus\n",

@@ -849,6 +849,29 @@ def test_code_importing_what_its_module_lacks_is_sent_back_to_the_coder_alone(
     assert "app.py line 2 imports `loadz` from `json`, which does not define it" in second_code_prompt
 
 
+def test_a_program_run_that_dies_on_such_an_import_is_diagnosed_from_its_error_output(
+    database_url: str, agent_home: Path
+) -> None:
+    """The import fails in the program the test runs: the assertion says only `1 == 0`, and the
+    program's stderr, recorded under the failing test, names the import."""
+    wrong = PY_CLI.replace("import sys\n", "import sys\nfrom json import loadz\n", 1)
+    tests = PY_CLI_TESTS.replace(
+        "assert result.returncode == 0, result.stderr", "assert result.returncode == 0"
+    )
+    script = {
+        "ProgramPlan": [{"args": program_plan("greet.py", ["greet.py NAME prints hello NAME"])}],
+        "write_file": [
+            scripts.write("greet.py", wrong),
+            scripts.write("test_greet.py", tests),
+            scripts.write("greet.py", PY_CLI),
+        ],
+    }
+    outcome, model = _run("python", "cli_tool", script, "foreign-import-in-program", max_iterations=2)
+    assert outcome.status == "passed" and outcome.iterations == 2, outcome
+    assert model.prompts_for("Reflection") == []
+    assert "greet.py line 2 imports `loadz` from `json`" in model.prompts_for("write_file")[2]
+
+
 def test_a_test_file_importing_what_its_module_lacks_is_written_again(
     database_url: str, agent_home: Path
 ) -> None:

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from agent_graph.cli_sandbox import detect_language, sandbox_app
 from agent_graph.languages.layout import GENERATED_CONFTEST
 from agent_graph.prompts.render import PROGRAM_RUNS_SHOWN, render_report
-from agent_graph.sandbox.base import Sandbox, TestReport
+from agent_graph.sandbox.base import Language, Sandbox, TestReport
 from agent_graph.sandbox.capture import BoundedBuffer, tail_text
 from agent_graph.sandbox.program_runs import NODE_PRELOAD
 from agent_graph.sandbox.program_runs import conftest_source as program_runs_conftest
@@ -427,6 +427,45 @@ def test_a_failing_program_test_reports_what_the_program_did(sandbox: Sandbox, t
     assert PROGRAM_RUNS_SHOWN + failure.program_runs in rendered
     without = sandbox.run_tests(write_files(tmp_path / "plain", PROGRAM_SUITE), "python", 60)
     assert [f.program_runs for f in without.failures] == [""]
+
+
+LONG_OUTPUT_SUITES = {
+    "python": {
+        "loud.py": "import sys\n\nprint('o' * 300)\nsys.exit('e' * 300 + ' the end')\n",
+        "test_loud.py": (
+            "import os, subprocess, sys\n\n"
+            "PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'loud.py')\n\n"
+            "def test_runs():\n"
+            "    assert subprocess.run([sys.executable, PROGRAM], capture_output=True).returncode == 0\n"
+        ),
+        GENERATED_CONFTEST: program_runs_conftest(),
+    },
+    "node": {
+        "loud.js": "console.log('o'.repeat(300));\nconsole.error('e'.repeat(300) + ' the end');\nprocess.exit(1);\n",
+        "loud.test.js": (
+            "const test = require('node:test');\n"
+            "const assert = require('node:assert/strict');\n"
+            "const path = require('node:path');\n"
+            "const { spawnSync } = require('node:child_process');\n\n"
+            "test('runs', () => {\n"
+            "  assert.equal(spawnSync(process.execPath, [path.join(__dirname, 'loud.js')]).status, 0);\n"
+            "});\n"
+        ),
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["python", "node"])
+def test_a_program_run_shows_the_start_of_its_output_and_the_end_of_its_errors(
+    sandbox: Sandbox, tmp_path: Path, language: Language
+) -> None:
+    """An error ends stderr (a traceback's last line is its message), so stderr is shown by its end."""
+    report = sandbox.run_tests(write_files(tmp_path, LONG_OUTPUT_SUITES[language]), language, 60)
+    [failure] = report.failures
+    program = "loud.py" if language == "python" else "loud.js"
+    assert failure.program_runs.startswith(f"{program} -> exit 1"), failure
+    assert re.search(r"stdout .o{200}\.\.\..,", failure.program_runs), failure.program_runs
+    assert re.search(r"stderr .\.\.\.e+ the end\\n.$", failure.program_runs), failure.program_runs
 
 
 NODE_PROGRAM_SUITE = {
