@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, cast
@@ -29,6 +30,7 @@ from typing import Any, cast
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from agent_graph.checkpoints.database import connection, database_url
+from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.context import Context
 from agent_graph.errors import UserInputError
 from agent_graph.llm import ModelOutputError, call_structured
@@ -397,13 +399,45 @@ def started_path(out: Path) -> Path:
     return out.with_name(out.name + ".started")
 
 
-def started_tasks(out: Path) -> dict[str, str]:
-    """Each problem's latest agent task, as `run_suite` noted it."""
+def _started_rows(out: Path) -> list[dict[str, Any]]:
     path = started_path(out)
     if not path.is_file():
-        return {}
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return {row["problem"]: row["agent_task"] for row in rows}
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def started_tasks(out: Path) -> dict[str, str]:
+    """Each problem's latest agent task, as `run_suite` noted it."""
+    return {row["problem"]: row["agent_task"] for row in _started_rows(out)}
+
+
+def sittings_of(out: Path, task_id: str) -> list[float] | None:
+    """When each sitting that started or resumed `task_id` began (Unix seconds), as noted; None
+    when a note for it has no time (an older note), so that its sittings are unknown."""
+    rows = [row for row in _started_rows(out) if row["agent_task"] == task_id]
+    if any("at" not in row for row in rows):
+        return None
+    return [float(row["at"]) for row in rows]
+
+
+def kept_seconds(sittings: Sequence[float], checkpoints: Sequence[float]) -> float:
+    """The time earlier sittings spent on what their checkpoints kept: from each sitting's start to
+    its last checkpoint (what it did after that was lost, and is done again by a later sitting)."""
+    total = 0.0
+    for start, end in zip(sittings, [*sittings[1:], float("inf")], strict=True):
+        inside = [t for t in checkpoints if start <= t < end]
+        if inside:
+            total += max(inside) - start
+    return total
+
+
+def checkpoint_times(task_id: str) -> list[float]:
+    """When each of the task's checkpoints was written (Unix seconds)."""
+    with open_checkpointer(database_url()) as saver:
+        return [
+            datetime.fromisoformat(saved.checkpoint["ts"]).timestamp()
+            for saved in saver.list({"configurable": {"thread_id": task_id}})
+        ]
 
 
 # A task's status once its run has ended; any other (running, interrupted) can be resumed.
@@ -434,10 +468,11 @@ def run_suite(
     """Solve and grade each problem not yet in `out`; append each result as it is known. With the
     baseline, the model is asked `baseline_samples` times, each answer graded on its own.
 
-    The agent's task of each problem is noted as it starts (`started_path`): a benchmark stopped
-    in the middle of a problem resumes that task from its checkpoint, so a long run spread over
-    several sittings loses no finished iteration. A task that ended before its row was written
-    is started again."""
+    The agent's task of each problem is noted, with the time, each time a sitting starts or
+    resumes it (`started_path`): a benchmark stopped in the middle of a problem resumes that task
+    from its checkpoint, so a long run spread over several sittings loses no finished iteration,
+    and its wall seconds add what the earlier sittings' checkpoints kept (`kept_seconds`), not the
+    hours between sittings. A task that ended before its row was written is started again."""
     finished = done_ids(out)
     started = started_tasks(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -448,8 +483,10 @@ def run_suite(
         earlier = resumable(task_id) if task_id else None
         if earlier is None:
             task_id = new_task_id()
-            with started_path(out).open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps({"problem": problem.task_id, "agent_task": task_id}) + "\n")
+        sittings = sittings_of(out, task_id) if earlier is not None else []
+        with started_path(out).open("a", encoding="utf-8") as handle:
+            note = {"problem": problem.task_id, "agent_task": task_id, "at": round(time.time(), 3)}
+            handle.write(json.dumps(note) + "\n")
         result = solve(
             problem,
             context,
@@ -461,8 +498,13 @@ def run_suite(
             run=partial(run_task, task_id=task_id) if earlier is None else _resuming(task_id),
         )
         if earlier is not None:
-            # the time of the iterations the earlier sitting finished; the one it lost is run again
-            earlier_seconds = sum(float(row["duration_seconds"] or 0) for row in earlier)
+            # The earlier sittings' time up to their last checkpoints; with sittings noted without
+            # a time, the time of the iterations they finished.
+            earlier_seconds = (
+                kept_seconds(sittings, checkpoint_times(task_id))
+                if sittings is not None
+                else sum(float(row["duration_seconds"] or 0) for row in earlier)
+            )
             result = replace(
                 result, resumed=True, wall_seconds=round(result.wall_seconds + earlier_seconds, 1)
             )

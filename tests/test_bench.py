@@ -187,7 +187,7 @@ def test_a_bench_stopped_in_the_middle_of_a_problem_resumes_its_run_from_the_che
     import signal
     import time
 
-    from agent_graph.bench import started_path
+    from agent_graph.bench import checkpoint_times, kept_seconds, started_path
     from agent_graph.checkpoints.database import connection
     from agent_graph.memory import history
     from tests.scripts import REFLECTION
@@ -239,7 +239,21 @@ def test_a_bench_stopped_in_the_middle_of_a_problem_resumes_its_run_from_the_che
     (row,) = [json.loads(line) for line in out.read_text().splitlines()]
     assert row["agent_task"] == task_id and row["resumed"] is True
     assert row["agent_passed"] is True and row["iterations"] == 2
-    assert len(started_path(out).read_text().splitlines()) == 1
+    first, second = [json.loads(line) for line in started_path(out).read_text().splitlines()]
+    assert first["agent_task"] == second["agent_task"] == task_id and first["at"] < second["at"]
     with connection(database_url) as conn:
         rows = history.get_iterations(conn, task_id)
     assert [(r["iteration"], r["status"]) for r in rows] == [(1, "failed"), (2, "passed")]
+    # the first sitting's kept time (its planning, first iteration and reflection) is in the row
+    kept = kept_seconds([first["at"]], [t for t in checkpoint_times(task_id) if t < second["at"]])
+    assert kept >= float(rows[0]["duration_seconds"]) and row["wall_seconds"] >= kept
+
+
+def test_a_resumed_problem_counts_each_earlier_sitting_up_to_its_last_checkpoint() -> None:
+    """Not the hours between sittings, nor the work after a sitting's last checkpoint (done again)."""
+    from agent_graph.bench import kept_seconds
+
+    sittings = [1000.0, 5000.0, 9000.0]
+    checkpoints = [1010.0, 1100.0, 1250.0, 5020.0, 5400.0]  # the third sitting has written none yet
+    assert kept_seconds(sittings, checkpoints) == 250.0 + 400.0
+    assert kept_seconds([1000.0], []) == 0.0
