@@ -17,6 +17,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from agent_graph.checks.command_lines import stated_arities
 from agent_graph.languages.base import TestCheck
 from agent_graph.profiles import VALUE_SLOT, WEB_TEST_CLIENTS, frameworks_named, profile_for
 from agent_graph.prompts.test_checks import (
@@ -31,6 +32,7 @@ from agent_graph.prompts.test_checks import (
     skeleton_placeholder,
     undeclared_import,
     undefined_call,
+    unstated_command_line,
     unstated_failure,
 )
 
@@ -91,6 +93,7 @@ def program_test_checks(
     goal: str = "",
     undefined_calls: Collection[tuple[str, str]] = (),
     test_clients: Collection[tuple[str | None, str]] = (),
+    run_calls: Collection[tuple[str, int]] = (),
 ) -> list[TestCheck]:
     """Tests that are wrong whatever the program does, one reason each (first reason per test).
 
@@ -117,7 +120,11 @@ def program_test_checks(
       failure at all (`FAILURE_STATED`): the skeleton's error example copied into a goal whose every
       argument is a value (`greet.js NAME`) expects an error no correct program gives;
     - for a program run as a process, every test left when each expects a non-zero exit status and
-      none a zero one (`bodies`: each test's source): a program that crashes at start passes them.
+      none a zero one (`bodies`: each test's source): a program that crashes at start passes them;
+    - for a program run as a process whose goal states its command lines in full
+      (`command_lines.stated_arities`), a test that runs it only with a number of arguments none of
+      them takes (`run_calls`: (test, arguments) of each call of the skeleton's `run`), unless the
+      test expects the program to fail (a wrong command line is how an error is tested).
 
     `program_modules` are the stems of the plan's files; an import of any other module is not judged
     here (a package, or the standard library).
@@ -159,6 +166,17 @@ def program_test_checks(
     if kind.runs_program and not runs_program:
         reason = program_never_run(kind.name, how)
         found += [TestCheck(name, reason) for name in _each(tests, None)]
+    stated = stated_arities(goal, language) if kind.runs_program else None
+    if stated is not None:
+        commands, arities = stated
+        counts: dict[str, set[int]] = {}
+        for test, count in run_calls:
+            counts.setdefault(test, set()).add(count)
+        found += [
+            TestCheck(test, unstated_command_line(sorted(used), commands))
+            for test, used in counts.items()
+            if not used & arities and not expects_only_failure((bodies or {}).get(test, ""))
+        ]
     if kind.runs_program and bodies and not FAILURE_STATED.search(goal):
         found += [TestCheck(n, unstated_failure()) for n in tests if expects_only_failure(bodies.get(n, ""))]
     first: dict[str, TestCheck] = {}

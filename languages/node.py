@@ -568,6 +568,7 @@ class NodeAdapter:
             bodies={name: _source_of(source, call, exact is not None) for name, call, _ in _tests(program)},
             goal=goal,
             undefined_calls=_undefined_calls(program),
+            run_calls=_run_calls(program),
         )
         first: dict[str, TestCheck] = {}
         for check in found:
@@ -614,6 +615,45 @@ def _undefined_calls(program: Any) -> list[tuple[str, str]]:
                 if node.type == "CallExpression"
                 and node.callee.type == "Identifier"
                 and node.callee.name not in bound
+            ]
+    return found
+
+
+def _run_calls(program: Any) -> list[tuple[str, int]]:
+    """(test, number of arguments) of each call of the skeleton's `run(dir, args)` helper inside a
+    test with an array of arguments: what the program gets. None counted when the file's `run`
+    takes other parameters, and not a call that spreads into its array (`run(dir, [...words])`)."""
+    helpers = []
+    for statement in program.body:
+        if (
+            statement.type == "FunctionDeclaration"
+            and statement.id is not None
+            and statement.id.name == "run"
+        ):
+            helpers.append(statement)
+        elif statement.type == "VariableDeclaration":
+            helpers += [
+                declarator.init
+                for declarator in statement.declarations
+                if declarator.id.type == "Identifier"
+                and declarator.id.name == "run"
+                and declarator.init is not None
+                and declarator.init.type in ("ArrowFunctionExpression", "FunctionExpression")
+            ]
+    if len(helpers) != 1 or len(helpers[0].params) != 2:
+        return []
+    found: list[tuple[str, int]] = []
+    for name, call, _ in _tests(program):
+        for body in call.arguments[1:]:
+            found += [
+                (name, len(node.arguments[1].elements))
+                for node in walk_nodes(body)
+                if node.type == "CallExpression"
+                and node.callee.type == "Identifier"
+                and node.callee.name == "run"
+                and len(node.arguments) >= 2
+                and node.arguments[1].type == "ArrayExpression"
+                and not any(e is None or e.type == "SpreadElement" for e in node.arguments[1].elements)
             ]
     return found
 

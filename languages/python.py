@@ -215,7 +215,28 @@ def program_checks(
         goal=goal,
         undefined_calls=undefined_calls(tree),
         test_clients=web_test_clients(tree, imports),
+        run_calls=run_calls(tree),
     )
+
+
+def run_calls(tree: ast.Module) -> list[tuple[str, int]]:
+    """(test, number of arguments) of each call of the skeleton's `run(cwd, *args)` helper in a test
+    function: the arguments the program gets. None counted when the file's `run` takes other
+    parameters, and not a call that spreads a list (`run(tmp_path, *words)`)."""
+    helpers = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "run"]
+    if len(helpers) != 1 or len(helpers[0].args.args) != 1 or helpers[0].args.vararg is None:
+        return []
+    return [
+        (test.name, len(call.args) - 1)
+        for test in tree.body
+        if isinstance(test, ast.FunctionDef | ast.AsyncFunctionDef) and test.name.startswith("test")
+        for call in ast.walk(test)
+        if isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id == "run"
+        and call.args
+        and not any(isinstance(a, ast.Starred) for a in call.args)
+    ]
 
 
 def web_test_clients(tree: ast.Module, imports: list[ModuleImport]) -> list[tuple[str | None, str]]:

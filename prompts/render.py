@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
+from agent_graph.checks.command_lines import goal_commands
 from agent_graph.languages.layout import module_stem, planned_paths
 from agent_graph.profiles import METAVARIABLE, profile_for, value_slot
 from agent_graph.prompts import LANGUAGE_GUIDANCE
@@ -211,26 +212,14 @@ def call_forms(goal: str) -> str:
     return "\n".join(lines)
 
 
-# How a goal's command line starts in each language.
-_RUNNERS = {"python": ("python", "python3"), "node": ("node",)}
-_SOURCE = {"python": ".py", "node": ".js"}
-
-
 def command_forms(goal: str, language: str) -> str:
     """The goal's command lines (`python kv.py set KEY VALUE`) as calls of the test skeleton's
     `run` helper, the value names left for the tester to fill in. A small model otherwise merges
     the skeleton's example arguments with the goal's. A value name becomes a slot (`'<KEY>'`) that
     a test left holding is the test's fault (`checks.program_tests`)."""
     lines = []
-    for span in dict.fromkeys(re.findall(r"`([^`\n]+)`", goal)):
-        words = span.split()
-        if (
-            len(words) < 2
-            or words[0] not in _RUNNERS.get(language, ())
-            or not words[1].endswith(_SOURCE[language])
-        ):
-            continue
-        arguments = ", ".join(_quoted(value_slot(w) if METAVARIABLE.fullmatch(w) else w) for w in words[2:])
+    for span, words in goal_commands(goal, language):
+        arguments = ", ".join(_quoted(value_slot(w) if METAVARIABLE.fullmatch(w) else w) for w in words[1:])
         if language == "python":
             call = f"run(tmp_path{', ' if arguments else ''}{arguments})"
         else:

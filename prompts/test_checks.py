@@ -146,6 +146,15 @@ def shell_operator_argument(operator: str) -> str:
     )
 
 
+def unstated_command_line(counts: list[int], commands: list[str]) -> str:
+    given = " or ".join(str(n) for n in counts)
+    lines = ", ".join(f"`{c}`" for c in commands)
+    return (
+        f"runs the program with {given} argument(s), a command line the goal never states ({lines}): "
+        "run it as the goal's command lines say, and check what the goal says it prints or writes"
+    )
+
+
 def only_failures_tested() -> str:
     return (
         "expects the program to fail, like every other test in the file, so a program that crashes at start "

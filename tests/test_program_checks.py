@@ -150,6 +150,95 @@ def test_the_goal_s_commands_become_run_calls_whose_unfilled_slots_are_the_test_
     assert [c.test for c in wrong] == ["sum"] and "'<N1>'" in wrong[0].reason
 
 
+def test_how_many_arguments_the_goal_s_command_lines_take_when_it_states_them_all_in_full() -> None:
+    from agent_graph.checks.command_lines import stated_arities
+
+    kv = "`python kv.py set KEY VALUE` stores it; `python kv.py get KEY` prints it; see `wc`."
+    assert stated_arities(kv, "python") == (["python kv.py set KEY VALUE", "python kv.py get KEY"], {3, 2})
+    assert stated_arities(kv, "node") is None
+    for open_ended in (
+        "`python wc.py [--top N] FILE`",
+        "`python sum.py N ...`",
+        "`python x.py IN > out.txt`",
+    ):
+        assert stated_arities(open_ended, "python") is None, open_ended
+    assert stated_arities("`python a.py X` then `python b.py Y`", "python") is None  # two programs
+    assert stated_arities("Count the words of a file.", "python") is None
+
+
+# A data script the goal says prints its result, and a test file run the skeleton's way.
+PRINTS_GOAL = "`python logstats.py ACCESS_LOG` prints one JSON object to stdout; a missing file is an error."
+PIPELINE_TESTS = """import json
+import os
+import subprocess
+import sys
+
+PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "logstats.py")
+
+
+def run(cwd, *args):
+    return subprocess.run([sys.executable, PROGRAM, *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_to_a_file(tmp_path):
+    (tmp_path / "a.log").write_text("")
+    result = run(tmp_path, "a.log", "out.json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "out.json").read_text()) == {"requests": 0}
+
+
+def test_printed(tmp_path):
+    (tmp_path / "a.log").write_text("")
+    result = run(tmp_path, "a.log")
+    assert json.loads(result.stdout) == {"requests": 0}
+
+
+def test_without_arguments_fails(tmp_path):
+    result = run(tmp_path)
+    assert result.returncode != 0
+"""
+
+
+def test_a_test_running_the_program_with_a_command_line_the_goal_never_states_is_the_tests_fault() -> None:
+    """The skeleton's `'input.csv', 'out.json'` kept for a script the goal says prints its result:
+    the test runs a program nobody asked for. A test of an error may run any command line."""
+    found = checks(PIPELINE_TESTS, set(), "data_pipeline", ("logstats.py",), PRINTS_GOAL)
+    assert list(found) == ["test_to_a_file"]
+    assert (
+        "2 argument(s), a command line the goal never states (`python logstats.py ACCESS_LOG`)"
+        in (found["test_to_a_file"])
+    )
+    open_ended = PRINTS_GOAL.replace("ACCESS_LOG`", "ACCESS_LOG [OUT]`")
+    assert checks(PIPELINE_TESTS, set(), "data_pipeline", ("logstats.py",), open_ended) == {}
+    other_helper = PIPELINE_TESTS.replace("def run(cwd, *args):", "def run(cwd, *args, extra=()):").replace(
+        "*args]", "*args, *extra]"
+    )
+    assert list(checks(other_helper, set(), "data_pipeline", ("logstats.py",), PRINTS_GOAL)) == [
+        "test_to_a_file"
+    ]
+    list_helper = PIPELINE_TESTS.replace("def run(cwd, *args):", "def run(cwd, args=(), *more):").replace(
+        "*args]", "*args, *more]"
+    )
+    assert checks(list_helper, set(), "data_pipeline", ("logstats.py",), PRINTS_GOAL) == {}
+    node_goal = PRINTS_GOAL.replace("python logstats.py", "node logstats.js")
+    node_test = NODE_HEAD + (
+        "const path = require('node:path');\n"
+        "function run(dir, args) {\n"
+        "  return spawnSync(process.execPath, [path.join(__dirname, 'logstats.js'), ...args], { cwd: dir });\n"
+        "}\n\n"
+        "test('to a file', () => {\n  const r = run('/tmp', ['a.log', 'out.json']);\n  assert.equal(r.status, 0);\n});\n\n"
+        "test('printed', () => {\n  const r = run('/tmp', ['a.log']);\n  assert.equal(r.status, 0);\n});\n\n"
+        "test('spread', () => {\n  const r = run('/tmp', [...['a', 'b']]);\n  assert.equal(r.status, 0);\n});\n\n"
+        "test('no arguments fails', () => {\n  const r = run('/tmp', []);\n  assert.notEqual(r.status, 0);\n});\n"
+    )
+    wrong = NodeAdapter().certainly_wrong_tests(
+        node_test, node_goal, set(), False, profile="data_pipeline", files=["logstats.js"]
+    )
+    assert [(c.test, c.reason.split(",")[0]) for c in wrong] == [
+        ("to a file", "runs the program with 2 argument(s)")
+    ]
+
+
 def test_a_slot_that_comes_back_in_the_expected_output_is_a_value_used_throughout() -> None:
     """`run(dir, ['<NAME>'])` expecting `Hello, <NAME>!` tests the contract with an odd but real value; a
     slot only in the arguments, or one slot in the arguments and another expected, does not."""
