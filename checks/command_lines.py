@@ -16,8 +16,8 @@ RUNNERS = {"python": ("python", "python3"), "node": ("node",)}
 SOURCES = {"python": ".py", "node": ".js"}
 
 # A word that leaves the number of arguments open: an optional part, a repetition, alternatives,
-# or a shell operator (what follows it is not an argument).
-_OPEN = re.compile(r"[\[\]{}|<>;&]|\.\.\.|^2>")
+# or a shell operator (what follows it is not an argument). `<FILE>` is one argument.
+_OPEN = re.compile(r"[\[\]{}|;&]|\.\.\.|^\d*>|^<(?![A-Za-z_])")
 
 
 def goal_commands(goal: str, language: str) -> list[tuple[str, list[str]]]:
@@ -34,7 +34,7 @@ def goal_commands(goal: str, language: str) -> list[tuple[str, list[str]]]:
 def stated_arities(goal: str, language: str) -> tuple[list[str], set[int]] | None:
     """The goal's command lines and how many arguments each takes, when the goal states every one
     in full for one program; None when it states none, names several programs, or leaves the
-    number open in one (`[--top N]`, `FILE...`, `a|b`, `> out.txt`)."""
+    number open in one (`[--top N]`, `FILE...`, `a|b`, `> out.txt`, `< in.txt`)."""
     commands = goal_commands(goal, language)
     if not commands or len({words[0] for _, words in commands}) > 1:
         return None

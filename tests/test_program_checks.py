@@ -160,8 +160,11 @@ def test_how_many_arguments_the_goal_s_command_lines_take_when_it_states_them_al
         "`python wc.py [--top N] FILE`",
         "`python sum.py N ...`",
         "`python x.py IN > out.txt`",
+        "`python x.py 2>err.txt`",
+        "`python x.py < in.txt`",
     ):
         assert stated_arities(open_ended, "python") is None, open_ended
+    assert stated_arities("`python x.py <FILE> --json`", "python") == (["python x.py <FILE> --json"], {2})
     assert stated_arities("`python a.py X` then `python b.py Y`", "python") is None  # two programs
     assert stated_arities("Count the words of a file.", "python") is None
 
