@@ -9,7 +9,7 @@ checkpoints, as `bench_iterations.py` reads them), by the problem's hidden test 
 program with the packages its run installed). It appends one row per version to GRADES.jsonl (run,
 problem, iteration, sample, reading, code hash, passed, and for a program the share of its hidden
 tests passed, "1/3") and reuses the verdicts already there for the same problem and code, so it can
-be stopped and run again.
+be stopped and run again (a version already there is not written twice).
 
 `report` reads several runs' grades and results files and prints:
 - per run: the problems with a right version in the first iteration and in any, the agent's
@@ -42,13 +42,20 @@ def run_label(results: Path) -> str:
     return results.stem.rsplit("-", 1)[-1]
 
 
+def _version_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """One version of one run: its run, problem, iteration, sample and code."""
+    return (row["run"], row["task_id"], row["iteration"], row["sample"], row["hash"])
+
+
 def grade_run(args: argparse.Namespace) -> None:
     problems = {p.task_id: p for p in load_suite(args.suite)}
     tasks = set(args.tasks.split(",")) if args.tasks else None
     verdicts: dict[tuple[str, str], Grade] = {}  # (problem, code hash) -> the hidden test's verdict
+    graded: set[tuple[Any, ...]] = set()  # the versions already in GRADES.jsonl, written once
     if args.out.exists():
         for row in load_results(args.out):
             verdicts[(row["task_id"], row["hash"])] = Grade(row["passed"], share=row.get("share", ""))
+            graded.add(_version_key(row))
     services = Context().services
     sandbox = services.sandbox("bench-ceiling")
     try:
@@ -65,7 +72,7 @@ def grade_run(args: argparse.Namespace) -> None:
                             verdicts[key] = grade_version(
                                 sandbox, problems[row["task_id"]], version["files"], row["agent_task"]
                             )
-                        graded = {
+                        row_out = {
                             "run": run_label(results),
                             "task_id": row["task_id"],
                             "iteration": version["iteration"],
@@ -75,7 +82,10 @@ def grade_run(args: argparse.Namespace) -> None:
                             "passed": verdicts[key].passed,
                             "share": verdicts[key].share,
                         }
-                        sink.write(json.dumps(graded) + "\n")
+                        if _version_key(row_out) in graded:
+                            continue
+                        graded.add(_version_key(row_out))
+                        sink.write(json.dumps(row_out) + "\n")
                         sink.flush()
                     print(row["task_id"], flush=True)
     finally:
