@@ -13,9 +13,10 @@ from pathlib import Path
 
 PROGRAM_RUNS = "program runs"  # the report section's title, as the conftest and the preload write it
 
-# Where the sandbox puts the Node preload, relative to the workspace: a folder the workspace's own
-# copy never brings (transfer.SKIPPED_NAMES), so nothing the agent wrote can take its place.
-NODE_PRELOAD = ".agent-graph/program-runs.cjs"
+# Where the sandbox puts its Node preloads, relative to the workspace: a folder the workspace's own
+# copy never brings (transfer.SKIPPED_NAMES), so nothing the agent wrote can take their place.
+NODE_PRELOAD_DIR = ".agent-graph"
+NODE_PRELOAD = f"{NODE_PRELOAD_DIR}/program-runs.cjs"
 
 _CONFTEST = Path(__file__).with_name("program_runs_conftest.py")
 _PRELOAD = Path(__file__).with_name("program_runs_preload.cjs")

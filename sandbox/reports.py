@@ -22,7 +22,7 @@ import yaml
 
 from agent_graph.sandbox.base import Language, TestFailure, TestReport
 from agent_graph.sandbox.capture import tail_text
-from agent_graph.sandbox.program_runs import NODE_PRELOAD, PROGRAM_RUNS
+from agent_graph.sandbox.program_runs import NODE_PRELOAD_DIR, PROGRAM_RUNS
 
 MESSAGE_LIMIT = 2000  # characters of one failure message
 TRACEBACK_LINES = 30  # lines of one failure's traceback
@@ -251,14 +251,14 @@ def _js_value(value: Any) -> str:
 def _node_traceback(diag: dict[str, Any], comments: list[str]) -> str:
     lines: list[str] = []
     # A test registered through the sandbox's preload is located there; the stack has its real line.
-    if diag.get("location") and NODE_PRELOAD not in str(diag["location"]):
+    if diag.get("location") and f"{NODE_PRELOAD_DIR}/" not in str(diag["location"]):
         lines.append(f"at {diag['location']}")
     stack = str(diag.get("stack") or "")
-    # Frames inside node itself or the preload never help the reflector; the test file's frames do.
+    # Frames inside node itself or the preloads never help the reflector; the test file's frames do.
     lines += [
         f"  {frame.strip()}"
         for frame in stack.splitlines()
-        if _USER_FRAME.search(frame) and "node:" not in frame and NODE_PRELOAD not in frame
+        if _USER_FRAME.search(frame) and "node:" not in frame and f"{NODE_PRELOAD_DIR}/" not in frame
     ]
     if comments:
         lines += comments

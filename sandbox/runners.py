@@ -9,8 +9,10 @@ output, with no file to fetch afterwards.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from agent_graph.sandbox.base import Language
-from agent_graph.sandbox.program_runs import NODE_PRELOAD, preload_source
+from agent_graph.sandbox.program_runs import NODE_PRELOAD, NODE_PRELOAD_DIR, preload_source
 
 SANDBOX_UID = 10001  # the `sandbox` user of the image recipe; never root
 SANDBOX_GID = 10001
@@ -60,6 +62,11 @@ TEST_FRAMEWORKS: dict[Language, frozenset[str]] = {
 PYTEST_PLUGINS_OFF = ["-p", "no:cacheprovider", "-p", "no:nose"]
 
 
+# The Node preload that keeps a server a test left listening from holding its file's process open.
+NODE_SERVERS_PRELOAD = f"{NODE_PRELOAD_DIR}/open-servers.cjs"
+_SERVERS_PRELOAD_SOURCE = Path(__file__).with_name("open_servers_preload.cjs")
+
+
 def test_command(
     language: Language, report_path: str = REPORT_PATH, timeout_seconds: float | None = None
 ) -> list[str]:
@@ -82,7 +89,8 @@ def test_command(
         ]  # fmt: skip
     if language == "node":
         return [
-            "node", "--require", f"{WORKSPACE_DIR}/{NODE_PRELOAD}", "--test",
+            "node", "--require", f"{WORKSPACE_DIR}/{NODE_PRELOAD}",
+            "--require", f"{WORKSPACE_DIR}/{NODE_SERVERS_PRELOAD}", "--test",
             "--test-reporter=tap", f"--test-reporter-destination={report_path}",
             "--test-reporter=spec", "--test-reporter-destination=stdout",
         ]  # fmt: skip
@@ -91,8 +99,14 @@ def test_command(
 
 def runner_files(language: Language) -> dict[str, str]:
     """The files a test run of `language` needs besides the workspace (path relative to it -> text):
-    the Node preload that shows a failing test's program runs (sandbox.program_runs)."""
-    return {NODE_PRELOAD: preload_source()} if language == "node" else {}
+    Node's preloads, the one that shows a failing test's program runs (sandbox.program_runs) and the
+    one that lets a test file end with a server still listening (open_servers_preload.cjs)."""
+    if language != "node":
+        return {}
+    return {
+        NODE_PRELOAD: preload_source(),
+        NODE_SERVERS_PRELOAD: _SERVERS_PRELOAD_SOURCE.read_text(encoding="utf-8"),
+    }
 
 
 def wrapper_script(*, extract_from_stdin: bool, clean_after: bool) -> str:

@@ -429,6 +429,48 @@ def test_a_failing_program_test_reports_what_the_program_did(sandbox: Sandbox, t
     assert [f.program_runs for f in without.failures] == [""]
 
 
+OPEN_SERVER_SUITE = {
+    "server.js": (
+        "const http = require('node:http');\n\n"
+        "function createServer() {\n"
+        "  return http.createServer((request, response) => {\n"
+        "    response.writeHead(200, { 'Content-Type': 'application/json' });\n"
+        "    response.end(JSON.stringify({ status: 'ok' }));\n"
+        "  });\n}\n\nmodule.exports = { createServer };\n"
+    ),
+    "server.test.js": (
+        "const test = require('node:test');\n"
+        "const assert = require('node:assert/strict');\n"
+        "const { createServer } = require('./server.js');\n\n"
+        "const http = require('node:http');\n\n"
+        "async function get(status) {\n"
+        "  const server = createServer();\n"
+        "  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));\n"
+        "  const url = `http://127.0.0.1:${server.address().port}/health`;\n"
+        "  const response = await new Promise((resolve) => http.get(url, resolve));\n"
+        "  response.resume();\n"
+        "  assert.equal(response.statusCode, status);\n"
+        "}\n\n"
+        "test('health is ok', () => get(200));\n\n"
+        "test('health is created', () => get(201));\n"
+    ),
+}
+
+
+def test_a_node_test_file_leaving_its_server_listening_still_ends_with_each_result(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Neither test closes its server: the file's process still ends when the tests have, and each
+    test's own result is reported (not the whole run killed at its time limit). The request is
+    `http.get`: the local backend's address-space limit leaves `fetch` no WebAssembly memory."""
+    report = sandbox.run_tests(write_files(tmp_path, OPEN_SERVER_SUITE), "node", 20)
+    assert report.status == "failed", report.output
+    assert (report.passed, report.failed) == (1, 1)
+    [failure] = report.failures
+    assert failure.test.endswith("health is created") and "201" in failure.message, failure
+    assert ".agent-graph/" not in failure.traceback
+
+
 LONG_OUTPUT_SUITES = {
     "python": {
         "loud.py": "import sys\n\nprint('o' * 300)\nsys.exit('e' * 300 + ' the end')\n",
