@@ -559,11 +559,7 @@ class NodeAdapter:
             program_modules=stems,
             runs_program=runs_program(program),
             literals=[
-                (name, value)
-                for name, call, _ in _tests(program)
-                for argument in call.arguments[1:]  # the body, not the test's name
-                for node in walk_nodes(argument)
-                for value in _string_parts(node)
+                (name, value) for name, node in _test_body_nodes(program) for value in _string_parts(node)
             ],
             bodies={name: _source_of(source, call, exact is not None) for name, call, _ in _tests(program)},
             goal=goal,
@@ -606,17 +602,21 @@ def _undefined_calls(program: Any) -> list[tuple[str, str]]:
     """(test, name) for each call inside a test of a name the file never binds and Node does not
     provide: a ReferenceError whatever the code."""
     bound = _declared_names(program) | NODE_GLOBAL_FUNCTIONS
-    found: list[tuple[str, str]] = []
+    return [
+        (name, node.callee.name)
+        for name, node in _test_body_nodes(program)
+        if node.type == "CallExpression"
+        and node.callee.type == "Identifier"
+        and node.callee.name not in bound
+    ]
+
+
+def _test_body_nodes(program: Any) -> Iterator[tuple[str, Any]]:
+    """(test, node) for every node inside each test's arguments after its name: its body."""
     for name, call, _ in _tests(program):
-        for body in call.arguments[1:]:
-            found += [
-                (name, node.callee.name)
-                for node in walk_nodes(body)
-                if node.type == "CallExpression"
-                and node.callee.type == "Identifier"
-                and node.callee.name not in bound
-            ]
-    return found
+        for argument in call.arguments[1:]:
+            for node in walk_nodes(argument):
+                yield name, node
 
 
 def _run_calls(program: Any) -> list[tuple[str, int]]:
@@ -638,24 +638,20 @@ def _run_calls(program: Any) -> list[tuple[str, int]]:
                 if declarator.id.type == "Identifier"
                 and declarator.id.name == "run"
                 and declarator.init is not None
-                and declarator.init.type in ("ArrowFunctionExpression", "FunctionExpression")
+                and _is_function(declarator.init)
             ]
     if len(helpers) != 1 or len(helpers[0].params) != 2:
         return []
-    found: list[tuple[str, int]] = []
-    for name, call, _ in _tests(program):
-        for body in call.arguments[1:]:
-            found += [
-                (name, len(node.arguments[1].elements))
-                for node in walk_nodes(body)
-                if node.type == "CallExpression"
-                and node.callee.type == "Identifier"
-                and node.callee.name == "run"
-                and len(node.arguments) >= 2
-                and node.arguments[1].type == "ArrayExpression"
-                and not any(e is None or e.type == "SpreadElement" for e in node.arguments[1].elements)
-            ]
-    return found
+    return [
+        (name, len(node.arguments[1].elements))
+        for name, node in _test_body_nodes(program)
+        if node.type == "CallExpression"
+        and node.callee.type == "Identifier"
+        and node.callee.name == "run"
+        and len(node.arguments) >= 2
+        and node.arguments[1].type == "ArrayExpression"
+        and not any(e is None or e.type == "SpreadElement" for e in node.arguments[1].elements)
+    ]
 
 
 def _also_exported_by_name(source: str, api: set[str]) -> str:
