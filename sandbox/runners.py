@@ -65,6 +65,8 @@ PYTEST_PLUGINS_OFF = ["-p", "no:cacheprovider", "-p", "no:nose"]
 # The Node preload that keeps a server a test left listening from holding its file's process open.
 NODE_SERVERS_PRELOAD = f"{NODE_PRELOAD_DIR}/open-servers.cjs"
 _SERVERS_PRELOAD_SOURCE = Path(__file__).with_name("open_servers_preload.cjs")
+# Every Node test run loads these, in this order (`runner_files` adds them to the run).
+NODE_PRELOADS = (NODE_PRELOAD, NODE_SERVERS_PRELOAD)
 
 
 def test_command(
@@ -89,8 +91,8 @@ def test_command(
         ]  # fmt: skip
     if language == "node":
         return [
-            "node", "--require", f"{WORKSPACE_DIR}/{NODE_PRELOAD}",
-            "--require", f"{WORKSPACE_DIR}/{NODE_SERVERS_PRELOAD}", "--test",
+            "node", *[arg for preload in NODE_PRELOADS for arg in ("--require", f"{WORKSPACE_DIR}/{preload}")],
+            "--test",
             "--test-reporter=tap", f"--test-reporter-destination={report_path}",
             "--test-reporter=spec", "--test-reporter-destination=stdout",
         ]  # fmt: skip
