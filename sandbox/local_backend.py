@@ -11,7 +11,8 @@ approved packages, when its dependency folder holds any, are a read-only bind on
 
 Limits: RLIMIT_AS/CPU/NPROC/FSIZE/NOFILE/CORE via `prlimit`; as root the run is also put in a
 memory+pids+cpu cgroup, and bubblewrap runs as the unprivileged `sandbox` uid (RLIMIT_NPROC is
-ignored for root, and root would own the files it can read). The wall-clock deadline kills
+ignored for root, and root would own the files it can read). Without a cgroup, RLIMIT_AS is the
+memory bound, tight enough that Node's `fetch` (WebAssembly) cannot run. The wall-clock deadline kills
 bubblewrap, which takes its pid namespace, so every process of the run, down with it.
 """
 
@@ -62,6 +63,11 @@ log = logging.getLogger(__name__)
 
 REPORT_LIMIT = 8 * 1024 * 1024
 ADDRESS_SPACE_HEADROOM_MB = 1024  # V8 and glibc reserve far more address space than they touch
+# V8 reserves about 10 GiB of address space for each WebAssembly memory (its guard regions), and
+# Node's `fetch` parses HTTP in WebAssembly: under the tight limit above it fails for want of
+# address space it would never touch. Where a cgroup bounds the run's real memory, the address
+# space limit is only a backstop and leaves room for that reservation.
+WASM_ADDRESS_SPACE_HEADROOM_MB = 16 * 1024
 TIMED_OUT_EXIT = 137
 SHM_TMPFS_MB = 64
 EMPTY_TAR = b"\0" * 10240  # an archive with no entries: the end-of-archive blocks only
@@ -249,11 +255,13 @@ class LocalSandbox:
             )
         return ["--ro-bind", str(folder), DEPENDENCIES_DIR]
 
-    def _limits_args(self, timeout: float) -> list[str]:
+    def _limits_args(self, timeout: float, memory_in_cgroup: bool) -> list[str]:
         if self.prlimit is None:
             return []
         s = self.settings
         mb = 1024 * 1024
+        # Without a cgroup the address space limit is the only bound on memory, so it stays tight.
+        headroom = WASM_ADDRESS_SPACE_HEADROOM_MB if memory_in_cgroup else ADDRESS_SPACE_HEADROOM_MB
         # RLIMIT_NPROC counts every process of the (real) user, including other sandboxes' (Docker's
         # run as the same uid): leave room for the ones running now. As root the run's cgroup is the
         # exact per-run bound; the rlimit is the backstop.
@@ -261,7 +269,7 @@ class LocalSandbox:
         cpu_seconds = int(timeout * max(s.cpus, 1.0)) + 5  # a backstop; the deadline comes first
         return [
             self.prlimit,
-            f"--as={(s.memory_mb + ADDRESS_SPACE_HEADROOM_MB) * mb}",
+            f"--as={(s.memory_mb + headroom) * mb}",
             f"--cpu={cpu_seconds}",
             f"--nproc={nproc}",
             f"--fsize={s.file_size_mb * mb}",
@@ -271,7 +279,7 @@ class LocalSandbox:
         ]
 
     def _launch_argv(self, inner: list[str], group: cgroups.RunCgroup | None, timeout: float) -> list[str]:
-        argv = [*self._limits_args(timeout), *self._bwrap_args(inner)]
+        argv = [*self._limits_args(timeout, memory_in_cgroup=group is not None), *self._bwrap_args(inner)]
         if os.geteuid() == 0:
             if self.setpriv is None:
                 raise SandboxUnavailableError(
