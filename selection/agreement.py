@@ -9,7 +9,8 @@ form a cluster. The largest cluster wins (a version the coder wrote several time
 votes once per copy), and within it, or among clusters of equal size, the version passing most
 tests; the earliest among equals (the first version is written from the plan, the others from
 other readings of the goal). With no usable inputs (Node.js, or tests with no literal calls and a
-goal with no typed signature), versions that fail exactly the same tests form a cluster.
+goal with no typed signature), versions that fail exactly the same tests form a cluster, as long as
+they pass one.
 
 Why size first and not CodeT's size times tests passed: a small model's tests are often wrong, so
 the tests passed say less than the agreement. Replayed on the first iterations of 179 problem-runs
@@ -429,9 +430,15 @@ def parse_outputs(stdout: str, expected: int) -> tuple[str, ...] | None:
 
 
 def cluster_key(candidate: Candidate) -> Hashable:
-    """What a version agrees with others on: its outputs when probed, else the tests it failed."""
+    """What a version agrees with others on: its outputs when probed, else the tests it failed.
+
+    Without outputs, a version that passes no test agrees with no other (only with its own copies):
+    versions that all fail every test, each crashing its own way, share nothing of how they read
+    the goal, and as a group they would outvote a version that passes some of the tests."""
     if candidate.outputs is not None:
         return ("outputs", candidate.outputs)
+    if candidate.report is not None and candidate.report.passed == 0:
+        return ("alone", code_hash(candidate.files))
     return ("tests", candidate.behaviour)
 
 

@@ -7,7 +7,8 @@ they and the goal's signature call it with (the probe of agreement.py). A versio
 final test wins. Otherwise the loop never met its tests, which makes them the doubtful side: the
 largest group of versions returning the same outputs wins (copies count as votes, as in the first
 iteration), then the most tests passed, then the latest. Versions with no outputs to compare
-(Node.js, or no literal inputs) group by the tests they fail (the CodeT idea).
+(Node.js, or no literal inputs) group by the tests they fail (the CodeT idea); one that passes no
+test is a group of its own.
 
 Most tests passed used to come first. Replayed on the stopped runs with several versions (18 of
 them), the runs' own answers were right in 7, most tests first in 8, the largest group first in 9,

@@ -161,9 +161,16 @@ def test_agreeing_versions_outvote_a_lone_one_that_passes_more_tests() -> None:
     lone = _candidate("lone", 3, ("=1", "=2"))
     agreeing_pair = [_candidate("a", 2, ("=1", "=3"), ("t3",)), _candidate("b", 2, ("=1", "=3"), ("t3",))]
     assert choose_by_agreement([lone, *agreeing_pair]).files == {"f.py": "a"}  # 2 x 2 > 1 x 3
-    # Without probed outputs, versions failing exactly the same tests agree.
+    # Without probed outputs, versions failing exactly the same tests agree ...
     unprobed = [_candidate("x", 3, None), *(_candidate(n, 2, None, ("t3",)) for n in "yz")]
     assert choose_by_agreement(unprobed).files == {"f.py": "y"}
+    # ... but not in failing every test: versions that pass nothing each stand alone (copies of one
+    # version still vote together).
+    crashing = [_candidate(n, 0, None, ("t1", "t2", "t3")) for n in "uvw"]
+    some = _candidate("some", 1, None, ("t2", "t3"))
+    assert choose_by_agreement([*crashing, some]).files == {"f.py": "some"}
+    assert [cluster_sizes(crashing)[cluster_key(c)] for c in crashing] == [1, 1, 1]
+    assert choose_by_agreement([crashing[0], some], [2, 1]).files == {"f.py": "u"}
     # Equal scores: the earliest version (the one written at the usual temperature) wins.
     assert choose_by_agreement([_candidate("p", 2, ("=1",)), _candidate("q", 2, ("=2",))]).files == {
         "f.py": "p"

@@ -88,6 +88,51 @@ def test_when_no_version_passes_every_test_the_largest_group_of_outputs_wins(tmp
     assert chosen.files["square.py"] == "def square(x):\n    return pow(x, 2)\n"  # the latest of the group
 
 
+NODE_SQUARE_TESTS = (
+    "const test = require('node:test');\n"
+    "const assert = require('node:assert/strict');\n"
+    "const { square } = require('./square.js');\n\n"
+    "test('one', () => assert.equal(square(1), 1));\n"
+    "test('two', () => assert.equal(square(2), 4));\n"
+    "test('three', () => assert.equal(square(3), 9));\n"
+)
+
+
+def test_versions_failing_every_test_do_not_outvote_one_that_passes_some(tmp_path: Path) -> None:
+    """Node: no outputs to compare, so versions group by the tests they fail. Three versions that
+    each crash on every test agree on nothing; the version passing two tests is the answer."""
+    crashing = [
+        "function square(x) { throw new Error('not yet'); }",
+        "function square(x) { return x.value.value; }",
+        "function square(x) { return undefinedHelper(x); }",
+    ]
+    close = "function square(x) { return x === 3 ? 6 : x * x; }"
+    versions: list[Version] = [
+        {
+            "iteration": iteration,
+            "sample": 1,
+            "fresh": False,
+            "files": {"square.js": f"{body}\n\nmodule.exports = {{ square }};\n"},
+        }
+        for iteration, body in enumerate([*crashing[:2], close, crashing[2]], start=1)
+    ]
+    state: AgentState = {
+        "task_id": "final-choice-node",
+        "workspace": str(tmp_path / "workspace"),
+        "language": "node",
+        "tests": {"square.test.js": NODE_SQUARE_TESTS},
+        "versions": versions,
+    }
+    context = Context()
+    try:
+        chosen = choose_final(state, context)
+    finally:
+        context.services.release("final-choice-node")
+    assert chosen is not None and chosen.report is not None
+    assert chosen.files["square.js"].startswith(close), chosen.files
+    assert chosen.report.passed == 2
+
+
 def test_nothing_to_choose_between_gives_none(tmp_path: Path) -> None:
     same_code_twice = [_version(1, "return x * x"), _version(2, "return x * x")]
     state = _square_task("final-choice-single", tmp_path, same_code_twice)
