@@ -20,9 +20,9 @@ from agent_graph.selection.agreement import (
     STRONG_GROUP_VOTES,
     broken_tests,
     choose_first_version,
-    cluster_key,
     cluster_sizes,
     copies_this_iteration,
+    group_size,
     timed_out_tests,
 )
 from agent_graph.selection.candidates import Candidate, current_candidates, try_candidate
@@ -57,7 +57,7 @@ def choose_version(state: AgentState, context: Context, tests: dict[str, str], n
     counts = copies_this_iteration(state)
     copies = [counts[code_hash(c.files)] for c in tried]
     sizes = cluster_sizes(tried, copies)
-    best = max(tried, key=lambda c: (c.rank, sizes[cluster_key(c)] if c.report else 0))
+    best = max(tried, key=lambda c: (c.rank, group_size(sizes, c)))
     emit(
         "samples",
         iteration=state.get("iteration", 1),
@@ -65,8 +65,7 @@ def choose_version(state: AgentState, context: Context, tests: dict[str, str], n
         chosen=tried.index(best) + 1,
     )
     rewrite = broken_tests(tried, state) or timed_out_tests(tried) if new_tests else ""
-    votes = sizes[cluster_key(best)] if best.report is not None else 0
-    return Choice(best.files, best.report, set(), rewrite, votes)
+    return Choice(best.files, best.report, set(), rewrite, group_size(sizes, best))
 
 
 __all__ = ["STRONG_GROUP_VOTES", "Candidate", "Choice", "choose_version"]

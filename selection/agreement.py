@@ -9,8 +9,8 @@ form a cluster. The largest cluster wins (a version the coder wrote several time
 votes once per copy), and within it, or among clusters of equal size, the version passing most
 tests; the earliest among equals (the first version is written from the plan, the others from
 other readings of the goal). With no usable inputs (Node.js, or tests with no literal calls and a
-goal with no typed signature), versions that fail exactly the same tests form a cluster, as long as
-they pass one.
+goal with no typed signature), versions that fail exactly the same tests form a cluster, and a version
+that passes no test has no vote.
 
 Why size first and not CodeT's size times tests passed: a small model's tests are often wrong, so
 the tests passed say less than the agreement. Replayed on the first iterations of 179 problem-runs
@@ -86,7 +86,7 @@ def choose_first_version(
         "samples",
         iteration=state.get("iteration", 1),
         passed=[c.report.passed if c.report else None for c in candidates],
-        agreeing=[sizes[cluster_key(c)] if c.report else None for c in candidates],
+        agreeing=[group_size(sizes, c) if c.report else None for c in candidates],
         chosen=candidates.index(chosen) + 1,
     )
     rewrite = (
@@ -99,8 +99,7 @@ def choose_first_version(
     # types to judge by: a test its code crashes on is the code's to fix, never set aside.
     crashes_count = not goal_signatures(state.get("task", ""))
     doubted = failed_by_every_version(candidates, chosen, copies, keep_crashes=crashes_count)
-    votes = sizes[cluster_key(chosen)] if chosen.report is not None else 0
-    return FirstChoice(chosen.files, doubted, rewrite, votes)
+    return FirstChoice(chosen.files, doubted, rewrite, group_size(sizes, chosen))
 
 
 def broken_tests(candidates: Sequence[Candidate], state: AgentState) -> str:
@@ -430,27 +429,37 @@ def parse_outputs(stdout: str, expected: int) -> tuple[str, ...] | None:
 
 
 def cluster_key(candidate: Candidate) -> Hashable:
-    """What a version agrees with others on: its outputs when probed, else the tests it failed.
-
-    Without outputs, a version that passes no test agrees with no other (only with its own copies):
-    versions that all fail every test, each crashing its own way, share nothing of how they read
-    the goal, and as a group they would outvote a version that passes some of the tests."""
+    """What a version agrees with others on: its outputs when probed, else the tests it failed."""
     if candidate.outputs is not None:
         return ("outputs", candidate.outputs)
-    if candidate.report is not None and candidate.report.passed == 0:
-        return ("alone", code_hash(candidate.files))
     return ("tests", candidate.behaviour)
 
 
+def has_vote(candidate: Candidate) -> bool:
+    """Whether the version votes for its cluster: it ran, and, with no outputs to compare, passed a
+    test. Versions failing every test, each crashing its own way, share nothing of how they read the
+    goal, nor do copies of one such version (the model repeating itself); counted, they outvote a
+    version that passes some of the tests."""
+    if candidate.report is None:
+        return False
+    return candidate.outputs is not None or candidate.report.passed > 0
+
+
 def cluster_sizes(candidates: Sequence[Candidate], copies: Sequence[int] | None = None) -> Counter[Hashable]:
-    """How many versions each cluster holds (a blocked version is in none). `copies[i]`: how many
-    times the coder wrote candidate i word for word (each copy a vote; 1 each when not given)."""
-    votes = list(copies) if copies is not None else [1] * len(candidates)
+    """How many votes each cluster holds (`has_vote`: a blocked version, or one passing no test with no
+    outputs, is in none). `copies[i]`: how many times the coder wrote candidate i word for word
+    (each copy a vote; 1 each when not given)."""
+    counts = list(copies) if copies is not None else [1] * len(candidates)
     sizes: Counter[Hashable] = Counter()
-    for candidate, count in zip(candidates, votes, strict=True):
-        if candidate.report is not None:
+    for candidate, count in zip(candidates, counts, strict=True):
+        if has_vote(candidate):
             sizes[cluster_key(candidate)] += count
     return sizes
+
+
+def group_size(sizes: Counter[Hashable], candidate: Candidate) -> int:
+    """The votes of the candidate's cluster (`cluster_sizes`), 0 when it has no vote itself."""
+    return sizes[cluster_key(candidate)] if has_vote(candidate) else 0
 
 
 def choose_by_agreement(candidates: Sequence[Candidate], copies: Sequence[int] | None = None) -> Candidate:
@@ -461,4 +470,4 @@ def choose_by_agreement(candidates: Sequence[Candidate], copies: Sequence[int] |
         return candidates[0]
     sizes = cluster_sizes(candidates, copies)
     # max keeps the first of equals: the earliest version
-    return max(runnable, key=lambda c: (sizes[cluster_key(c)], c.rank))
+    return max(runnable, key=lambda c: (group_size(sizes, c), c.rank))

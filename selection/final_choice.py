@@ -8,7 +8,7 @@ final test wins. Otherwise the loop never met its tests, which makes them the do
 largest group of versions returning the same outputs wins (copies count as votes, as in the first
 iteration), then the most tests passed, then the latest. Versions with no outputs to compare
 (Node.js, or no literal inputs) group by the tests they fail (the CodeT idea); one that passes no
-test is a group of its own.
+test has no vote (`agreement.has_vote`).
 
 Most tests passed used to come first. Replayed on the stopped runs with several versions (18 of
 them), the runs' own answers were right in 7, most tests first in 8, the largest group first in 9,
@@ -26,11 +26,10 @@ the code to tests the group failed. The history of both choices is in docs/desig
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable
 
 from agent_graph.context import Context
 from agent_graph.languages.layout import module_stem
-from agent_graph.selection.agreement import agreement_probe, cluster_key
+from agent_graph.selection.agreement import agreement_probe, cluster_sizes, group_size
 from agent_graph.selection.candidates import Candidate, Probe, try_candidate
 from agent_graph.state import AgentState, code_hash
 
@@ -56,12 +55,10 @@ def choose_final(state: AgentState, context: Context) -> Candidate | None:
     runnable = {digest: c for digest, c in tried.items() if c.report is not None}
     if not runnable:
         return None
-    votes: Counter[Hashable] = Counter()
-    for digest, candidate in runnable.items():
-        votes[cluster_key(candidate)] += copies[digest]
+    sizes = cluster_sizes(list(runnable.values()), [copies[digest] for digest in runnable])
     best = max(
         runnable,
-        key=lambda d: (runnable[d].passed_all, votes[cluster_key(runnable[d])], runnable[d].rank, latest[d]),
+        key=lambda d: (runnable[d].passed_all, group_size(sizes, runnable[d]), runnable[d].rank, latest[d]),
     )
     agreed = code_hash(state.get("agreed", {}).get("files") or {})
     if not runnable[best].passed_all and agreed in runnable:

@@ -23,6 +23,7 @@ from agent_graph.selection.agreement import (
     cluster_sizes,
     crashed_in_code,
     failed_by_every_version,
+    group_size,
     no_version_passes_tests,
     parse_outputs,
     probe_calls,
@@ -164,13 +165,16 @@ def test_agreeing_versions_outvote_a_lone_one_that_passes_more_tests() -> None:
     # Without probed outputs, versions failing exactly the same tests agree ...
     unprobed = [_candidate("x", 3, None), *(_candidate(n, 2, None, ("t3",)) for n in "yz")]
     assert choose_by_agreement(unprobed).files == {"f.py": "y"}
-    # ... but not in failing every test: versions that pass nothing each stand alone (copies of one
-    # version still vote together).
+    # ... but not in failing every test: a version that passes nothing has no vote, nor have its
+    # copies (the model writing one crashing version three times).
     crashing = [_candidate(n, 0, None, ("t1", "t2", "t3")) for n in "uvw"]
     some = _candidate("some", 1, None, ("t2", "t3"))
     assert choose_by_agreement([*crashing, some]).files == {"f.py": "some"}
-    assert [cluster_sizes(crashing)[cluster_key(c)] for c in crashing] == [1, 1, 1]
-    assert choose_by_agreement([crashing[0], some], [2, 1]).files == {"f.py": "u"}
+    assert choose_by_agreement([crashing[0], some], [3, 1]).files == {"f.py": "some"}
+    assert [group_size(cluster_sizes(crashing), c) for c in crashing] == [0, 0, 0]
+    # With outputs to compare, versions that agree vote though they pass nothing.
+    agreeing_failures = [_candidate(n, 0, ("=1",), ("t1", "t2", "t3")) for n in "uv"]
+    assert choose_by_agreement([some, *agreeing_failures]).files == {"f.py": "u"}
     # Equal scores: the earliest version (the one written at the usual temperature) wins.
     assert choose_by_agreement([_candidate("p", 2, ("=1",)), _candidate("q", 2, ("=2",))]).files == {
         "f.py": "p"

@@ -99,8 +99,9 @@ NODE_SQUARE_TESTS = (
 
 
 def test_versions_failing_every_test_do_not_outvote_one_that_passes_some(tmp_path: Path) -> None:
-    """Node: no outputs to compare, so versions group by the tests they fail. Three versions that
-    each crash on every test agree on nothing; the version passing two tests is the answer."""
+    """Node: no outputs to compare, so versions group by the tests they fail. Versions that each
+    crash on every test agree on nothing, and one written three times word for word is the model
+    repeating itself: the version passing two tests is the answer."""
     crashing = [
         "function square(x) { throw new Error('not yet'); }",
         "function square(x) { return x.value.value; }",
@@ -116,6 +117,7 @@ def test_versions_failing_every_test_do_not_outvote_one_that_passes_some(tmp_pat
         }
         for iteration, body in enumerate([*crashing[:2], close, crashing[2]], start=1)
     ]
+    versions[-1]["copies"] = 3
     state: AgentState = {
         "task_id": "final-choice-node",
         "workspace": str(tmp_path / "workspace"),
