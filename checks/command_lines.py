@@ -20,6 +20,10 @@ SOURCES = {"python": ".py", "node": ".js"}
 _OPEN = re.compile(r"[\[\]{}|;&]|\.\.\.|^\d*>|^<(?![A-Za-z_])")
 
 
+# An option named outside the command lines (`--top N`, `-v`): it adds arguments to one of them.
+_OPTION = re.compile(r"(?:^|[\s`(\"'])--?[A-Za-z]")
+
+
 def goal_commands(goal: str, language: str) -> list[tuple[str, list[str]]]:
     """Each distinct command line in backticks that runs a program of `language`: (the line as
     written, its words after the interpreter: the program file, then the arguments)."""
@@ -33,11 +37,17 @@ def goal_commands(goal: str, language: str) -> list[tuple[str, list[str]]]:
 
 def stated_arities(goal: str, language: str) -> tuple[list[str], set[int]] | None:
     """The goal's command lines and how many arguments each takes, when the goal states every one
-    in full for one program; None when it states none, names several programs, or leaves the
-    number open in one (`[--top N]`, `FILE...`, `a|b`, `> out.txt`, `< in.txt`)."""
+    in full for one program; None when it states none, names several programs, leaves the number
+    open in one (`[--top N]`, `FILE...`, `a|b`, `> out.txt`, `< in.txt`), or names an option
+    outside them (`With --top N it also prints ...`)."""
     commands = goal_commands(goal, language)
     if not commands or len({words[0] for _, words in commands}) > 1:
         return None
     if any(_OPEN.search(word) for _, words in commands for word in words[1:]):
+        return None
+    rest = goal
+    for span, _ in commands:
+        rest = rest.replace(f"`{span}`", "")
+    if _OPTION.search(rest):  # `With --top N it also prints ...`: an option added to a command line
         return None
     return [span for span, _ in commands], {len(words) - 1 for _, words in commands}

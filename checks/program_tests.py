@@ -34,6 +34,7 @@ from agent_graph.prompts.test_checks import (
     undefined_call,
     unstated_command_line,
     unstated_failure,
+    unwritten_input,
 )
 
 # What a shell makes of a command line (redirections, pipes, lists): passed in a process's argument
@@ -46,6 +47,9 @@ FAILURE_STATED = re.compile(
     r"|exits? (?:with )?(?:status|code) [1-9]|status [1-9])\b",
     re.IGNORECASE,
 )
+
+# A file name a test may hand the program: `example.txt`, `in.csv`, `data/log-1.jsonl` (no option).
+FILE_NAME = re.compile(r"(?!-)[\w./-]*\w\.[A-Za-z][A-Za-z0-9]{0,4}")
 
 # Node modules a small model imports in a Python test by mistake (none is a Python module a test needs).
 NODE_ONLY_MODULES = frozenset({"fs", "child_process", "path"})
@@ -93,7 +97,9 @@ def program_test_checks(
     goal: str = "",
     undefined_calls: Collection[tuple[str, str]] = (),
     test_clients: Collection[tuple[str | None, str]] = (),
-    run_calls: Collection[tuple[str, int]] = (),
+    run_calls: Collection[tuple[str, tuple[str | None, ...]]] = (),
+    source: str = "",
+    planned: Collection[str] = (),
 ) -> list[TestCheck]:
     """Tests that are wrong whatever the program does, one reason each (first reason per test).
 
@@ -123,8 +129,12 @@ def program_test_checks(
       none a zero one (`bodies`: each test's source): a program that crashes at start passes them;
     - for a program run as a process whose goal states its command lines in full
       (`command_lines.stated_arities`), a test that runs it only with a number of arguments none of
-      them takes (`run_calls`: (test, arguments) of each call of the skeleton's `run`), unless the
-      test expects the program to fail (a wrong command line is how an error is tested).
+      them takes (`run_calls`: (test, arguments) of each call of the skeleton's `run`, a string
+      literal or None each), unless the test expects the program to fail (a wrong command line is
+      how an error is tested);
+    - for a program run as a process, a test that expects some run to succeed and runs it only on
+      input files it never writes (`unwritten_inputs`, with the file's `source` and the `planned`
+      files).
 
     `program_modules` are the stems of the plan's files; an import of any other module is not judged
     here (a package, or the standard library).
@@ -170,13 +180,16 @@ def program_test_checks(
     if stated is not None:
         commands, arities = stated
         counts: dict[str, set[int]] = {}
-        for test, count in run_calls:
-            counts.setdefault(test, set()).add(count)
+        for test, arguments in run_calls:
+            counts.setdefault(test, set()).add(len(arguments))
         found += [
             TestCheck(test, unstated_command_line(sorted(used), commands))
             for test, used in counts.items()
             if not used & arities and not expects_only_failure((bodies or {}).get(test, ""))
         ]
+    if kind.runs_program and bodies:
+        unwritten = unwritten_inputs(run_calls, bodies, source, goal, planned)
+        found += [TestCheck(test, unwritten_input(name)) for test, name in unwritten.items()]
     if kind.runs_program and bodies and not FAILURE_STATED.search(goal):
         found += [TestCheck(n, unstated_failure()) for n in tests if expects_only_failure(bodies.get(n, ""))]
     first: dict[str, TestCheck] = {}
@@ -188,6 +201,48 @@ def program_test_checks(
     elif left and kind.runs_program and bodies and all(expects_only_failure(bodies.get(n, "")) for n in left):
         first |= {name: TestCheck(name, only_failures_tested()) for name in left}
     return list(first.values())
+
+
+def unwritten_inputs(
+    run_calls: Collection[tuple[str, tuple[str | None, ...]]],
+    bodies: Mapping[str, str],
+    source: str,
+    goal: str,
+    planned: Collection[str],
+) -> dict[str, str]:
+    """test -> the input file it runs the program on without ever writing it, for each test that
+    expects a run to succeed and whose every run's input (`_input_file`) is such a file: named in
+    the test only by its runs, and nowhere in the file outside its tests (a fixture, a helper), the
+    goal or the plan's files. The program then finds no input whatever it does. A test that writes
+    one of its inputs, or expects only failures (a missing file is how that error is tested), is
+    left alone."""
+    outside = source
+    for body in bodies.values():
+        outside = outside.replace(body, "")
+    known = {PurePosixPath(p).name for p in planned} | set(planned)
+    inputs: dict[str, list[str]] = {}
+    for test, arguments in run_calls:
+        inputs.setdefault(test, []).append(_input_file(arguments))
+    found = {}
+    for test, names in inputs.items():
+        body = bodies.get(test, "")
+        unwritten = [
+            n
+            for n in names
+            if n and body.count(n) == names.count(n) and n not in outside and n not in goal and n not in known
+        ]
+        if unwritten and len(unwritten) == len(names) and not expects_only_failure(body):
+            found[test] = unwritten[0]
+    return found
+
+
+def _input_file(arguments: tuple[str | None, ...]) -> str:
+    """A run's input: its first argument that is a file name, '' when there is none or it is an
+    option's value (`--db notes.db`: a file the program may well create)."""
+    for before, argument in zip((None, *arguments), arguments, strict=False):
+        if argument is not None and FILE_NAME.fullmatch(argument):
+            return "" if before is not None and before.startswith("-") else argument
+    return ""
 
 
 def _comes_back(slot: str, test: str, literals: Collection[tuple[str, str]]) -> bool:

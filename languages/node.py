@@ -565,6 +565,8 @@ class NodeAdapter:
             goal=goal,
             undefined_calls=_undefined_calls(program),
             run_calls=_run_calls(program),
+            source=source,
+            planned=files,
         )
         first: dict[str, TestCheck] = {}
         for check in found:
@@ -619,10 +621,11 @@ def _test_body_nodes(program: Any) -> Iterator[tuple[str, Any]]:
                 yield name, node
 
 
-def _run_calls(program: Any) -> list[tuple[str, int]]:
-    """(test, number of arguments) of each call of the skeleton's `run(dir, args)` helper inside a
-    test with an array of arguments: what the program gets. None counted when the file's `run`
-    takes other parameters, and not a call that spreads into its array (`run(dir, [...words])`)."""
+def _run_calls(program: Any) -> list[tuple[str, tuple[str | None, ...]]]:
+    """(test, arguments) of each call of the skeleton's `run(dir, args)` helper inside a test with
+    an array of arguments: what the program gets, each a string literal or None. None counted when
+    the file's `run` takes other parameters, and not a call that spreads into its array
+    (`run(dir, [...words])`)."""
     helpers = []
     for statement in program.body:
         if (
@@ -643,7 +646,7 @@ def _run_calls(program: Any) -> list[tuple[str, int]]:
     if len(helpers) != 1 or len(helpers[0].params) != 2:
         return []
     return [
-        (name, len(node.arguments[1].elements))
+        (name, tuple(_literal_string(e) for e in node.arguments[1].elements))
         for name, node in _test_body_nodes(program)
         if node.type == "CallExpression"
         and node.callee.type == "Identifier"
@@ -652,6 +655,10 @@ def _run_calls(program: Any) -> list[tuple[str, int]]:
         and node.arguments[1].type == "ArrayExpression"
         and not any(e is None or e.type == "SpreadElement" for e in node.arguments[1].elements)
     ]
+
+
+def _literal_string(node: Any) -> str | None:
+    return node.value if node.type == "Literal" and isinstance(node.value, str) else None
 
 
 def _also_exported_by_name(source: str, api: set[str]) -> str:

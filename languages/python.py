@@ -216,18 +216,20 @@ def program_checks(
         undefined_calls=undefined_calls(tree),
         test_clients=web_test_clients(tree, imports),
         run_calls=run_calls(tree),
+        source=source,
+        planned=files,
     )
 
 
-def run_calls(tree: ast.Module) -> list[tuple[str, int]]:
-    """(test, number of arguments) of each call of the skeleton's `run(cwd, *args)` helper in a test
-    function: the arguments the program gets. None counted when the file's `run` takes other
-    parameters, and not a call that spreads a list (`run(tmp_path, *words)`)."""
+def run_calls(tree: ast.Module) -> list[tuple[str, tuple[str | None, ...]]]:
+    """(test, arguments) of each call of the skeleton's `run(cwd, *args)` helper in a test function:
+    the arguments the program gets, each a string literal or None. None counted when the file's
+    `run` takes other parameters, and not a call that spreads a list (`run(tmp_path, *words)`)."""
     helpers = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "run"]
     if len(helpers) != 1 or len(helpers[0].args.args) != 1 or helpers[0].args.vararg is None:
         return []
     return [
-        (test.name, len(call.args) - 1)
+        (test.name, tuple(_string_value(a) for a in call.args[1:]))
         for test in tree.body
         if isinstance(test, ast.FunctionDef | ast.AsyncFunctionDef) and test.name.startswith("test")
         for call in ast.walk(test)
@@ -237,6 +239,10 @@ def run_calls(tree: ast.Module) -> list[tuple[str, int]]:
         and call.args
         and not any(isinstance(a, ast.Starred) for a in call.args)
     ]
+
+
+def _string_value(node: ast.expr) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
 def web_test_clients(tree: ast.Module, imports: list[ModuleImport]) -> list[tuple[str | None, str]]:

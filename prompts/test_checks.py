@@ -155,6 +155,13 @@ def unstated_command_line(counts: list[int], commands: list[str]) -> str:
     )
 
 
+def unwritten_input(name: str) -> str:
+    return (
+        f"runs the program on `{name}`, a file the test never writes, and expects it to succeed: write "
+        "the input file into the test's temporary directory first, then run the program on it"
+    )
+
+
 def only_failures_tested() -> str:
     return (
         "expects the program to fail, like every other test in the file, so a program that crashes at start "

@@ -166,6 +166,12 @@ def test_how_many_arguments_the_goal_s_command_lines_take_when_it_states_them_al
         assert stated_arities(open_ended, "python") is None, open_ended
     assert stated_arities("`python x.py <FILE> --json`", "python") == (["python x.py <FILE> --json"], {2})
     assert stated_arities("`python a.py X` then `python b.py Y`", "python") is None  # two programs
+    # An option named outside the command lines adds arguments to one of them.
+    with_option = "`python wc.py FILE` prints its counts. With `--top N` it also prints the top words."
+    assert stated_arities(with_option, "python") is None
+    assert stated_arities(with_option.replace("`--top N`", "-v"), "python") is None
+    exits = "`python wc.py FILE` prints its counts; a missing file exits non-zero (-1 is no count)."
+    assert stated_arities(exits, "python") == (["python wc.py FILE"], {1})
     assert stated_arities("Count the words of a file.", "python") is None
 
 
@@ -230,7 +236,8 @@ def test_a_test_running_the_program_with_a_command_line_the_goal_never_states_is
         "  return spawnSync(process.execPath, [path.join(__dirname, 'logstats.js'), ...args], { cwd: dir });\n"
         "}\n\n"
         "test('to a file', () => {\n  const r = run('/tmp', ['a.log', 'out.json']);\n  assert.equal(r.status, 0);\n});\n\n"
-        "test('printed', () => {\n  const r = run('/tmp', ['a.log']);\n  assert.equal(r.status, 0);\n});\n\n"
+        "test('printed', () => {\n  require('node:fs').writeFileSync('/tmp/a.log', '');\n"
+        "  const r = run('/tmp', ['a.log']);\n  assert.equal(r.status, 0);\n});\n\n"
         "test('spread', () => {\n  const r = run('/tmp', [...['a', 'b']]);\n  assert.equal(r.status, 0);\n});\n\n"
         "test('no arguments fails', () => {\n  const r = run('/tmp', []);\n  assert.notEqual(r.status, 0);\n});\n"
     )
@@ -239,6 +246,90 @@ def test_a_test_running_the_program_with_a_command_line_the_goal_never_states_is
     )
     assert [(c.test, c.reason.split(",")[0]) for c in wrong] == [
         ("to a file", "runs the program with 2 argument(s)")
+    ]
+
+
+UNWRITTEN_INPUT_TESTS = """import os
+import subprocess
+import sys
+
+import pytest
+
+PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wc.py")
+
+
+def run(cwd, *args):
+    return subprocess.run([sys.executable, PROGRAM, *args], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.fixture
+def sample(tmp_path):
+    (tmp_path / "sample.txt").write_text("a b")
+
+
+def test_never_written(tmp_path):
+    result = run(tmp_path, "example.txt")
+    assert result.returncode == 0, result.stderr
+    assert run(tmp_path, "example.txt", "--top", "1").stdout
+
+
+def test_written(tmp_path):
+    (tmp_path / "in.txt").write_text("a b")
+    assert run(tmp_path, "in.txt").stdout == "1 2 3\\n"
+
+
+def test_written_by_a_fixture(tmp_path, sample):
+    assert run(tmp_path, "sample.txt").returncode == 0
+
+
+def test_a_planned_file(tmp_path):
+    assert run(tmp_path, "words.txt").returncode == 0
+
+
+def test_the_goal_s_file(tmp_path):
+    assert run(tmp_path, "notes.md").returncode == 0
+
+
+def test_one_input_written(tmp_path):
+    (tmp_path / "in.txt").write_text("a b")
+    assert run(tmp_path, "in.txt").returncode == 0
+    assert run(tmp_path, "gone.txt").returncode == 1
+
+
+def test_an_option_s_file(tmp_path):
+    assert run(tmp_path, "--db", "notes.db", "add", "milk").returncode == 0
+
+
+def test_missing_file_fails(tmp_path):
+    assert run(tmp_path, "nope.txt").returncode == 1
+"""
+
+
+def test_a_test_running_the_program_on_an_input_file_it_never_writes_is_the_tests_fault() -> None:
+    """Whatever the program does, it finds no `example.txt`: the test expects a success no program
+    can give. A file a fixture, the plan or the goal provides, a test that writes one of its inputs,
+    an option's file (the program may create it) and a test of the missing-file error are left alone."""
+    goal = "`python wc.py [--db DB] FILE` prints the counts of FILE (try it on notes.md); a missing file exits 1."
+    found = checks(UNWRITTEN_INPUT_TESTS, set(), "cli_tool", ("wc.py", "words.txt"), goal)
+    assert list(found) == ["test_never_written"]
+    assert "`example.txt`, a file the test never writes" in found["test_never_written"]
+    node_goal = goal.replace("python wc.py", "node wc.js")
+    node_test = NODE_HEAD + (
+        "const fs = require('node:fs');\n"
+        "const path = require('node:path');\n"
+        "function run(dir, args) {\n"
+        "  return spawnSync(process.execPath, [path.join(__dirname, 'wc.js'), ...args], { cwd: dir });\n"
+        "}\n\n"
+        "test('never written', () => {\n  assert.equal(run('/tmp', ['example.txt']).status, 0);\n});\n\n"
+        "test('written', () => {\n  fs.writeFileSync(path.join('/tmp', 'in.txt'), 'a b');\n"
+        "  assert.equal(run('/tmp', ['in.txt']).status, 0);\n});\n\n"
+        "test('missing file fails', () => {\n  const r = run('/tmp', ['nope.txt']);\n  assert.equal(r.status, 1);\n});\n"
+    )
+    wrong = NodeAdapter().certainly_wrong_tests(
+        node_test, node_goal, set(), False, profile="cli_tool", files=["wc.js"]
+    )
+    assert [(c.test, c.reason.split(",")[0]) for c in wrong] == [
+        ("never written", "runs the program on `example.txt`")
     ]
 
 
