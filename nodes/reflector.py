@@ -51,6 +51,8 @@ from agent_graph.state import AgentState, Attempt, Reflection
 # Small models like to blame the tests; let them rewrite the tests at most this often per run.
 MAX_TEST_REWRITES = 2
 OBJECT_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+# How long a test or a run took: node:test's `(20.199782ms)`, pytest's `in 0.12s`.
+DURATION = re.compile(r"\(\d+(?:\.\d+)?m?s\)|\bin \d+(?:\.\d+)?s\b")
 
 
 Strategy = Literal["fix", "new_tests", "fresh_code", "new_plan"]
@@ -71,7 +73,7 @@ def repeats(attempts: list[Attempt]) -> int:
 
 
 def _signature(attempt: Attempt) -> tuple[str, str, int]:
-    return attempt["status"], OBJECT_ADDRESS.sub(" at 0x", attempt["error_summary"]), attempt["tests_passed"]
+    return attempt["status"], comparable(attempt["error_summary"]), attempt["tests_passed"]
 
 
 def next_strategy(state: AgentState, tests_may_be_wrong: bool) -> Strategy:
@@ -122,7 +124,7 @@ def suspect_tests(state: AgentState) -> set[str]:
     return {
         name
         for name, message in now.items()
-        if _without_addresses(before.get(name, "")) == _without_addresses(message)
+        if comparable(before.get(name, "")) == comparable(message)
         and (examples or adapter.compares_values(message))
         and RETURN_TYPE_FAILURE not in message  # the goal's own signature, not a generated expectation
     }
@@ -140,10 +142,11 @@ def unsound_after_set_aside(state: AgentState, context: Context, kept: dict[str,
     )
 
 
-def _without_addresses(message: str) -> str:
-    """A failure message without object addresses (`<... object at 0x7f...>`), which differ from
-    one run of the same test to the next (a row expecting `pytest.raises(...)` prints one)."""
-    return OBJECT_ADDRESS.sub(" at 0x", message)
+def comparable(message: str) -> str:
+    """A failure message without what differs from one run of the same failure to the next: object
+    addresses (`<... object at 0x7f...>`, printed by a row expecting `pytest.raises(...)`) and
+    durations (a timed-out Node run's last line, `✔ any other route (20.199782ms)`)."""
+    return DURATION.sub("(…)", OBJECT_ADDRESS.sub(" at 0x", message))
 
 
 def _normal(hypothesis: str) -> str:

@@ -555,6 +555,12 @@ def test_the_same_failure_twice_changes_the_strategy_and_never_comes_a_third_tim
     assert next_strategy(cast(AgentState, {"attempts": same[:2]}), False) == "fresh_code"
     changed = [*same[:2], attempt(3, "test_greet: assert 'hello' == 'hello Ada'")]
     assert next_strategy(cast(AgentState, {"attempts": changed}), True) == "fix"  # a new failure starts over
+    # A timed-out run's last line differs only in how long a test took: the same failure.
+    timed_out = [
+        {**attempt(n, f"timeout: ✔ any other route ({ms}ms)"), "status": "timeout", "tests_passed": 0}
+        for n, ms in enumerate(("20.199782", "26.970432", "64.816447"), start=1)
+    ]
+    assert next_strategy(cast(AgentState, {"attempts": timed_out}), True) == "fresh_code"
 
 
 @pytest.mark.parametrize(
