@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import tempfile
 from collections import Counter
-from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from agent_graph.bench import grade_files, load_results, load_suite
 from agent_graph.checkpoints.database import database_url
 from agent_graph.checkpoints.saver import open_checkpointer
 from agent_graph.context import Context
-from agent_graph.selection.agreement import cluster_key
+from agent_graph.selection.agreement import cluster_sizes, group_size
 from agent_graph.selection.candidates import Candidate, try_candidate
 from agent_graph.selection.final_choice import final_probe
 from agent_graph.state import code_hash
@@ -69,20 +68,17 @@ def main() -> None:
                 runnable: dict[str, Candidate] = {d: c for d, c in tried.items() if c.report is not None}
                 if not runnable:
                     continue
-                votes: Counter[Hashable] = Counter()
-                for digest, candidate in runnable.items():
-                    votes[cluster_key(candidate)] += copies[digest]
+                sizes = cluster_sizes(list(runnable.values()), [copies[digest] for digest in runnable])
+                votes = {digest: group_size(sizes, candidate) for digest, candidate in runnable.items()}
                 hidden = {
                     d: grade_files(sandbox, problems[row["task_id"]], c.files) for d, c in runnable.items()
                 }
-                most_tests = max(
-                    runnable, key=lambda d: (runnable[d].rank, votes[cluster_key(runnable[d])], latest[d])
-                )
+                most_tests = max(runnable, key=lambda d: (runnable[d].rank, votes[d], latest[d]))
                 largest_group = max(
                     runnable,
                     key=lambda d: (
                         runnable[d].passed_all,
-                        votes[cluster_key(runnable[d])],
+                        votes[d],
                         runnable[d].rank,
                         latest[d],
                     ),
@@ -98,7 +94,7 @@ def main() -> None:
                 for name, verdict in verdicts.items():
                     counts[kind, name] += verdict
                 marks = " ".join(f"{name}={'P' if v else 'F'}" for name, v in verdicts.items())
-                print(f"{row['task_id']} ({kind}, groups {sorted(votes.values(), reverse=True)}): {marks}")
+                print(f"{row['task_id']} ({kind}, groups {sorted(sizes.values(), reverse=True)}): {marks}")
     finally:
         services.release("bench-final-choice")
     for kind in ("stopped", "passed"):
