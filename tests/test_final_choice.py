@@ -6,6 +6,7 @@ from pathlib import Path
 
 from agent_graph.context import Context
 from agent_graph.runner import run_task
+from agent_graph.sandbox.base import TestReport
 from agent_graph.selection.final_choice import choose_final
 from agent_graph.state import AgentState, Version
 from tests import scripts
@@ -39,6 +40,18 @@ def _square_task(task_id: str, tmp_path: Path, versions: list[Version]) -> Agent
     }
 
 
+def _choose(state: AgentState) -> tuple[dict[str, str], TestReport]:
+    """`choose_final` on a finished task's state, its sandbox released after: the files of the
+    version chosen (one must be) and its report on the final tests."""
+    context = Context()
+    try:
+        chosen = choose_final(state, context)
+    finally:
+        context.services.release(state["task_id"])
+    assert chosen is not None and chosen.report is not None
+    return chosen.files, chosen.report
+
+
 def test_among_equal_scores_the_behaviour_most_versions_share_wins(tmp_path: Path) -> None:
     # Each version passes two of the three tests. Two of them fail the same test (they agree);
     # the latest one fails another test, alone.
@@ -48,14 +61,9 @@ def test_among_equal_scores_the_behaviour_most_versions_share_wins(tmp_path: Pat
         _version(3, "return 5 if x == 1 else x * x"),
     ]
     state = _square_task("final-choice-agreement", tmp_path, versions)
-    context = Context()
-    try:
-        chosen = choose_final(state, context)
-    finally:
-        context.services.release("final-choice-agreement")
-    assert chosen is not None and chosen.report is not None
-    assert chosen.report.passed == 2
-    assert chosen.files["square.py"] == "def square(x):\n    return abs(x)\n"
+    files, report = _choose(state)
+    assert report.passed == 2
+    assert files["square.py"] == "def square(x):\n    return abs(x)\n"
 
 
 def test_when_no_version_passes_every_test_the_largest_group_of_outputs_wins(tmp_path: Path) -> None:
@@ -78,14 +86,9 @@ def test_when_no_version_passes_every_test_the_largest_group_of_outputs_wins(tmp
         **_square_task("final-choice-outputs", tmp_path, versions),
         "tests": {"test_square.py": wrong_tests},
     }
-    context = Context()
-    try:
-        chosen = choose_final(state, context)  # type: ignore[arg-type]
-    finally:
-        context.services.release("final-choice-outputs")
-    assert chosen is not None and chosen.report is not None
-    assert chosen.report.passed == 2  # the group's, not the bent version's three
-    assert chosen.files["square.py"] == "def square(x):\n    return pow(x, 2)\n"  # the latest of the group
+    files, report = _choose(state)  # type: ignore[arg-type]
+    assert report.passed == 2  # the group's, not the bent version's three
+    assert files["square.py"] == "def square(x):\n    return pow(x, 2)\n"  # the latest of the group
 
 
 NODE_SQUARE_TESTS = (
@@ -125,14 +128,9 @@ def test_versions_failing_every_test_do_not_outvote_one_that_passes_some(tmp_pat
         "tests": {"square.test.js": NODE_SQUARE_TESTS},
         "versions": versions,
     }
-    context = Context()
-    try:
-        chosen = choose_final(state, context)
-    finally:
-        context.services.release("final-choice-node")
-    assert chosen is not None and chosen.report is not None
-    assert chosen.files["square.js"].startswith(close), chosen.files
-    assert chosen.report.passed == 2
+    files, report = _choose(state)
+    assert files["square.js"].startswith(close), files
+    assert report.passed == 2
 
 
 def test_nothing_to_choose_between_gives_none(tmp_path: Path) -> None:

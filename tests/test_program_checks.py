@@ -49,6 +49,22 @@ def node_checks(source: str, program: str, goal: str = GOAL) -> list[TestCheck]:
     )
 
 
+def node_run_checks(tests: str, goal: str, profile: str, program: str) -> list[tuple[str, str]]:
+    """(test, its reason up to the first comma) for each test the Node checks find wrong in a file
+    that runs `program` through the skeleton's `run(dir, args)` helper, followed by `tests`."""
+    source = NODE_HEAD + (
+        "const fs = require('node:fs');\n"
+        "const path = require('node:path');\n"
+        "function run(dir, args) {\n"
+        f"  return spawnSync(process.execPath, [path.join(__dirname, '{program}'), ...args], {{ cwd: dir }});\n"
+        "}\n\n"
+    )
+    wrong = NodeAdapter().certainly_wrong_tests(
+        source + tests, goal, set(), False, profile=profile, files=[program]
+    )
+    return [(c.test, c.reason.split(",")[0]) for c in wrong]
+
+
 def test_a_command_line_test_that_runs_the_program_is_fine() -> None:
     assert checks(RUNS, set(), "cli_tool") == {}
     assert checks(RUNS.replace("todo.py", "csvsum.py"), set(), "data_pipeline", ("csvsum.py",)) == {}
@@ -230,21 +246,14 @@ def test_a_test_running_the_program_with_a_command_line_the_goal_never_states_is
     )
     assert checks(list_helper, set(), "data_pipeline", ("logstats.py",), PRINTS_GOAL) == {}
     node_goal = PRINTS_GOAL.replace("python logstats.py", "node logstats.js")
-    node_test = NODE_HEAD + (
-        "const path = require('node:path');\n"
-        "function run(dir, args) {\n"
-        "  return spawnSync(process.execPath, [path.join(__dirname, 'logstats.js'), ...args], { cwd: dir });\n"
-        "}\n\n"
+    node_tests = (
         "test('to a file', () => {\n  const r = run('/tmp', ['a.log', 'out.json']);\n  assert.equal(r.status, 0);\n});\n\n"
         "test('printed', () => {\n  require('node:fs').writeFileSync('/tmp/a.log', '');\n"
         "  const r = run('/tmp', ['a.log']);\n  assert.equal(r.status, 0);\n});\n\n"
         "test('spread', () => {\n  const r = run('/tmp', [...['a', 'b']]);\n  assert.equal(r.status, 0);\n});\n\n"
         "test('no arguments fails', () => {\n  const r = run('/tmp', []);\n  assert.notEqual(r.status, 0);\n});\n"
     )
-    wrong = NodeAdapter().certainly_wrong_tests(
-        node_test, node_goal, set(), False, profile="data_pipeline", files=["logstats.js"]
-    )
-    assert [(c.test, c.reason.split(",")[0]) for c in wrong] == [
+    assert node_run_checks(node_tests, node_goal, "data_pipeline", "logstats.js") == [
         ("to a file", "runs the program with 2 argument(s)")
     ]
 
@@ -314,21 +323,13 @@ def test_a_test_running_the_program_on_an_input_file_it_never_writes_is_the_test
     assert list(found) == ["test_never_written"]
     assert "`example.txt`, a file the test never writes" in found["test_never_written"]
     node_goal = goal.replace("python wc.py", "node wc.js")
-    node_test = NODE_HEAD + (
-        "const fs = require('node:fs');\n"
-        "const path = require('node:path');\n"
-        "function run(dir, args) {\n"
-        "  return spawnSync(process.execPath, [path.join(__dirname, 'wc.js'), ...args], { cwd: dir });\n"
-        "}\n\n"
+    node_tests = (
         "test('never written', () => {\n  assert.equal(run('/tmp', ['example.txt']).status, 0);\n});\n\n"
         "test('written', () => {\n  fs.writeFileSync(path.join('/tmp', 'in.txt'), 'a b');\n"
         "  assert.equal(run('/tmp', ['in.txt']).status, 0);\n});\n\n"
         "test('missing file fails', () => {\n  const r = run('/tmp', ['nope.txt']);\n  assert.equal(r.status, 1);\n});\n"
     )
-    wrong = NodeAdapter().certainly_wrong_tests(
-        node_test, node_goal, set(), False, profile="cli_tool", files=["wc.js"]
-    )
-    assert [(c.test, c.reason.split(",")[0]) for c in wrong] == [
+    assert node_run_checks(node_tests, node_goal, "cli_tool", "wc.js") == [
         ("never written", "runs the program on `example.txt`")
     ]
 
